@@ -1,0 +1,55 @@
+# The course's two commands:
+#   make lab    set everything up (once) and open the course in JupyterLab
+#   make test   set everything up (once) and run every test, notebooks included
+# Both are idempotent: a second run only re-installs when pyproject.toml changed.
+# Use your own environment instead of .venv with, e.g., `make lab VENV=$CONDA_PREFIX`.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.coursekit-installed
+PYTEST_ARGS ?=
+
+.PHONY: lab test setup notebooks exercises benchmarks clean help
+
+help:
+	@echo "make lab         set up and open the course in JupyterLab"
+	@echo "make test        set up and run every test (unit tests + every notebook via nbval)"
+	@echo "make notebooks   re-execute the lecture notebooks in place (light outputs)"
+	@echo "make benchmarks  print the measured numbers (notebook times, ...)"
+	@echo "make clean       remove the virtual environment and caches"
+
+setup: $(STAMP)
+
+$(PY):
+	@echo "==> Creating a virtual environment in $(VENV) (it can see an existing torch in $(PYTHON)'s site-packages)"
+	$(PYTHON) -m venv --system-site-packages $(VENV)
+
+$(STAMP): pyproject.toml scripts/install_torch.py | $(PY)
+	@echo "==> Installing PyTorch (keeps a suitable torch you already have; see scripts/install_torch.py)"
+	$(PY) scripts/install_torch.py
+	@echo "==> Installing coursekit (editable) with JupyterLab, widgets and the test tools"
+	$(PY) -m pip install --quiet -e ".[test,dev]"
+	@echo "==> Registering the Jupyter kernel 'coursekit' for this environment"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (coursekit)" > /dev/null
+	@touch $(STAMP)
+	@echo "==> Set-up complete."
+
+lab: setup
+	@echo "==> Opening the course in JupyterLab (Ctrl-C to stop)"
+	$(VENV)/bin/jupyter lab notebooks/00_introduction.ipynb
+
+test: setup
+	@echo "==> Running the unit tests and executing every notebook in notebooks/ and solutions/ with nbval"
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+notebooks: setup
+	@echo "==> Re-executing the lecture notebooks in place"
+	$(PY) scripts/execute_notebooks.py notebooks/*.ipynb
+
+benchmarks: setup
+	@echo "==> Timing every lecture notebook"
+	$(PY) benchmarks/notebook_times.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

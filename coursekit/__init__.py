@@ -1,0 +1,17 @@
+"""coursekit: the tested plumbing behind the deep generative models course.
+
+The notebooks tell the story; this package does the rest, written once:
+
+- `coursekit.data`: the bundled 8×8 digits with the fixed train/val/test split, views of
+  them (floats, binarised, dequantised) and DataLoaders.
+- `coursekit.train`: one training loop for every model (`model.loss(batch) -> dict`).
+- `coursekit.checkpoint`: atomic state-dict checkpoints loaded with `weights_only=True`.
+- `coursekit.metrics`: nats ↔ bits/dim and the baselines every model must beat.
+- `coursekit.models`: the course's models, one family per file.
+- `coursekit.plot`, `coursekit.widgets`: figures and ipywidgets for the lectures.
+- `coursekit.divergences`: KL and JS divergences, forward vs reverse KL fits.
+"""
+from .utils import resolve_device, seed_everything
+
+__version__ = "0.1.0"
+__all__ = ["resolve_device", "seed_everything", "__version__"]

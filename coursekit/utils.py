@@ -1,0 +1,73 @@
+"""Small shared helpers: seeding, the one `device="auto"` resolver, and input checks."""
+from __future__ import annotations
+
+import os
+import random
+from typing import Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["seed_everything", "resolve_device", "check_shape", "check_integer_range"]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (every device) and return a CPU `torch.Generator` seeded alike.
+
+    A seeded run on one machine gives the same numbers twice; across machines and CUDA
+    versions small differences remain (PyTorch does not promise bitwise reproducibility).
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} ({seed!r})")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # seeds CUDA and MPS generators too
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """`"auto"` picks CUDA, then Apple's MPS, then the CPU; anything else is passed to torch.device."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be 'auto', a device string or torch.device, got {type(device).__name__}")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}") from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use device='auto' or 'cpu'")
+    return resolved
+
+
+def check_shape(x: torch.Tensor, expected: Sequence[int | None], name: str = "x") -> None:
+    """Raise a ValueError naming both shapes when `x` does not match `expected` (None = any size)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    shape = tuple(x.shape)
+    ok = len(shape) == len(expected) and all(e is None or e == s for e, s in zip(expected, shape))
+    if not ok:
+        want = "(" + ", ".join("N" if i == 0 and e is None else ("*" if e is None else str(e))
+                               for i, e in enumerate(expected)) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {shape}")
+
+
+def check_integer_range(x: torch.Tensor, low: int, high: int, name: str = "x") -> None:
+    """Raise a ValueError unless `x` holds integers in [low, high] (as integers or integer-valued floats)."""
+    if x.numel() == 0:
+        return
+    if x.is_floating_point() and not torch.equal(x, x.round()):
+        raise ValueError(f"{name} must hold integer levels {low}..{high}, got non-integer floats "
+                         f"(min {x.min().item():.3g}, max {x.max().item():.3g}); pass the raw levels, not a float view")
+    lo, hi = int(x.min().item()), int(x.max().item())
+    if lo < low or hi > high:
+        raise ValueError(f"{name} must hold integer levels {low}..{high}, got values in {lo}..{hi}")
