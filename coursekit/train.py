@@ -156,8 +156,8 @@ def train(
     - `val_data`: evaluated after every round (every epoch, or every `eval_every` steps).
     - `patience`: stop when "val/loss" has not improved for that many rounds; with
       `restore_best` the best round's weights are put back at the end.
-    - `seed`: seeds everything before the first step (shuffling, dropout, sampling in the
-      loss); `None` leaves the random state alone.
+    - `seed`: seeds everything before the first step (shuffling, including a DataLoader's own
+      generator, dropout, sampling in the loss); `None` leaves the random state alone.
     - `amp`: float16 autocast with a gradient scaler, on CUDA only (ignored with a warning
       elsewhere).
     - `step_fn(model, batch, optimizers, step) -> dict`, or a model's own `training_step`,
@@ -182,6 +182,11 @@ def train(
 
     if seed is not None:
         seed_everything(seed)
+        # A loader made by coursekit.data.loaders carries its own shuffling generator: reseed it
+        # too, so training twice with the same loader and seed sees the same batches.
+        generator = getattr(train_data, "generator", None)
+        if isinstance(generator, torch.Generator):
+            generator.manual_seed(seed)
     device = resolve_device(device)
     model.to(device)
     optimizers = _make_optimizers(model, optimizer, lr, weight_decay)

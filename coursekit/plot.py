@@ -1,0 +1,380 @@
+"""Figures for the lectures, built without pyplot.
+
+Every function returns a `matplotlib.figure.Figure` made with `Figure()` itself, never with
+`matplotlib.pyplot`, and nothing here calls `matplotlib.use`: pyplot's global state (its
+current figure, its backend switch) is what breaks `%matplotlib inline` inside an
+ipywidgets `Output`. Jupyter does not display a bare `Figure` by itself, so
+
+    show(image_grid(samples, nrow=8))        # in a notebook cell
+    png = to_png(density_2d(model.log_prob, (-3, 3), (-3, 3)))   # bytes, e.g. for a widget
+
+Figures are kept small (a few inches, PNG at 80 dpi) because the notebooks are committed with
+their outputs. Tensors are detached and moved to the CPU here, so a model's outputs can be
+passed straight in. Most functions take `ax=` to draw into a panel of a figure of your own.
+"""
+from __future__ import annotations
+
+import math
+from io import BytesIO
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from . import divergences
+from .divergences import GaussianMixture1D
+
+__all__ = ["to_png", "show", "image_grid", "density_2d", "scatter_2d", "training_curves", "kl_fit_figure"]
+
+PNG_DPI = 80
+FORWARD_LABEL = "forward KL(p‖q): mode covering"
+REVERSE_LABEL = "reverse KL(q‖p): mode seeking"
+
+
+def to_png(fig: Figure, dpi: int = PNG_DPI) -> bytes:
+    """The figure as PNG bytes (what an `ipywidgets.Image(format="png")` displays)."""
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def show(fig: Figure, dpi: int = PNG_DPI) -> None:
+    """Display the figure in Jupyter as a PNG (a bare `Figure` is not displayed by itself)."""
+    from IPython.display import Image, display  # IPython is only needed where figures are shown
+
+    display(Image(data=to_png(fig, dpi=dpi), format="png"))
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
+    return Figure(figsize=figsize, layout="constrained").add_subplot()
+
+
+# ---------------------------------------------------------------------------------- images
+
+
+def _as_nchw(images: Any) -> np.ndarray:
+    """(N, C, H, W) with C in {1, 3}, or (N, H, W) read as C = 1; anything else is an error."""
+    array = _to_numpy(images)
+    if array.ndim == 3:
+        array = array[:, None]  # (N, 1, H, W)
+    if array.ndim != 4 or array.shape[1] not in (1, 3) or 0 in array.shape:
+        raise ValueError(f"images must have shape (N, C, H, W) with C in {{1, 3}}, or (N, H, W), and N ≥ 1; "
+                         f"got {tuple(array.shape)} (channels-last images need .permute(0, 3, 1, 2))")
+    return array
+
+
+def _value_range(array: np.ndarray, vmin: float | None, vmax: float | None) -> tuple[float, float]:
+    """Integer digits are levels 0..16 (or 0..255); floats in [0, 1] stay there; else min..max."""
+    if array.dtype.kind in "iub":
+        low, high = 0.0, (16.0 if array.max() <= 16 else 255.0)
+    elif array.min() >= 0 and array.max() <= 1:
+        low, high = 0.0, 1.0
+    else:
+        low, high = float(np.nanmin(array)), float(np.nanmax(array))
+    low = low if vmin is None else float(vmin)
+    high = high if vmax is None else float(vmax)
+    return low, (high if high > low else low + 1.0)
+
+
+def _mosaic(images: np.ndarray, nrow: int, pad: int, title_rows: int) -> np.ndarray:
+    """Tile (N, C, H, W) images into one (rows·(H+pad+title_rows)+pad, nrow·(W+pad)+pad, C) array.
+
+    Gaps are NaN (drawn transparent), as torchvision's make_grid but with `nrow` images per row.
+    """
+    n, c, h, w = images.shape
+    rows = math.ceil(n / nrow)
+    cell_h, cell_w = h + pad + title_rows, w + pad
+    mosaic = np.full((rows * cell_h + pad, nrow * cell_w + pad, c), np.nan)
+    for i, image in enumerate(images):
+        top = (i // nrow) * cell_h + pad + title_rows
+        left = (i % nrow) * cell_w + pad
+        mosaic[top:top + h, left:left + w] = image.transpose(1, 2, 0)  # (C, H, W) -> (H, W, C)
+    return mosaic
+
+
+def image_grid(
+    images: Any,
+    nrow: int | None = None,
+    titles: Sequence[str] | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    cmap: str = "gray",
+    scale: float = 0.6,
+    ax: Axes | None = None,
+) -> Figure:
+    """N images tiled into one picture, `nrow` images per row (torchvision's meaning).
+
+    `images` is a tensor or array of shape (N, C, H, W) with C in {1, 3}, or (N, H, W): the
+    course's 8×8 digits as integer levels 0..16, or floats. `nrow` defaults to ⌈√N⌉.
+    `titles` puts one short string above each image (a label, a log-likelihood). The
+    colour range is shared by all images: `vmin`/`vmax`, else 0..16 for integer digits, 0..1
+    for floats in [0, 1], and min..max otherwise. Each image is about `scale` inches wide.
+    """
+    array = _as_nchw(images)
+    n, c, h, w = array.shape
+    nrow = math.ceil(math.sqrt(n)) if nrow is None else nrow
+    if not isinstance(nrow, int) or nrow < 1:
+        raise ValueError(f"nrow (images per row) must be a positive int, got {nrow!r}")
+    nrow = min(nrow, n)
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles must have one string per image ({n}), got {len(titles)}")
+
+    low, high = _value_range(array, vmin, vmax)
+    scaled = np.clip((array.astype(np.float64) - low) / (high - low), 0.0, 1.0)  # (N, C, H, W) in [0, 1]
+    pad = max(1, h // 8)
+    title_rows = 0 if titles is None else max(2, (h * 3) // 8)
+    mosaic = _mosaic(scaled, nrow, pad, title_rows)  # (rows·cell_h + pad, nrow·cell_w + pad, C)
+
+    rows = math.ceil(n / nrow)
+    ax = _new_axes(ax, figsize=(scale * nrow, scale * rows * (h + title_rows) / w))
+    if c == 1:
+        ax.imshow(mosaic[..., 0], cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        alpha = np.isfinite(mosaic[..., :1]).astype(np.float64)  # (H', W', 1): gaps transparent
+        ax.imshow(np.concatenate([np.nan_to_num(mosaic), alpha], axis=-1), interpolation="nearest")
+    for i, title in enumerate(titles or []):
+        x = (i % nrow) * (w + pad) + pad + w / 2
+        y = (i // nrow) * (h + pad + title_rows) + pad + title_rows - 0.5
+        ax.text(x, y, str(title), ha="center", va="bottom", fontsize=7)
+    ax.set_axis_off()
+    return ax.figure
+
+
+# ---------------------------------------------------------------------------------- 2-D data
+
+
+def _module_device_dtype(fn: Callable) -> tuple[torch.device, torch.dtype]:
+    """The device and dtype of the module `fn` is a method of (model.log_prob), else CPU float32."""
+    owner = getattr(fn, "__self__", fn)
+    if isinstance(owner, torch.nn.Module):
+        parameter = next(owner.parameters(), None)
+        if parameter is not None:
+            return parameter.device, parameter.dtype
+    return torch.device("cpu"), torch.float32
+
+
+def _check_limits(name: str, limits: Sequence[float]) -> tuple[float, float]:
+    if len(limits) != 2 or not limits[0] < limits[1]:
+        raise ValueError(f"{name} must be (low, high) with low < high, got {tuple(limits)!r}")
+    return float(limits[0]), float(limits[1])
+
+
+def _as_points_2d(points: Any, name: str) -> np.ndarray:
+    array = _to_numpy(points)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (N, 2), got {tuple(array.shape)}")
+    return array
+
+
+def density_2d(
+    log_prob: Callable[[torch.Tensor], torch.Tensor],
+    xlim: Sequence[float],
+    ylim: Sequence[float],
+    resolution: int = 100,
+    kind: str = "heat",
+    ax: Axes | None = None,
+    samples: Any = None,
+    cmap: str = "viridis",
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> Figure:
+    """The density p(x) = exp(log p(x)) of a 2-D model on a `resolution`² grid over xlim × ylim.
+
+    `log_prob` maps an (M, 2) tensor to M log-densities (`model.log_prob`, a lambda, ...);
+    it is called once, without gradients, on the device and in the dtype of its module's
+    parameters (else CPU float32; `device`/`dtype` override). `kind="heat"` draws an image,
+    `kind="contour"` filled contours. `samples`, an (N, 2) tensor or array, is drawn on top.
+    """
+    if kind not in ("heat", "contour"):
+        raise ValueError(f"kind must be 'heat' or 'contour', got {kind!r}")
+    if not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    (x0, x1), (y0, y1) = _check_limits("xlim", xlim), _check_limits("ylim", ylim)
+    module_device, module_dtype = _module_device_dtype(log_prob)
+    device = module_device if device is None else torch.device(device)
+    dtype = module_dtype if dtype is None else dtype
+
+    xs = torch.linspace(x0, x1, resolution, device=device, dtype=dtype)
+    ys = torch.linspace(y0, y1, resolution, device=device, dtype=dtype)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")  # (R, R) each, rows follow y
+    points = torch.stack([grid_x, grid_y], dim=-1).reshape(-1, 2)  # (R·R, 2)
+    with torch.no_grad():
+        log_density = log_prob(points)
+    if log_density.numel() != points.shape[0]:
+        raise ValueError(f"log_prob must return one value per point: it was given {tuple(points.shape)} "
+                         f"and returned {tuple(log_density.shape)}")
+    density = _to_numpy(log_density.reshape(resolution, resolution).exp().double())  # (R, R)
+
+    ax = _new_axes(ax, figsize=(3.2, 3.0))
+    if kind == "heat":
+        ax.imshow(density, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap, aspect="auto")
+    else:
+        ax.contourf(_to_numpy(xs.double()), _to_numpy(ys.double()), density, levels=12, cmap=cmap)
+    if samples is not None:
+        points_np = _as_points_2d(samples, "samples")
+        ax.scatter(points_np[:, 0], points_np[:, 1], s=3, c="white", edgecolors="none", alpha=0.7)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    return ax.figure
+
+
+def scatter_2d(
+    points: Any,
+    labels: Any = None,
+    ax: Axes | None = None,
+    s: float = 4.0,
+    alpha: float = 0.6,
+    title: str | None = None,
+    xlim: Sequence[float] | None = None,
+    ylim: Sequence[float] | None = None,
+) -> Figure:
+    """2-D points, (N, 2), coloured by their integer `labels` (N,) if given, with a legend."""
+    array = _as_points_2d(points, "points")
+    ax = _new_axes(ax, figsize=(3.2, 3.0))
+    if labels is None:
+        ax.scatter(array[:, 0], array[:, 1], s=s, alpha=alpha, edgecolors="none")
+    else:
+        label_array = _to_numpy(labels).reshape(-1)
+        if label_array.shape[0] != array.shape[0]:
+            raise ValueError(f"labels must have one entry per point, shape ({array.shape[0]},), "
+                             f"got {tuple(_to_numpy(labels).shape)}")
+        for k, label in enumerate(np.unique(label_array)):
+            chosen = label_array == label
+            ax.scatter(array[chosen, 0], array[chosen, 1], s=s, alpha=alpha, edgecolors="none",
+                       color=f"C{k % 10}", label=str(label))
+        ax.legend(fontsize=6, markerscale=2, loc="best")
+    if xlim is not None:
+        ax.set_xlim(*_check_limits("xlim", xlim))
+    if ylim is not None:
+        ax.set_ylim(*_check_limits("ylim", ylim))
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+    return ax.figure
+
+
+# ---------------------------------------------------------------------------------- training
+
+
+_X_AXIS_KEYS = ("epoch", "step")
+
+
+def _history_dict(history: Any) -> dict[str, list[float]]:
+    """A dict of series from a dict or anything with `.as_dict()` (coursekit.train.History)."""
+    if hasattr(history, "as_dict"):
+        history = history.as_dict()
+    if not isinstance(history, Mapping):
+        raise ValueError(f"history must be a dict of name -> list of floats, or have .as_dict(); "
+                         f"got {type(history).__name__}")
+    return {str(k): [float(v) for v in values] for k, values in history.items()}
+
+
+def _loss_part(name: str) -> str:
+    """'train/kl' and 'val/kl' share the part 'kl'; a name without a split is its own part."""
+    return name.split("/", 1)[1] if "/" in name else name
+
+
+def _group_by_part(series: dict[str, list[float]], keys: Sequence[str] | None) -> dict[str, list[str]]:
+    names = [k for k in series if k not in _X_AXIS_KEYS and len(series[k]) > 0]
+    if keys is not None:
+        unknown = [k for k in keys if k not in names and k not in {_loss_part(n) for n in names}]
+        if unknown:
+            raise ValueError(f"keys {unknown} are not in the history; it has {names}")
+        names = [n for n in names if n in keys or _loss_part(n) in keys]
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(_loss_part(name), []).append(name)
+    return groups
+
+
+def training_curves(history: Any, keys: Sequence[str] | None = None, logy: bool = False) -> Figure:
+    """One panel per loss part ("loss", "recon", "kl", ...), its train and val series together.
+
+    `history` maps names such as "train/loss", "val/loss", "train/kl" to lists of floats,
+    one per epoch or per step, or is a `coursekit.train.History` (anything with `.as_dict()`).
+    "epoch" and "step" series, if present, are the x-axis, not curves. `keys` picks names
+    ("val/loss") or parts ("kl"). Series of different lengths in one panel (per-step train,
+    per-epoch val) are stretched over the same x-range.
+    """
+    series = _history_dict(history)
+    groups = _group_by_part(series, keys)
+    if not groups:
+        raise ValueError(f"history has no series to plot; it has {list(series)}")
+
+    ncols = min(len(groups), 3)
+    nrows = math.ceil(len(groups) / ncols)
+    fig = Figure(figsize=(3.0 * ncols, 2.3 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).reshape(-1)
+    for ax, (part, names) in zip(axes, groups.items()):
+        longest = max(len(series[name]) for name in names)
+        x_key = next((k for k in _X_AXIS_KEYS if len(series.get(k, [])) == longest), None)
+        for name in names:
+            values = np.asarray(series[name])
+            x = np.arange(1, len(values) + 1) * (longest / len(values))  # stretched onto 1..longest
+            if x_key is not None and len(values) == longest:
+                x = np.asarray(series[x_key])
+            ax.plot(x, values, label=name.split("/", 1)[0] if "/" in name else name)
+        ax.set_title(part, fontsize=9)
+        ax.set_xlabel(x_key or "epoch / step", fontsize=8)
+        if logy:
+            ax.set_yscale("log")
+        ax.legend(fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(groups):]:
+        fig.delaxes(ax)
+    return fig
+
+
+# ---------------------------------------------------------------------------------- lecture 00
+
+
+def _plot_range(p: GaussianMixture1D, fits: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    lows = [(p.means - 4 * p.stds).min().item(), *(mu - 3 * sigma for mu, sigma in fits)]
+    highs = [(p.means + 4 * p.stds).max().item(), *(mu + 3 * sigma for mu, sigma in fits)]
+    return min(lows), max(highs)
+
+
+def kl_fit_figure(
+    p: GaussianMixture1D,
+    forward: tuple[float, float] | None = None,
+    reverse: tuple[float, float] | None = None,
+    grid: torch.Tensor | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """The mixture p and the two Gaussian fits q = N(μ, σ²), each labelled with its KL.
+
+    `forward` and `reverse` are (μ, σ); left out, they are fitted here with
+    `divergences.fit_gaussian_forward_kl` / `fit_gaussian_reverse_kl`. The legend shows
+    KL(p‖q) for the forward fit and KL(q‖p) for the reverse fit, computed on `grid`
+    (default: `divergences.default_grid(p)`).
+    """
+    grid = divergences.default_grid(p) if grid is None else grid
+    forward = divergences.fit_gaussian_forward_kl(p) if forward is None else tuple(forward)
+    reverse = divergences.fit_gaussian_reverse_kl(p, grid=grid) if reverse is None else tuple(reverse)
+    kl_forward = divergences.forward_kl(p, *forward, grid=grid)
+    kl_reverse = divergences.reverse_kl(p, *reverse, grid=grid)
+
+    low, high = _plot_range(p, [forward, reverse])
+    x = torch.linspace(low, high, 400, dtype=p.dtype, device=p.device)
+    ax = _new_axes(ax, figsize=(5.0, 2.6))
+    ax.fill_between(_to_numpy(x), _to_numpy(p.log_prob(x).exp()), color="0.85", label="p (the mixture)")
+    curves = [(forward, f"{FORWARD_LABEL}, KL = {kl_forward:.3f}", "C0", "-"),
+              (reverse, f"{REVERSE_LABEL}, KL = {kl_reverse:.3f}", "C1", "--")]
+    for (mu, sigma), label, color, style in curves:
+        q = divergences.gaussian_log_prob(x, mu, sigma).exp()
+        ax.plot(_to_numpy(x), _to_numpy(q), color=color, linestyle=style, label=label)
+    ax.set_xlim(low, high)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("x", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    return ax.figure

@@ -1,0 +1,82 @@
+import pytest
+import torch
+
+from coursekit import data
+
+
+def test_digits_split_sizes_dtype_and_range(digits):
+    assert [len(s) for s in digits] == [1000, 350, 447]
+    for part in digits:
+        assert part.x.shape[1:] == (1, 8, 8)
+        assert part.x.dtype == torch.int64 and part.y.dtype == torch.int64
+        assert int(part.x.min()) == 0 and int(part.x.max()) == 16
+        assert part.levels == 17 and part.dims == 64
+    # every class appears in every split
+    for part in digits:
+        assert set(part.y.tolist()) == set(range(10))
+
+
+def test_digits_split_is_the_unshuffled_reference_split(digits):
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    ref = torch.from_numpy(bunch.images).long().reshape(-1, 1, 8, 8)
+    assert torch.equal(digits.train.x, ref[:1000])
+    assert torch.equal(digits.val.x, ref[1000:1350])
+    assert torch.equal(digits.test.x, ref[1350:])
+    assert torch.equal(digits.test.y, torch.from_numpy(bunch.target[1350:]).long())
+    assert torch.equal(data.digits("val").x, digits.val.x)
+
+
+def test_digits_rejects_unknown_split():
+    with pytest.raises(ValueError, match="split must be one of"):
+        data.digits("training")
+
+
+def test_views_float_binary_dequantised(digits):
+    x = digits.train.x[:50]
+    f = data.to_float(x)
+    assert f.dtype == torch.float32 and f.min() == 0 and f.max() == 1
+    assert torch.allclose(f * 16, x.float())
+    b = data.binarize(x)
+    assert set(b.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(b, (x > 8).float())
+    g = torch.Generator().manual_seed(0)
+    y = data.dequantize(x, generator=g)
+    # the noise spans exactly one level: floor(17 y) recovers x, and y stays in [0, 1)
+    assert torch.equal(torch.floor(y * 17).long(), x)
+    assert y.min() >= 0 and y.max() < 1
+    # within a level the noise is spread out, not constant
+    assert (y * 17 - x).std() > 0.2
+    assert torch.equal(y, data.dequantize(x, generator=torch.Generator().manual_seed(0)))
+
+
+def test_views_reject_bad_input(digits):
+    with pytest.raises(ValueError, match=r"0\.\.16.*got values in 1\.\.17"):
+        data.to_float(digits.train.x + 1)
+    with pytest.raises(ValueError, match="non-integer"):
+        data.dequantize(data.to_float(digits.train.x))
+
+
+def test_loaders_batches_and_seeded_shuffle(digits):
+    a = data.loaders(digits, batch_size=100, seed=3, transform=data.to_float)
+    b = data.loaders(digits, batch_size=100, seed=3, transform=data.to_float)
+    c = data.loaders(digits, batch_size=100, seed=4, transform=data.to_float)
+    xa, ya = next(iter(a["train"]))
+    xb, _ = next(iter(b["train"]))
+    xc, _ = next(iter(c["train"]))
+    assert xa.shape == (100, 1, 8, 8) and xa.dtype == torch.float32 and ya.shape == (100,)
+    assert torch.equal(xa, xb) and not torch.equal(xa, xc)
+    # validation and test are not shuffled
+    xv, _ = next(iter(a["val"]))
+    assert torch.equal(xv, data.to_float(digits.val.x[:100]))
+    assert sum(x.shape[0] for x, _ in a["test"]) == 447
+    with pytest.raises(ValueError, match="batch_size"):
+        data.loaders(digits, batch_size=0)
+
+
+def test_image_split_validates_shapes():
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\), got \(5, 64\)"):
+        data.ImageSplit(torch.zeros(5, 64, dtype=torch.long), torch.zeros(5, dtype=torch.long), 17)
+    with pytest.raises(ValueError, match="y must have shape"):
+        data.ImageSplit(torch.zeros(5, 1, 8, 8, dtype=torch.long), torch.zeros(4, dtype=torch.long), 17)
