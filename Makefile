@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml scripts/install_torch.py | $(PY)
 	$(PY) scripts/install_torch.py
 	@echo "==> Installing coursekit (editable) with JupyterLab, widgets and the test tools"
 	$(PY) -m pip install --quiet -e ".[test,dev]"
-	@echo "==> Registering the Jupyter kernel 'coursekit' for this environment"
+	@echo "==> Registering this environment's Jupyter kernel (python3, shown as 'Python 3 (coursekit)')"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (coursekit)" > /dev/null
 	@touch $(STAMP)
 	@echo "==> Set-up complete."

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from . import divergences
 from .divergences import GaussianMixture1D
@@ -325,6 +326,7 @@ def training_curves(history: Any, keys: Sequence[str] | None = None, logy: bool 
             ax.plot(x, values, label=name.split("/", 1)[0] if "/" in name else name)
         ax.set_title(part, fontsize=9)
         ax.set_xlabel(x_key or "epoch / step", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if logy:
             ax.set_yscale("log")
         ax.legend(fontsize=7)
@@ -366,14 +368,17 @@ def kl_fit_figure(
     low, high = _plot_range(p, [forward, reverse])
     x = torch.linspace(low, high, 400, dtype=p.dtype, device=p.device)
     ax = _new_axes(ax, figsize=(5.0, 2.6))
-    ax.fill_between(_to_numpy(x), _to_numpy(p.log_prob(x).exp()), color="0.85", label="p (the mixture)")
+    density = p.log_prob(x).exp()
+    ax.fill_between(_to_numpy(x), _to_numpy(density), color="0.85", label="p (the mixture)")
+    peak = density.max().item()
     curves = [(forward, f"{FORWARD_LABEL}, KL = {kl_forward:.3f}", "C0", "-"),
               (reverse, f"{REVERSE_LABEL}, KL = {kl_reverse:.3f}", "C1", "--")]
     for (mu, sigma), label, color, style in curves:
         q = divergences.gaussian_log_prob(x, mu, sigma).exp()
         ax.plot(_to_numpy(x), _to_numpy(q), color=color, linestyle=style, label=label)
+        peak = max(peak, q.max().item())
     ax.set_xlim(low, high)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, 1.6 * peak)  # head-room for the legend
     ax.set_xlabel("x", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="upper left", frameon=False)
