@@ -75,8 +75,10 @@ def _as_nchw(images: Any) -> np.ndarray:
 
 
 def _value_range(array: np.ndarray, vmin: float | None, vmax: float | None) -> tuple[float, float]:
-    """Integer digits are levels 0..16 (or 0..255); floats in [0, 1] stay there; else min..max."""
-    if array.dtype.kind in "iub":
+    """The colour range: booleans 0..1, integer digits 0..16 (or 0..255), floats in [0, 1] 0..1, else min..max."""
+    if array.dtype.kind == "b":
+        low, high = 0.0, 1.0
+    elif array.dtype.kind in "iu":
         low, high = 0.0, (16.0 if array.max() <= 16 else 255.0)
     elif array.min() >= 0 and array.max() <= 1:
         low, high = 0.0, 1.0

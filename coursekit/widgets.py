@@ -66,7 +66,7 @@ def image_slider_widget(
 
     update()
     for slider in sliders.values():
-        pass
+        slider.observe(update, names="value")
     box = widgets.VBox([*sliders.values(), image], layout=layout or widgets.Layout())
     box.image = image
     box.sliders = sliders

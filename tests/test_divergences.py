@@ -84,7 +84,9 @@ def test_bad_mixtures_raise_value_errors_that_say_what_came(kwargs, message):
         GaussianMixture1D(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs", [dict(separation=-1.0), dict(separation=1.0, std=0.0), dict(separation=1.0, weight=1.2)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(separation=-1.0), dict(separation=1.0, std=0.0), dict(separation=1.0, weight=1.2)]
+)
 def test_bad_two_component_arguments_raise(kwargs):
     with pytest.raises(ValueError, match="got"):
         two_component_mixture(**kwargs)
@@ -237,3 +239,25 @@ def test_reverse_fit_rejects_bad_arguments():
         fit_gaussian_reverse_kl(p, steps=0)
     with pytest.raises(ValueError, match="inits"):
         fit_gaussian_reverse_kl(p, inits=[])
+
+
+def test_written_out_adam_agrees_with_torch_optim_adam():
+    """Explicit first, library second: `_adam` takes the same steps as torch.optim.Adam + cosine decay."""
+    from coursekit.divergences import _adam
+
+    def loss_per_row(theta):  # a different bowl per row, with a non-constant curvature
+        return (theta[:, 0] - 1.0) ** 4 + 3 * (theta[:, 1] + theta[:, 0]) ** 2
+
+    theta0 = torch.tensor([[0.0, 0.0], [2.0, -1.0], [-3.0, 5.0]], dtype=torch.float64)
+    ours = _adam(loss_per_row, theta0, steps=40, lr=0.1)
+
+    theta = theta0.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([theta], lr=0.1)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=40)
+    for _ in range(40):
+        optimizer.zero_grad()
+        loss_per_row(theta).sum().backward()
+        optimizer.step()
+        schedule.step()
+    assert not torch.equal(ours, theta0)
+    torch.testing.assert_close(ours, theta.detach(), rtol=1e-12, atol=1e-12)

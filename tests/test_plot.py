@@ -62,11 +62,25 @@ def test_image_grid_places_the_images_in_reading_order():
 
 def test_image_grid_accepts_nhw_rgb_numpy_and_titles():
     assert plot.image_grid(np.random.rand(3, 8, 8), nrow=3).axes[0].images[0].get_array().shape == (10, 28)
-    assert plot.image_grid(np.random.rand(3, 8, 8)).axes[0].images[0].get_array().shape == (19, 19)  # ⌈√3⌉ = 2 per row
+    default = plot.image_grid(np.random.rand(3, 8, 8)).axes[0].images[0].get_array()
+    assert default.shape == (19, 19)  # nrow = ⌈√3⌉ = 2 images per row
     rgb = plot.image_grid(torch.rand(4, 3, 6, 6), nrow=2).axes[0].images[0].get_array()
     assert rgb.shape == (2 * 7 + 1, 2 * 7 + 1, 4)  # RGBA: the gaps are transparent
     fig = plot.image_grid(digits_like(3), titles=["a", "b", "c"])
     assert [t.get_text() for t in fig.axes[0].texts] == ["a", "b", "c"]
+
+
+def test_image_grid_colour_range_levels_floats_and_vmin_vmax():
+    def mosaic_range(images, **kwargs):
+        mosaic = plot.image_grid(images, nrow=len(images), **kwargs).axes[0].images[0].get_array()
+        return float(np.nanmin(mosaic)), float(np.nanmax(mosaic))
+
+    levels = torch.tensor([0, 8, 16]).reshape(3, 1, 1, 1).expand(3, 1, 4, 4)
+    assert mosaic_range(levels[:2]) == (0.0, 0.5)  # integer level 8 of 0..16 is mid-grey
+    assert mosaic_range(levels.float() / 16) == (0.0, 1.0)
+    assert mosaic_range(levels.float() - 8) == (0.0, 1.0)  # floats outside [0, 1]: min..max
+    assert mosaic_range(levels[:2] > 4) == (0.0, 1.0)  # booleans
+    assert mosaic_range(levels, vmin=0, vmax=32) == (0.0, 0.5)
 
 
 def test_image_grid_detaches_tensors_that_require_grad():
