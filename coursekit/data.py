@@ -40,12 +40,19 @@ class ImageSplit(Dataset):
     y: torch.Tensor
     levels: int
     name: str = ""
+    factors: torch.Tensor | None = None
+    """Known factors of variation, (N, F) floats, for data sets that have them (sprites, tints)."""
+    factor_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.x.dim() != 4:
             raise ValueError(f"x must have shape (N, C, H, W), got {tuple(self.x.shape)}")
         if self.y.shape != (self.x.shape[0],):
             raise ValueError(f"y must have shape ({self.x.shape[0]},) to match x, got {tuple(self.y.shape)}")
+        if self.factors is not None and (self.factors.dim() != 2 or self.factors.shape[0] != self.x.shape[0]
+                                         or self.factors.shape[1] != len(self.factor_names)):
+            raise ValueError(f"factors must have shape ({self.x.shape[0]}, {len(self.factor_names)}) to match x and "
+                             f"factor_names {self.factor_names}, got {tuple(self.factors.shape)}")
 
     def __len__(self) -> int:
         return self.x.shape[0]
