@@ -9,6 +9,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.coursekit-installed
 PYTEST_ARGS ?=
+# JupyterLab refuses to start as root (containers, CI images) without --allow-root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: lab test setup notebooks exercises benchmarks clean help
 
@@ -37,7 +39,7 @@ $(STAMP): pyproject.toml scripts/install_torch.py | $(PY)
 
 lab: setup
 	@echo "==> Opening the course in JupyterLab (Ctrl-C to stop)"
-	$(VENV)/bin/jupyter lab notebooks/00_introduction.ipynb
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/00_introduction.ipynb
 
 test: setup
 	@echo "==> Running the unit tests and executing every notebook in notebooks/ and solutions/ with nbval"

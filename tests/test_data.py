@@ -80,3 +80,25 @@ def test_image_split_validates_shapes():
         data.ImageSplit(torch.zeros(5, 64, dtype=torch.long), torch.zeros(5, dtype=torch.long), 17)
     with pytest.raises(ValueError, match="y must have shape"):
         data.ImageSplit(torch.zeros(5, 1, 8, 8, dtype=torch.long), torch.zeros(4, dtype=torch.long), 17)
+
+
+def test_colour_digits_tints_are_known_factors(digits):
+    c = data.colour_digits(levels=4, seed=0)
+    assert [len(s) for s in c] == [1000, 350, 447]
+    x, f = c.train.x, c.train.factors
+    assert x.shape == (1000, 3, 8, 8) and x.dtype == torch.int64
+    assert x.min() == 0 and x.max() == 3 and c.train.levels == 4
+    assert c.train.factor_names == ("tint", "r", "g", "b")
+    assert torch.equal(c.train.y, digits.train.y)
+    # the tint is the colour of the ink: the channels are the grey image scaled by the tint
+    for i in range(20):
+        tint = data.TINTS[int(f[i, 0])]
+        assert torch.equal(f[i, 1:], tint)
+        expected = torch.round(digits.train.x[i].float() / 16 * tint[:, None, None] * 3).long()
+        assert torch.equal(x[i], expected)
+    # every tint is used, and the draw is fixed by the seed
+    assert set(f[:, 0].long().tolist()) == set(range(len(data.TINTS)))
+    assert torch.equal(data.colour_digits(levels=4, seed=0, split="test").x, c.test.x)
+    assert not torch.equal(data.colour_digits(levels=4, seed=1).train.factors, f)
+    with pytest.raises(ValueError, match="levels"):
+        data.colour_digits(levels=1)
