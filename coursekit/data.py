@@ -164,15 +164,17 @@ def dequantize(x: torch.Tensor, levels: int = DIGITS_LEVELS, generator: torch.Ge
 # --- loaders -----------------------------------------------------------------------------
 
 class _Collate:
-    """Stack a list of (x, y) pairs and apply `transform` to x (picklable, for workers)."""
+    """Stack a list of examples `(x,)` or `(x, y, ...)` field by field and apply `transform` to x
+    (a class, not a lambda, so DataLoader workers can pickle it)."""
 
     def __init__(self, transform: Callable[[torch.Tensor], torch.Tensor] | None):
         self.transform = transform
 
     def __call__(self, items):
-        x = torch.stack([item[0] for item in items])
-        y = torch.stack([item[1] for item in items])
-        return (self.transform(x) if self.transform is not None else x), y
+        fields = [torch.stack(column) for column in zip(*items)]
+        if self.transform is not None:
+            fields[0] = self.transform(fields[0])
+        return tuple(fields)
 
 
 def loaders(splits: Splits | None = None, batch_size: int = 64, seed: int = 0,
