@@ -1,0 +1,138 @@
+"""Grade a class: every submission, a gradebook and per-student feedback.
+
+    coursekit grade SUBMISSIONS --out OUT
+
+SUBMISSIONS holds one folder per student, named by the student's id, with the submitted
+notebooks inside under their exercise names (`SUBMISSIONS/s1234/00_introduction.ipynb`), as
+an LMS export gives them. OUT receives `gradebook.csv` (written atomically: a crash never
+leaves half a gradebook), `feedback/<student>.html` and, for the instructor only,
+`logs/<student>__<exercise>.log` (the test run's output, which can show hidden tests).
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .format import read_source
+from .run import Result, grade_notebook
+
+__all__ = ["grade_class", "write_gradebook", "feedback_html", "STATUS_ORDER"]
+
+STATUS_ORDER = ["error", "invalid", "crash", "timeout", "ok"]
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")
+
+
+def _students(submissions: Path) -> list[Path]:
+    if not submissions.is_dir():
+        raise FileNotFoundError(f"no submissions folder at {submissions} (expected one folder per student)")
+    return sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[str] | None = None,
+                cell_timeout: int = 60, log=print) -> dict[str, dict[str, Result]]:
+    """Grade every student folder in `submissions` against the sources in `solutions`."""
+    submissions, solutions, out = Path(submissions), Path(solutions), Path(out)
+    sources = {p.stem: read_source(p) for p in sorted(solutions.glob("[0-9]*.ipynb"))}
+    if exercises:
+        unknown = sorted(set(exercises) - set(sources))
+        if unknown:
+            raise ValueError(f"no solution source for {unknown} in {solutions}; there are {sorted(sources)}")
+        sources = {k: v for k, v in sources.items() if k in exercises}
+    if not sources:
+        raise FileNotFoundError(f"no solution notebooks (NN_topic.ipynb) in {solutions}")
+    results: dict[str, dict[str, Result]] = {}
+    for folder in _students(submissions):
+        student = folder.name
+        if not _SAFE.match(student):
+            log(f"skipping the folder {student!r}: a student id must be letters, digits, '.', '_', '-', '@'")
+            continue
+        results[student] = {}
+        for name, (source_nb, source_specs) in sources.items():
+            path = folder / f"{name}.ipynb"
+            if not path.is_file():
+                result = Result(name, status="invalid", notes=[f"no {name}.ipynb was submitted"])
+                from .run import TestResult
+                result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not submitted")
+                                for s in source_specs if s.is_test]
+            else:
+                log(f"grading {student}/{name}.ipynb ...")
+                result = grade_notebook(source_nb, source_specs, path, name, cell_timeout=cell_timeout)
+            results[student][name] = result
+            log(f"  {student}/{name}: {result.points:g}/{result.max_points:g} ({result.status})")
+    write_gradebook(results, out / "gradebook.csv")
+    for student, by_exercise in results.items():
+        _write_text(out / "feedback" / f"{student}.html", feedback_html(student, by_exercise))
+        for name, result in by_exercise.items():
+            if result.log:
+                _write_text(out / "logs" / f"{student}__{name}.log", result.log)
+    return results
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _overall_status(by_exercise: dict[str, Result]) -> str:
+    statuses = {r.status for r in by_exercise.values()}
+    return next(s for s in STATUS_ORDER if s in statuses) if statuses else "ok"
+
+
+def write_gradebook(results: dict[str, dict[str, Result]], path: Path) -> None:
+    """One row per student: student_id, total, max, status, then per exercise and per test points."""
+    exercises = sorted({e for r in results.values() for e in r})
+    tests = {e: [t.id for t in next(r[e] for r in results.values() if e in r).tests] for e in exercises}
+    header = ["student_id", "total", "max", "status"]
+    for e in exercises:
+        header += [e, f"{e} max", f"{e} status"] + [f"{e}/{t}" for t in tests[e]]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for student in sorted(results):
+        by_exercise = results[student]
+        row = [student, f"{sum(r.points for r in by_exercise.values()):g}",
+               f"{sum(r.max_points for r in by_exercise.values()):g}", _overall_status(by_exercise)]
+        for e in exercises:
+            r = by_exercise.get(e)
+            points = {t.id: t.points for t in r.tests} if r else {}
+            row += [f"{r.points:g}" if r else "0", f"{r.max_points:g}" if r else "", r.status if r else "missing"]
+            row += [f"{points.get(t, 0):g}" for t in tests[e]]
+        writer.writerow(row)
+    _write_text(Path(path), buffer.getvalue())
+
+
+def feedback_html(student: str, by_exercise: dict[str, Result]) -> str:
+    """A student's feedback: per test pass/fail and points; public tests' messages; hidden tests by name only."""
+    e = html.escape
+    parts = [f"<!doctype html><meta charset='utf-8'><title>Feedback for {e(student)}</title>",
+             "<style>body{font-family:sans-serif;max-width:52em}td,th{padding:2px 8px;text-align:left}"
+             ".pass{color:#060}.fail{color:#a00}pre{white-space:pre-wrap;margin:0}</style>",
+             f"<h1>Feedback for {e(student)}</h1>"]
+    total = sum(r.points for r in by_exercise.values())
+    maximum = sum(r.max_points for r in by_exercise.values())
+    parts.append(f"<p>Total: <b>{total:g} / {maximum:g}</b> points.</p>")
+    for name, r in sorted(by_exercise.items()):
+        parts.append(f"<h2>{e(name)}: {r.points:g} / {r.max_points:g} (status: {e(r.status)})</h2>")
+        parts.append("<table><tr><th>test</th><th></th><th>points</th><th>message</th></tr>")
+        for t in r.tests:
+            verdict = "<span class='pass'>passed</span>" if t.passed else "<span class='fail'>failed</span>"
+            kind = "hidden" if t.kind == "hidden-test" else "public"
+            message = "" if t.passed or kind == "hidden" else f"<pre>{e(t.message)}</pre>"
+            parts.append(f"<tr><td>{e(t.id)} ({kind})</td><td>{verdict}</td>"
+                         f"<td>{t.points:g} / {t.max_points:g}</td><td>{message}</td></tr>")
+        parts.append("</table>")
+        if r.notes:
+            parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in r.notes) + "</ul>")
+    return "\n".join(parts) + "\n"
