@@ -12,12 +12,14 @@ PYTEST_ARGS ?=
 # JupyterLab refuses to start as root (containers, CI images) without --allow-root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab test setup notebooks exercises benchmarks clean help
+.PHONY: lab test setup notebooks exercises release benchmarks clean help
 
 help:
 	@echo "make lab         set up and open the course in JupyterLab"
 	@echo "make test        set up and run every test (unit tests + every notebook via nbval)"
 	@echo "make notebooks   re-execute the lecture notebooks in place (light outputs)"
+	@echo "make exercises   rebuild exercises/ from solutions/ (stubs, no hidden tests)"
+	@echo "make release     write the student release to ./release (no solutions, no hidden tests)"
 	@echo "make benchmarks  print the measured numbers (notebook times, ...)"
 	@echo "make clean       remove the virtual environment and caches"
 
@@ -49,9 +51,18 @@ notebooks: setup
 	@echo "==> Re-executing the lecture notebooks in place"
 	$(PY) scripts/execute_notebooks.py notebooks/*.ipynb
 
+exercises: setup
+	@echo "==> Building the student notebooks in exercises/ from solutions/"
+	$(VENV)/bin/coursekit build
+
+release: setup
+	@echo "==> Writing the student release to ./release"
+	rm -rf release
+	$(VENV)/bin/coursekit release --out release
+
 benchmarks: setup
 	@echo "==> Timing every lecture notebook"
 	$(PY) benchmarks/notebook_times.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info release

@@ -19,7 +19,9 @@ import tempfile
 from pathlib import Path
 
 from .format import read_source
-from .run import Result, grade_notebook
+from concurrent.futures import ThreadPoolExecutor
+
+from .run import Result, TestResult, grade_notebook
 
 __all__ = ["grade_class", "write_gradebook", "feedback_html", "STATUS_ORDER"]
 
@@ -34,8 +36,9 @@ def _students(submissions: Path) -> list[Path]:
 
 
 def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[str] | None = None,
-                cell_timeout: int = 60, log=print) -> dict[str, dict[str, Result]]:
-    """Grade every student folder in `submissions` against the sources in `solutions`."""
+                cell_timeout: int = 60, jobs: int | None = None, log=print) -> dict[str, dict[str, Result]]:
+    """Grade every student folder in `submissions` against the sources in `solutions`,
+    `jobs` notebooks at a time (default: the number of CPU cores)."""
     submissions, solutions, out = Path(submissions), Path(solutions), Path(out)
     sources = {p.stem: read_source(p) for p in sorted(solutions.glob("[0-9]*.ipynb"))}
     if exercises:
@@ -45,23 +48,30 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
         sources = {k: v for k, v in sources.items() if k in exercises}
     if not sources:
         raise FileNotFoundError(f"no solution notebooks (NN_topic.ipynb) in {solutions}")
-    results: dict[str, dict[str, Result]] = {}
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    work = []  # (student, exercise, path or None)
     for folder in _students(submissions):
         student = folder.name
         if not _SAFE.match(student):
             log(f"skipping the folder {student!r}: a student id must be letters, digits, '.', '_', '-', '@'")
             continue
-        results[student] = {}
-        for name, (source_nb, source_specs) in sources.items():
+        for name in sources:
             path = folder / f"{name}.ipynb"
-            if not path.is_file():
-                result = Result(name, status="invalid", notes=[f"no {name}.ipynb was submitted"])
-                from .run import TestResult
-                result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not submitted")
-                                for s in source_specs if s.is_test]
-            else:
-                log(f"grading {student}/{name}.ipynb ...")
-                result = grade_notebook(source_nb, source_specs, path, name, cell_timeout=cell_timeout)
+            work.append((student, name, path if path.is_file() else None))
+
+    def one(item) -> Result:
+        student, name, path = item
+        source_nb, source_specs = sources[name]
+        if path is None:
+            return Result(name, status="invalid", notes=[f"no {name}.ipynb was submitted"],
+                          tests=[TestResult(s.id, s.kind, 0.0, s.points, False, "not submitted")
+                                 for s in source_specs if s.is_test])
+        return grade_notebook(source_nb, source_specs, path, name, cell_timeout=cell_timeout)
+
+    log(f"grading {len(work)} notebook(s), {jobs} at a time ...")
+    results: dict[str, dict[str, Result]] = {student: {} for student, _, _ in work}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each grading runs in its own process
+        for (student, name, _), result in zip(work, pool.map(one, work)):
             results[student][name] = result
             log(f"  {student}/{name}: {result.points:g}/{result.max_points:g} ({result.status})")
     write_gradebook(results, out / "gradebook.csv")
