@@ -45,3 +45,11 @@ def floor_bits_per_dim(train: ImageSplit, test: ImageSplit, alpha: float = 0.5) 
     """Test bits/dim of the floor model fitted on `train` (≈ 2.398 on the digits)."""
     model = floor_model(train, alpha)
     return float(bits_per_dim(-model.log_prob(test.x).mean(), test.dims))
+
+
+# --- sample-quality metrics (defined in coursekit.evaluation, re-exported here) -----------
+from .evaluation import (  # noqa: E402  (after the definitions above: evaluation does not import metrics at load)
+    classifier, conditional_accuracy, frechet_distance, frechet_reference, mig, mode_coverage,
+)
+
+__all__ += ["classifier", "frechet_distance", "frechet_reference", "mode_coverage", "mig", "conditional_accuracy"]
