@@ -18,7 +18,7 @@ from .utils import check_integer_range
 
 __all__ = [
     "DIGITS_LEVELS", "DIGITS_SPLIT", "ImageSplit", "Splits", "digits", "TINTS", "colour_digits",
-    "to_float", "binarize", "dequantize", "loaders",
+    "to_float", "binarize", "dequantize", "loaders", "load", "DATASETS",
 ]
 
 DIGITS_LEVELS = 17
@@ -198,3 +198,45 @@ def loaders(splits: Splits | None = None, batch_size: int = 64, seed: int = 0,
                                generator=torch.Generator().manual_seed(seed) if shuffle else None,
                                num_workers=num_workers)
     return out
+
+
+# --- one door to every data set ----------------------------------------------------------
+
+DATASETS = ("digits", "colour_digits", "sprites", "mnist", "fashion_mnist",
+            "moons", "8gaussians", "swissroll", "checkerboard", "rings")
+"""The names `load` accepts."""
+
+
+def load(name: str, **options):
+    """Any of the course's data sets by name, with the digits' split and seed conventions.
+
+    - "digits", "colour_digits" (options: levels, seed), "sprites" (options of `coursekit.sprites.sprites`):
+      `Splits` of `ImageSplit`s, batches `(x, y)`;
+    - "mnist", "fashion_mnist": `Splits` read from IDX files; needs `root=` (the folder with the
+      files; `coursekit.mnist.download(root)` fetches them when you are online);
+    - "moons", "8gaussians", "swissroll", "checkerboard", "rings": train/val/test `TensorDataset`s
+      of 2-D points, batches `(x,)` (options of `coursekit.toy2d.toy_splits`).
+
+    Pass the result to `loaders(...)` for DataLoaders. A lecture's parameters cell names the
+    data set (`DATA = "digits"`), so switching to MNIST on a GPU is one line.
+    """
+    if name == "digits":
+        return digits(**options)
+    if name == "colour_digits":
+        return colour_digits(**options)
+    if name == "sprites":
+        from .sprites import sprites
+
+        return sprites(**options)
+    if name in ("mnist", "fashion_mnist"):
+        from .mnist import mnist
+
+        if "root" not in options:
+            raise ValueError(f"load({name!r}) needs root=, the folder that holds the IDX files "
+                             f"(coursekit.mnist.download(root) fetches them when you are online)")
+        return mnist(kind="mnist" if name == "mnist" else "fashion", **options)
+    if name in ("moons", "8gaussians", "swissroll", "checkerboard", "rings"):
+        from .toy2d import toy_splits
+
+        return toy_splits(name, **options)
+    raise ValueError(f"name must be one of {list(DATASETS)}, got {name!r}")

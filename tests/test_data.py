@@ -102,3 +102,18 @@ def test_colour_digits_tints_are_known_factors(digits):
     assert not torch.equal(data.colour_digits(levels=4, seed=1).train.factors, f)
     with pytest.raises(ValueError, match="levels"):
         data.colour_digits(levels=1)
+
+
+def test_load_is_one_door_to_every_data_set(digits, tmp_path):
+    assert torch.equal(data.load("digits").test.x, digits.test.x)
+    assert data.load("colour_digits", levels=3).train.x.max() == 2
+    toy = data.load("8gaussians", n_train=100, n_val=20, n_test=30)
+    batches = data.loaders(toy, batch_size=32)
+    (x,) = next(iter(batches["train"]))
+    assert x.shape == (32, 2) and sum(b[0].shape[0] for b in batches["test"]) == 30
+    with pytest.raises(ValueError, match="needs root="):
+        data.load("mnist")
+    with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte"):
+        data.load("mnist", root=tmp_path, split="test")
+    with pytest.raises(ValueError, match="name must be one of"):
+        data.load("cifar10")
