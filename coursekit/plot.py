@@ -114,15 +114,22 @@ def image_grid(
     cmap: str = "gray",
     scale: float = 0.6,
     ax: Axes | None = None,
+    levels: int | None = None,
 ) -> Figure:
     """N images tiled into one picture, `nrow` images per row (torchvision's meaning).
 
     `images` is a tensor or array of shape (N, C, H, W) with C in {1, 3}, or (N, H, W): the
     course's 8×8 digits as integer levels 0..16, or floats. `nrow` defaults to ⌈√N⌉.
     `titles` puts one short string above each image (a label, a log-likelihood). The
-    colour range is shared by all images: `vmin`/`vmax`, else 0..16 for integer digits, 0..1
-    for floats in [0, 1], and min..max otherwise. Each image is about `scale` inches wide.
+    colour range is shared by all images: `vmin`/`vmax`, else 0..levels−1 when `levels` is
+    given (2 for binary sprites, 4 for the coloured digits), else 0..16 for integer digits,
+    0..1 for floats in [0, 1], and min..max otherwise. Each image is about `scale` inches wide.
     """
+    if levels is not None:
+        if not isinstance(levels, int) or levels < 2:
+            raise ValueError(f"levels must be an int >= 2 (the number of levels per channel), got {levels!r}")
+        vmin = 0 if vmin is None else vmin
+        vmax = levels - 1 if vmax is None else vmax
     array = _as_nchw(images)
     n, c, h, w = array.shape
     nrow = math.ceil(math.sqrt(n)) if nrow is None else nrow

@@ -267,3 +267,14 @@ def test_importing_and_using_plot_leaves_the_backend_and_pyplot_alone():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_image_grid_levels_sets_the_colour_range():
+    binary = torch.zeros(2, 1, 4, 4, dtype=torch.long)
+    binary[:, :, 1:3, 1:3] = 1
+    bright = plot.image_grid(binary, levels=2).axes[0].images[0].get_array()
+    dim = plot.image_grid(binary).axes[0].images[0].get_array()
+    assert float(bright.max()) == pytest.approx(1.0)   # level 1 of 2 is white
+    assert float(dim.max()) == pytest.approx(1 / 16)    # read as digits, level 1 of 17 is nearly black
+    with pytest.raises(ValueError, match="levels must be an int >= 2"):
+        plot.image_grid(binary, levels=1)
