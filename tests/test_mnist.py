@@ -13,13 +13,16 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import os
+
 import pytest
 import torch
 
 from coursekit import mnist as M
 from coursekit.data import ImageSplit, Splits
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+# shared/ sits beside the repository (CI clones it there); COURSEKIT_MNIST_DIR points elsewhere
+SHARED = Path(os.environ.get("COURSEKIT_MNIST_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
 TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 TRAIN_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 # the MNIST test set's label counts, 0..9 (LeCun's distribution, as torchvision reads it)
