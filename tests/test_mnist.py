@@ -5,6 +5,7 @@ No test touches the network: `download` is driven by a fake `fetch`, and every s
 connection is refused for the whole module."""
 import gzip
 import hashlib
+import os
 import shutil
 import socket
 import struct
@@ -13,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-import os
 
 import pytest
 import torch
