@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from coursekit.grading import build, format as fmt, grade
-from coursekit.grading.run import Result, TestResult
+from coursekit.grading.run import Limits, Result, TestResult
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9]*.ipynb"))
@@ -129,10 +129,14 @@ def graded(tmp_path_factory):
     subs = tmp_path_factory.mktemp("submissions")
     out = tmp_path_factory.mktemp("graded")
     exercise = nbformat.read(ROOT / "exercises" / "00_introduction.ipynb", as_version=4)
-    for student in ("sol1", "sol2"):
+    for student in ("sol1", "sol2"):  # the exercise with the solution's answers: a perfect student
         (subs / student).mkdir()
         for path in SOLUTIONS:
-            (subs / student / path.name).write_bytes(path.read_bytes())
+            solution = nbformat.read(path, as_version=4)
+            answers = {c.metadata["coursekit"]["id"]: c.source for c in solution.cells
+                       if c.metadata["coursekit"]["kind"] == "answer"}
+            solved = with_answers(nbformat.read(ROOT / "exercises" / path.name, as_version=4), answers)
+            nbformat.write(solved, subs / student / path.name)
     (subs / "blank").mkdir()
     for path in SOLUTIONS:
         (subs / "blank" / path.name).write_bytes((ROOT / "exercises" / path.name).read_bytes())
@@ -149,7 +153,7 @@ def graded(tmp_path_factory):
                        "def gaussian_kl(mu_q, sigma_q, mu_p, sigma_p):\n    return mu_q * 0 + 0.5"})
     (subs / "sneaky").mkdir()
     nbformat.write(sneaky, subs / "sneaky" / "00_introduction.ipynb")
-    results = grade.grade_class(subs, ROOT / "solutions", out, cell_timeout=120, log=lambda *a: None)
+    results = grade.grade_class(subs, ROOT / "solutions", out, limits=Limits(cell_timeout=120), log=lambda *a: None)
     return results, out
 
 

@@ -48,8 +48,11 @@ def cmd_release(args) -> int:
 def cmd_grade(args) -> int:
     from .grade import grade_class
 
+    from .run import Limits
+
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb)
     results = grade_class(args.submissions, args.solutions, args.out, exercises=args.exercise or None,
-                          cell_timeout=args.cell_timeout)
+                          limits=limits, jobs=args.jobs)
     print(f"graded {len(results)} student(s): {Path(args.out) / 'gradebook.csv'}, feedback in {Path(args.out) / 'feedback'}")
     return 0
 
@@ -59,7 +62,7 @@ def cmd_check(args) -> int:
     import nbformat
 
     from .format import FormatError, cell_spec
-    from .run import execute
+    from .run import Limits, execute
 
     path = Path(args.notebook)
     if not path.is_file():
@@ -75,9 +78,10 @@ def cmd_check(args) -> int:
         specs.append(spec)
         extra += spec is None and cell.cell_type == "code"
     with tempfile.TemporaryDirectory(prefix="coursekit-check-") as tmp:
-        results, log, code = execute(nb, Path(tmp), cell_timeout=args.cell_timeout)
+        run = execute(nb, Path(tmp), Limits(cell_timeout=args.cell_timeout))
+    results = run.cells
     if not results:
-        print(log[-3000:])
+        print(run.log[-3000:])
         print("the notebook could not be run", file=sys.stderr)
         return 2
     got = total = 0.0
@@ -118,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--solutions", type=Path, default=None)
     p.add_argument("--exercise", action="append", help="grade only this exercise (repeatable)")
     p.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell (default 60)")
+    p.add_argument("--notebook-timeout", type=int, default=900, help="wall-clock seconds per notebook (default 900)")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory per submission in MiB (default 4096)")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: the number of cores)")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("check", help="run your notebook's public tests and see your points")
     p.add_argument("notebook", type=Path)

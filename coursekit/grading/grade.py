@@ -21,11 +21,12 @@ from pathlib import Path
 from .format import read_source
 from concurrent.futures import ThreadPoolExecutor
 
-from .run import Result, TestResult, grade_notebook
+from .run import STATUSES, Limits, Result, TestResult, grade_notebook
 
 __all__ = ["grade_class", "write_gradebook", "feedback_html", "STATUS_ORDER"]
 
-STATUS_ORDER = ["error", "invalid", "crash", "timeout", "ok"]
+STATUS_ORDER = ["error", "tampered", "memory", "timeout", "crash", "invalid", "ok"]
+"""Which status a student row shows when exercises differ: the first that occurs."""
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")
 
 
@@ -36,7 +37,7 @@ def _students(submissions: Path) -> list[Path]:
 
 
 def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[str] | None = None,
-                cell_timeout: int = 60, jobs: int | None = None, log=print) -> dict[str, dict[str, Result]]:
+                limits: Limits = Limits(), jobs: int | None = None, log=print) -> dict[str, dict[str, Result]]:
     """Grade every student folder in `submissions` against the sources in `solutions`,
     `jobs` notebooks at a time (default: the number of CPU cores)."""
     submissions, solutions, out = Path(submissions), Path(solutions), Path(out)
@@ -66,7 +67,7 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
             return Result(name, status="invalid", notes=[f"no {name}.ipynb was submitted"],
                           tests=[TestResult(s.id, s.kind, 0.0, s.points, False, "not submitted")
                                  for s in source_specs if s.is_test])
-        return grade_notebook(source_nb, source_specs, path, name, cell_timeout=cell_timeout)
+        return grade_notebook(source_nb, source_specs, path, name, limits=limits)
 
     log(f"grading {len(work)} notebook(s), {jobs} at a time ...")
     results: dict[str, dict[str, Result]] = {student: {} for student, _, _ in work}
@@ -106,7 +107,7 @@ def write_gradebook(results: dict[str, dict[str, Result]], path: Path) -> None:
     tests = {e: [t.id for t in next(r[e] for r in results.values() if e in r).tests] for e in exercises}
     header = ["student_id", "total", "max", "status"]
     for e in exercises:
-        header += [e, f"{e} max", f"{e} status"] + [f"{e}/{t}" for t in tests[e]]
+        header += [e, f"{e} max", f"{e} status", f"{e} detail"] + [f"{e}/{t}" for t in tests[e]]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -117,7 +118,8 @@ def write_gradebook(results: dict[str, dict[str, Result]], path: Path) -> None:
         for e in exercises:
             r = by_exercise.get(e)
             points = {t.id: t.points for t in r.tests} if r else {}
-            row += [f"{r.points:g}" if r else "0", f"{r.max_points:g}" if r else "", r.status if r else "missing"]
+            row += [f"{r.points:g}" if r else "0", f"{r.max_points:g}" if r else "", r.status if r else "missing",
+                    r.detail if r else ""]
             row += [f"{points.get(t, 0):g}" for t in tests[e]]
         writer.writerow(row)
     _write_text(Path(path), buffer.getvalue())
@@ -135,6 +137,9 @@ def feedback_html(student: str, by_exercise: dict[str, Result]) -> str:
     parts.append(f"<p>Total: <b>{total:g} / {maximum:g}</b> points.</p>")
     for name, r in sorted(by_exercise.items()):
         parts.append(f"<h2>{e(name)}: {r.points:g} / {r.max_points:g} (status: {e(r.status)})</h2>")
+        if r.status != "ok":
+            parts.append(f"<p><b>{e(r.status)}</b>: {e(STATUSES.get(r.status, ''))}"
+                         + (f" — {e(r.detail)}" if r.detail else "") + "</p>")
         parts.append("<table><tr><th>test</th><th></th><th>points</th><th>message</th></tr>")
         for t in r.tests:
             verdict = "<span class='pass'>passed</span>" if t.passed else "<span class='fail'>failed</span>"

@@ -1,10 +1,15 @@
 """A pytest plugin for grading runs: nbval plus the kernel's own verdict on every cell.
 
-nbval fails a cell only when the kernel *publishes* an error message. Student code can stop
-that (replace `InteractiveShell.showtraceback`, install `set_custom_exc`), and a failing test
-would then pass. The kernel's execute_reply still says `status: error`, so this plugin records
-every reply and fails a cell whose reply was not `ok`, whatever was shown. It also writes
-each cell's outcome to the JSON file named by `--grading-report`.
+- nbval fails a cell only when the kernel *publishes* an error message. Student code can stop
+  that (replace `InteractiveShell.showtraceback`, install `set_custom_exc`), and a failing test
+  would then pass. The kernel's execute_reply still says `status: error`, so this plugin
+  records every reply and fails a cell whose reply was not `ok`, whatever was shown.
+- nbval waits for a dead kernel's reply until the cell timeout; this plugin polls the kernel
+  while it waits and fails the cell at once when the kernel has died.
+- Printed output beyond `--grading-output-kb` per cell is dropped, so a flood of prints
+  cannot exhaust the grader's memory.
+- Each cell's outcome is written to `--grading-report` (JSON) after every cell, so a run the
+  grader has to kill keeps the results of the cells that finished.
 
 Loaded only by the grader: `python -m pytest -p coursekit.grading.nbval_status ...`.
 """
@@ -12,25 +17,56 @@ from __future__ import annotations
 
 import json
 import os
-import time
+from queue import Empty
 
 import pytest
 from nbval import kernel as nbval_kernel
 
 _original_execute = nbval_kernel.RunningKernel.execute_cell_input
-_original_await_reply = nbval_kernel.RunningKernel.await_reply
+_original_get_message = nbval_kernel.RunningKernel.get_message
+_POLL = 0.2  # seconds between checks that the kernel is still alive
+_state = {"output_limit": 1 << 20}
+
+
+class KernelDied(RuntimeError):
+    pass
 
 
 def _execute_cell_input(self, cell_input, allow_stdin=None):
     msg_id = _original_execute(self, cell_input, allow_stdin=allow_stdin)
     self.coursekit_last_msg_id = msg_id
+    self.coursekit_output_bytes = 0
     return msg_id
 
 
+def _get_message(self, stream, timeout=None):
+    """nbval's get_message, with stream output past the limit dropped."""
+    msg = _original_get_message(self, stream, timeout=timeout)
+    if stream == "iopub" and msg.get("msg_type") == "stream":
+        used = getattr(self, "coursekit_output_bytes", 0)
+        text = msg["content"].get("text", "")
+        room = _state["output_limit"] - used
+        if room <= 0:
+            msg["content"]["text"] = ""
+        elif len(text) > room:
+            msg["content"]["text"] = text[:room] + "\n[the grader dropped the rest of this cell's output]\n"
+        self.coursekit_output_bytes = used + len(text)
+    return msg
+
+
 def _await_reply(self, msg_id, timeout=None):
-    """nbval's loop, keeping the reply's content instead of dropping it."""
+    """nbval's loop, keeping the reply's content and noticing a dead kernel at once."""
+    waited = 0.0
     while True:
-        msg = self.get_message(stream="shell", timeout=timeout)
+        try:
+            msg = self.get_message(stream="shell", timeout=_POLL)
+        except Empty:
+            waited += _POLL
+            if not self.is_alive():
+                raise KernelDied("the kernel died while running this cell (os._exit, a crash or a kill)")
+            if timeout is not None and waited >= timeout:
+                raise
+            continue
         if msg["parent_header"].get("msg_id") == msg_id:
             replies = getattr(self, "coursekit_replies", {})
             replies[msg_id] = msg["content"]
@@ -42,30 +78,37 @@ def _await_reply(self, msg_id, timeout=None):
 
 def pytest_addoption(parser):
     parser.addoption("--grading-report", default=None, help="write each cell's outcome to this JSON file")
+    parser.addoption("--grading-output-kb", type=int, default=1024, help="printed output kept per cell")
 
 
 def pytest_configure(config):
+    _state["output_limit"] = config.getoption("--grading-output-kb") * 1024
     nbval_kernel.RunningKernel.execute_cell_input = _execute_cell_input
+    nbval_kernel.RunningKernel.get_message = _get_message
     nbval_kernel.RunningKernel.await_reply = _await_reply
     config._coursekit_results = {}
 
 
-def _cell_num(item) -> int | None:
-    return getattr(item, "cell_num", None)
+def _write_report(config) -> None:
+    path = config.getoption("--grading-report")
+    if path:
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({str(k): v for k, v in config._coursekit_results.items()}, f)
+        os.replace(tmp, path)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    num = _cell_num(item)
+    num = getattr(item, "cell_num", None)
     if num is None or report.when != "call":
         return
     kernel = getattr(item.parent, "kernel", None)
     msg_id = getattr(kernel, "coursekit_last_msg_id", None)
     reply = getattr(kernel, "coursekit_replies", {}).get(msg_id, {}) if kernel is not None else {}
     status = reply.get("status")
-    message = ""
     if report.passed and status not in ("ok", None):
         report.outcome = "failed"
         report.longrepr = (f"the kernel reported {status}: {reply.get('ename', '?')}: {reply.get('evalue', '')} "
@@ -73,26 +116,20 @@ def pytest_runtest_makereport(item, call):
     if report.passed and status is None:
         report.outcome = "failed"
         report.longrepr = "the kernel sent no reply for this cell"
+    text = str(report.longrepr or "")
+    message = ""
     if report.failed:
         if status == "error":
             message = f"{reply.get('ename', 'Error')}: {reply.get('evalue', '')}"
+        elif call.excinfo is not None and not call.excinfo.errisinstance(AssertionError) and "nbval" not in text[:200]:
+            message = f"{call.excinfo.typename}: {call.excinfo.value}"
         else:
-            text = str(report.longrepr)
-            message = text.strip().splitlines()[0] if text.strip() else "failed"
-            for line in text.splitlines():  # nbval puts the exception's last line near the end
-                if line.strip() and not line.startswith((" ", "-", "\x1b")):
-                    message = line.strip()
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            message = lines[0] if lines else "failed"
+    alive = bool(kernel is not None and kernel.is_alive())
     item.config._coursekit_results[num] = {
         "outcome": report.outcome, "status": status, "ename": reply.get("ename"),
-        "evalue": reply.get("evalue"), "message": message[:2000],
-        "kernel_alive": bool(kernel is not None and kernel.is_alive()), "time": time.time(),
+        "evalue": (reply.get("evalue") or "")[:2000], "message": message[:2000],
+        "kernel_alive": alive, "timed_out": "Timeout of" in text,
     }
-
-
-def pytest_sessionfinish(session, exitstatus):
-    path = session.config.getoption("--grading-report")
-    if path:
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({str(k): v for k, v in session.config._coursekit_results.items()}, f)
-        os.replace(tmp, path)
+    _write_report(item.config)

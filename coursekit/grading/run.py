@@ -11,9 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import os
+import resource
+import secrets
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,22 +26,101 @@ import nbformat
 from .build import build_exercise
 from .format import CellSpec, FormatError, cell_spec
 
-__all__ = ["TestResult", "Result", "splice", "execute", "grade_notebook"]
+__all__ = ["Limits", "STATUSES", "TestResult", "Result", "Execution", "splice", "execute", "grade_notebook"]
 
-PREAMBLE = """\
-# Added by the grader: fixed seeds, no display.
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. Enforced without Docker (see README, "What the grader defends").
+
+    - `cell_timeout`: seconds per cell (nbval interrupts the kernel, the cell fails);
+    - `notebook_timeout`: wall-clock seconds for the whole notebook; past it the submission's
+      process group is killed and the remaining tests score 0 (status "timeout");
+    - `memory_mb`: resident memory of the submission's processes together, watched every 0.05 s
+      (killed: status "memory"), backed by an address-space limit (RLIMIT_AS) of
+      `memory_mb` + 3 GiB on each process, so an allocation too fast for the watcher fails
+      with MemoryError instead;
+    - `output_kb`: printed output kept per cell; the rest is dropped (an output flood cannot
+      exhaust the grader's memory).
+    """
+
+    cell_timeout: int = 60
+    notebook_timeout: int = 900
+    memory_mb: int = 4096
+    output_kb: int = 1024
+
+
+_PROTECTED = """\
+[("torch", _gt, "allclose"), ("torch", _gt, "isclose"), ("torch", _gt, "equal"),
+ ("torch.Tensor", _gt.Tensor, "__eq__"), ("torch.Tensor", _gt.Tensor, "__ge__"),
+ ("torch.Tensor", _gt.Tensor, "__le__"), ("torch.Tensor", _gt.Tensor, "__lt__"),
+ ("torch.Tensor", _gt.Tensor, "__gt__"), ("torch.Tensor", _gt.Tensor, "all"),
+ ("torch.Tensor", _gt.Tensor, "any"), ("torch.Tensor", _gt.Tensor, "item"),
+ ("torch.Tensor", _gt.Tensor, "__bool__"), ("torch.testing", _gt.testing, "assert_close"),
+ ("math", _gm, "isclose"), ("builtins", _gb, "isinstance"), ("builtins", _gb, "bool"),
+ ("builtins", _gb, "abs"), ("builtins", _gb, "all"), ("builtins", _gb, "any"),
+ ("builtins", _gb, "len"), ("builtins", _gb, "float"), ("builtins", _gb, "AssertionError"),
+ ("checks", _gc, "check_close"), ("checks", _gc, "check_shape"), ("checks", _gc, "check_true")]
+"""
+
+
+def preamble(token: str) -> str:
+    """The grader's first cell: fixed seeds, and a snapshot of what the tests rely on.
+
+    Before each test cell, `_grader_guard_<token>(globals())` compares the helpers and the
+    functions the tests call (check_close, torch.allclose, Tensor.__eq__, isinstance, ...)
+    with this snapshot, taken before any student code ran. A replaced one is put back and the
+    test fails with GraderTamperError, which the gradebook reports as "tampered". The token
+    is random per run, so answer code cannot name the guard in advance.
+    """
+    return f"""\
+# Added by the grader: fixed seeds, no display, and a snapshot of what the tests rely on.
 import os as _os, random as _random
 _os.environ.setdefault("MPLBACKEND", "Agg")
 _random.seed(0)
-try:
-    import numpy as _np; _np.random.seed(0)
-except ImportError:
-    pass
-try:
-    import torch as _torch; _torch.manual_seed(0)
-except ImportError:
-    pass
+import builtins as _gb, math as _gm
+import numpy as _np
+import torch as _gt
+import coursekit.grading.checks as _gc
+_np.random.seed(0)
+_gt.manual_seed(0)
+
+def _grader_make_guard_{token}():
+    protected = {_PROTECTED.strip()}
+    snapshot = [(where, owner, name, getattr(owner, name)) for where, owner, name in protected]
+    helpers = {{name: getattr(_gc, name) for name in ("check_close", "check_shape", "check_true")}}
+
+    class GraderTamperError(Exception):
+        pass
+
+    def guard(namespace):
+        changed = []
+        for where, owner, name, original in snapshot:
+            if getattr(owner, name, None) is not original:
+                changed.append(f"{{where}}.{{name}}")
+                setattr(owner, name, original)
+        for name, original in helpers.items():
+            if name in namespace and namespace[name] is not original:
+                changed.append(name)
+                namespace[name] = original
+        if changed:
+            raise GraderTamperError("the answer code replaced " + ", ".join(changed) + ": the test cannot be trusted")
+    return guard
+
+_grader_guard_{token} = _grader_make_guard_{token}()
+del _grader_make_guard_{token}
 """
+
+
+STATUSES = {
+    "ok": "graded normally",
+    "tampered": "test or locked cells were changed, or answer code replaced what the tests rely on; "
+                "the originals were run and tests that saw a replaced helper score 0",
+    "timeout": "a cell or the whole notebook ran past its time limit; tests not reached score 0",
+    "memory": "the submission used more memory than allowed; tests not reached score 0",
+    "crash": "the kernel died (os._exit, a segfault, a kill); tests not reached score 0",
+    "invalid": "the file is not a readable notebook (empty, not JSON) or was not submitted",
+    "error": "the grader itself failed; not charged to the student, re-run the grading",
+}
 
 
 @dataclass
@@ -57,7 +140,8 @@ class Result:
     """One student's result on one exercise."""
 
     exercise: str
-    status: str = "ok"  # ok | timeout | crash | invalid | error
+    status: str = "ok"  # see STATUSES
+    detail: str = ""    # what the status is about: what was tampered with, which cell timed out, ...
     tests: list[TestResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     log: str = ""  # the run's pytest output, for the instructor only (it can show hidden tests)
@@ -71,20 +155,22 @@ class Result:
         return sum(t.max_points for t in self.tests)
 
 
-def splice(source_nb, source_specs: list[CellSpec], submission) -> tuple[object, list[str]]:
+def splice(source_nb, source_specs: list[CellSpec], submission) -> tuple[object, list[str], list[str]]:
     """The notebook to run: the source with the submission's answer cells put in by id.
 
-    Returns (notebook, notes). A missing answer keeps the exercise's stub; for a duplicated
-    answer the first copy is used. Every difference in the other cells is reported only.
+    Returns (notebook, notes, tampering). A missing answer keeps the exercise's stub; for a
+    duplicated answer the first copy is used. Every difference in the other cells is only
+    reported: in `tampering` when it touches a test or locked cell, else in `notes`.
     """
     notes: list[str] = []
+    tampering: list[str] = []
     by_id: dict[str, list] = {}
     extra = 0
     for i, cell in enumerate(submission.cells):
         try:
             spec = cell_spec(cell, f"cell {i}")
         except FormatError as err:
-            notes.append(f"cell {i} has damaged grading metadata ({err}); it was ignored")
+            tampering.append(f"cell {i} has damaged grading metadata ({err}); it was ignored")
             continue
         if spec is None:
             extra += cell.cell_type == "code"
@@ -103,7 +189,8 @@ def splice(source_nb, source_specs: list[CellSpec], submission) -> tuple[object,
     for cell, spec in zip(source_nb.cells, source_specs):
         found = by_id.get(spec.id, [])
         if len(found) > 1:
-            notes.append(f"cell {spec.id!r} appears {len(found)} times; only the first was used")
+            (tampering if spec.kind != "answer" else notes).append(
+                f"cell {spec.id!r} appears {len(found)} times; only the first was used")
         if spec.kind == "answer":
             if not found:
                 notes.append(f"answer cell {spec.id!r} is missing; it counts as not answered")
@@ -111,7 +198,7 @@ def splice(source_nb, source_specs: list[CellSpec], submission) -> tuple[object,
                 continue
             got_cell, got_spec = found[0]
             if got_spec.kind != "answer":
-                notes.append(f"answer cell {spec.id!r} was re-tagged as {got_spec.kind!r}; it was used as an answer")
+                tampering.append(f"answer cell {spec.id!r} was re-tagged as {got_spec.kind!r}; it was used as an answer")
             new = copy.deepcopy(cell)
             new.source = got_cell.source
             new.outputs, new.execution_count = [], None
@@ -119,19 +206,19 @@ def splice(source_nb, source_specs: list[CellSpec], submission) -> tuple[object,
             continue
         if spec.kind != "hidden-test":
             if not found:
-                notes.append(f"{spec.kind} cell {spec.id!r} was deleted; the original was run")
+                tampering.append(f"{spec.kind} cell {spec.id!r} was deleted; the original was run")
             else:
                 got_cell, got_spec = found[0]
                 if got_spec != spec:
-                    notes.append(f"{spec.kind} cell {spec.id!r} had its metadata changed to {got_spec.kind!r}, "
+                    tampering.append(f"{spec.kind} cell {spec.id!r} had its metadata changed to {got_spec.kind!r}, "
                                  f"{got_spec.points:g} points; the original was run")
                 if got_cell.source.strip() != cell.source.strip():
-                    notes.append(f"{spec.kind} cell {spec.id!r} was edited; the original was run")
+                    tampering.append(f"{spec.kind} cell {spec.id!r} was edited; the original was run")
                 tags = got_cell.get("metadata", {}).get("tags", [])
                 if set(tags) & {"raises-exception", "skip-execution", "nbval-skip", "nbval-ignore-output"}:
-                    notes.append(f"{spec.kind} cell {spec.id!r} was tagged {tags}; the tags were ignored")
+                    tampering.append(f"{spec.kind} cell {spec.id!r} was tagged {tags}; the tags were ignored")
         elif found:
-            notes.append(f"a cell claims the hidden test id {spec.id!r}; it was ignored")
+            tampering.append(f"a cell claims the hidden test id {spec.id!r}; it was ignored")
         new = copy.deepcopy(cell)
         new.metadata.pop("tags", None)
         if new.cell_type == "code":
@@ -140,73 +227,150 @@ def splice(source_nb, source_specs: list[CellSpec], submission) -> tuple[object,
     expected = [s.id for s in source_specs if s.kind not in ("answer", "hidden-test")]
     present = [cid for cid in by_id if cid in expected]  # dicts keep the submission's order
     if present != [cid for cid in expected if cid in by_id]:
-        notes.append("test or locked cells were moved; the original order was run")
+        tampering.append("test or locked cells were moved; the original order was run")
     nb = copy.deepcopy(source_nb)
     nb.cells = cells
-    return nb, notes
+    return nb, notes, tampering
 
 
-def execute(nb, workdir: Path, cell_timeout: int = 60, python: str = sys.executable) -> tuple[dict, str, int]:
-    """Run `nb` under nbval in a fresh process inside `workdir`; returns (per-cell report, log, exit code).
+@dataclass
+class Execution:
+    cells: dict[int, dict]  # code-cell number (0 = the source's first code cell) -> outcome
+    log: str
+    returncode: int | None
+    killed: str | None      # "timeout" | "memory" when the grader killed the run
+    seconds: float
 
-    A grader-owned first cell fixes the seeds. The report maps each code cell's number (as
-    nbval counts them, starting after the preamble) to its outcome and the kernel's reply.
+
+def _session_rss_kib(session: int) -> int:
+    """Resident memory (KiB) of every process in the session `session` (Linux /proc)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            if int(fields[3]) != session:  # fields after the name: state ppid pgrp session ...
+                continue
+            with open(f"/proc/{entry.name}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+    return total
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.executable,
+            guarded: set[int] | None = None) -> Execution:
+    """Run `nb` under nbval in a fresh process group inside `workdir`, within `limits`.
+
+    A grader-owned first cell fixes the seeds and snapshots what the tests rely on; the code
+    cells numbered in `guarded` (tests) start with a call to the guard. The per-cell report is
+    written by the nbval_status plugin after every cell, so a killed run keeps what it did.
     """
     workdir = Path(workdir)
+    token = secrets.token_hex(6)
     nb = copy.deepcopy(nb)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(PREAMBLE))
+    code_num = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            if guarded and code_num in guarded:
+                cell.source = f"_grader_guard_{token}(globals())\n" + cell.source
+            code_num += 1
+    nb.cells.insert(0, nbformat.v4.new_code_cell(preamble(token)))
     nb_path = workdir / "submission.ipynb"
     nbformat.write(nb, nb_path)
     (workdir / "pytest.ini").write_text("[pytest]\n")
-    report = workdir / "report.json"
+    report, log_path = workdir / "report.json", workdir / "pytest.log"
     cmd = [python, "-m", "pytest", "-p", "coursekit.grading.nbval_status", "-p", "no:cacheprovider",
-           "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout}", "-c", str(workdir / "pytest.ini"),
-           "--rootdir", str(workdir), "-q", "--no-header", "-rN", f"--grading-report={report}", str(nb_path)]
+           "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_timeout}",
+           "-c", str(workdir / "pytest.ini"), "--rootdir", str(workdir), "-q", "--no-header", "-rN",
+           f"--grading-report={report}", f"--grading-output-kb={limits.output_kb}", str(nb_path)]
     env = {**os.environ, "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    address_space = (limits.memory_mb + 3072) * 2**20
+
+    def set_limits() -> None:  # in the child, before exec: inherited by the kernel
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    start = time.monotonic()
+    killed = None
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=set_limits)
+        while proc.poll() is None:
+            if time.monotonic() - start > limits.notebook_timeout:
+                killed = "timeout"
+            elif _session_rss_kib(proc.pid) > limits.memory_mb * 1024:
+                killed = "memory"
+            if killed:
+                _kill_session(proc)
+                break
+            time.sleep(0.05)
+        _kill_session(proc)  # whatever the notebook left running (a kernel, a fork) goes too
     results = json.loads(report.read_text()) if report.is_file() else {}
     # nbval numbers code cells from 0; shift past the preamble
-    shifted = {int(k) - 1: v for k, v in results.items() if int(k) >= 1}
-    return shifted, proc.stdout[-20000:] + proc.stderr[-20000:], proc.returncode
+    cells = {int(k) - 1: v for k, v in results.items() if int(k) >= 1}
+    with open(log_path, "rb") as f:
+        f.seek(max(0, log_path.stat().st_size - 40_000))
+        log_tail = f.read().decode("utf-8", "replace")
+    return Execution(cells, log_tail, proc.returncode, killed, time.monotonic() - start)
 
 
 def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Path, exercise: str,
-                   cell_timeout: int = 60) -> Result:
+                   limits: Limits = Limits()) -> Result:
     """Score one submitted notebook against its source; never raises for a bad submission."""
     result = Result(exercise)
+    tests = [(cell, spec) for cell, spec in zip(source_nb.cells, source_specs) if spec.is_test]
+    code_index = {spec.id: n for n, (cell, spec) in
+                  enumerate((c, s) for c, s in zip(source_nb.cells, source_specs) if c.cell_type == "code")}
     try:
         submission = nbformat.read(submission_path, as_version=4)
     except Exception as err:  # not JSON, not a notebook, empty: the submission scores 0
-        result.status = "invalid"
+        result.status, result.detail = "invalid", "not a readable notebook"
         result.notes.append(f"the submission could not be read as a notebook ({type(err).__name__}: "
-                            f"{str(err).splitlines()[0][:200] if str(err) else ''})")
-        submission = None
-    if submission is not None:
-        nb, notes = splice(source_nb, source_specs, submission)
-        result.notes += notes
-        with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
-            cells, result.log, code = execute(nb, Path(tmp), cell_timeout=cell_timeout)
-        if not cells:
-            result.status = "error"
-            result.notes.append(f"the grader could not run the notebook (pytest exit {code}); this is not "
-                                f"charged to you, your instructor has the log")
-    else:
-        cells = {}
-    code_index = {}
-    n = 0
-    for cell, spec in zip(source_nb.cells, source_specs):
-        if cell.cell_type == "code":
-            code_index[spec.id] = n
-            n += 1
-    for cell, spec in zip(source_nb.cells, source_specs):
-        if not spec.is_test:
-            continue
-        outcome = cells.get(code_index[spec.id], {})
+                            f"{str(err).splitlines()[0][:200] if str(err) else 'empty file'})")
+        result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not run") for _, s in tests]
+        return result
+    nb, notes, tampering = splice(source_nb, source_specs, submission)
+    result.notes += notes + tampering
+    with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
+        run = execute(nb, Path(tmp), limits, guarded={code_index[s.id] for _, s in tests})
+    result.log = run.log
+    outcomes = run.cells
+    enames = {o.get("ename") for o in outcomes.values()}
+    dead = [n for n, o in sorted(outcomes.items()) if not o.get("kernel_alive", True)]
+    timed_out = [n for n, o in sorted(outcomes.items()) if o.get("timed_out")]
+    tamper_hits = [o.get("evalue", "") for o in outcomes.values() if o.get("ename") == "GraderTamperError"]
+    if run.killed == "memory" or "MemoryError" in enames:
+        result.status = "memory"
+        result.detail = (f"more than {limits.memory_mb} MiB" if run.killed == "memory"
+                         else "an allocation failed (MemoryError)")
+    elif run.killed == "timeout" or timed_out:
+        result.status = "timeout"
+        result.detail = (f"the notebook ran past {limits.notebook_timeout} s" if run.killed == "timeout"
+                         else f"a cell ran past {limits.cell_timeout} s")
+    elif dead:
+        result.status, result.detail = "crash", "the kernel died while a cell ran"
+    elif not outcomes:
+        result.status = "error"
+        result.detail = f"no result from the test run (exit code {run.returncode})"
+        result.notes.append("the grader could not run the notebook; this is not charged to you, "
+                            "your instructor has the log")
+    elif tampering or tamper_hits:
+        result.status = "tampered"
+        result.detail = "; ".join(tampering + [hit.split(":")[0] for hit in tamper_hits])
+    for cell, spec in tests:
+        outcome = outcomes.get(code_index[spec.id], {})
         passed = outcome.get("outcome") == "passed"
-        if outcome.get("ename") == "KeyboardInterrupt" and result.status == "ok":
-            result.status = "timeout"
-        if outcome and not outcome.get("kernel_alive", True) and result.status == "ok":
-            result.status = "crash"
-        result.tests.append(TestResult(spec.id, spec.kind, spec.points if passed else 0.0, spec.points, passed,
-                                       "" if passed else outcome.get("message", "not run")))
+        message = "" if passed else outcome.get("message") or f"not run ({result.status}: {result.detail})"
+        result.tests.append(TestResult(spec.id, spec.kind, spec.points if passed else 0.0, spec.points, passed, message))
     return result
