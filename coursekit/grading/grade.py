@@ -11,6 +11,7 @@ leaves half a gradebook), `feedback/<student>.html` and, for the instructor only
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import os
@@ -31,9 +32,19 @@ _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")
 
 
 def _students(submissions: Path) -> list[Path]:
+    """The student folders: every real folder (not a link) whose name does not start with '.'."""
     if not submissions.is_dir():
         raise FileNotFoundError(f"no submissions folder at {submissions} (expected one folder per student)")
-    return sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p for p in submissions.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+
+
+def file_stem(student: str) -> str:
+    """A safe file name for a student's feedback: the id itself when it is plain, else a cleaned
+    id plus a short hash (two odd ids never share a file; no id can name a path elsewhere)."""
+    if _SAFE.match(student) and len(student) <= 100:
+        return student
+    cleaned = re.sub(r"[^A-Za-z0-9._@-]", "_", student)[:60].lstrip(".") or "student"
+    return f"{cleaned}-{hashlib.sha256(student.encode()).hexdigest()[:8]}"
 
 
 def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[str] | None = None,
@@ -53,12 +64,9 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
     work = []  # (student, exercise, path or None)
     for folder in _students(submissions):
         student = folder.name
-        if not _SAFE.match(student):
-            log(f"skipping the folder {student!r}: a student id must be letters, digits, '.', '_', '-', '@'")
-            continue
         for name in sources:
             path = folder / f"{name}.ipynb"
-            work.append((student, name, path if path.is_file() else None))
+            work.append((student, name, path if (path.is_file() or path.is_symlink()) else None))
 
     def one(item) -> Result:
         student, name, path = item
@@ -77,10 +85,11 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
             log(f"  {student}/{name}: {result.points:g}/{result.max_points:g} ({result.status})")
     write_gradebook(results, out / "gradebook.csv")
     for student, by_exercise in results.items():
-        _write_text(out / "feedback" / f"{student}.html", feedback_html(student, by_exercise))
+        stem = file_stem(student)
+        _write_text(out / "feedback" / f"{stem}.html", feedback_html(student, by_exercise))
         for name, result in by_exercise.items():
             if result.log:
-                _write_text(out / "logs" / f"{student}__{name}.log", result.log)
+                _write_text(out / "logs" / f"{stem}__{name}.log", result.log)
     return results
 
 

@@ -109,7 +109,8 @@ def pytest_runtest_makereport(item, call):
     msg_id = getattr(kernel, "coursekit_last_msg_id", None)
     reply = getattr(kernel, "coursekit_replies", {}).get(msg_id, {}) if kernel is not None else {}
     status = reply.get("status")
-    if report.passed and status not in ("ok", None):
+    suppressed = bool(report.passed and status not in ("ok", None))
+    if suppressed:
         report.outcome = "failed"
         report.longrepr = (f"the kernel reported {status}: {reply.get('ename', '?')}: {reply.get('evalue', '')} "
                            f"although the cell showed no error (tracebacks were suppressed)")
@@ -130,6 +131,6 @@ def pytest_runtest_makereport(item, call):
     item.config._coursekit_results[num] = {
         "outcome": report.outcome, "status": status, "ename": reply.get("ename"),
         "evalue": (reply.get("evalue") or "")[:2000], "message": message[:2000],
-        "kernel_alive": alive, "timed_out": "Timeout of" in text,
+        "kernel_alive": alive, "timed_out": "Timeout of" in text, "suppressed": suppressed,
     }
     _write_report(item.config)

@@ -35,10 +35,11 @@ class Limits:
     - `cell_timeout`: seconds per cell (nbval interrupts the kernel, the cell fails);
     - `notebook_timeout`: wall-clock seconds for the whole notebook; past it the submission's
       process group is killed and the remaining tests score 0 (status "timeout");
-    - `memory_mb`: resident memory of the submission's processes together, watched every 0.05 s
+    - `memory_mb`: resident memory of the run's processes together (pytest, the kernel and
+      anything they start), watched every 0.05 s
       (killed: status "memory"), backed by an address-space limit (RLIMIT_AS) of
-      `memory_mb` + 3 GiB on each process, so an allocation too fast for the watcher fails
-      with MemoryError instead;
+      `memory_mb` + 8 GiB on each process (PyTorch reserves far more address space than it
+      uses), so one huge allocation fails with MemoryError instead (status "memory" too);
     - `output_kb`: printed output kept per cell; the rest is dropped (an output flood cannot
       exhaust the grader's memory).
     """
@@ -145,6 +146,7 @@ class Result:
     tests: list[TestResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     log: str = ""  # the run's pytest output, for the instructor only (it can show hidden tests)
+    seconds: float = 0.0
 
     @property
     def points(self) -> float:
@@ -242,25 +244,45 @@ class Execution:
     seconds: float
 
 
-def _session_rss_kib(session: int) -> int:
-    """Resident memory (KiB) of every process in the session `session` (Linux /proc)."""
-    total = 0
+def _descendants(root: int) -> list[int]:
+    """`root` and every process below it (Linux /proc). The kernel is among them although
+    jupyter_client starts it in a session of its own, so process groups alone would miss it."""
+    children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            if int(fields[3]) != session:  # fields after the name: state ppid pgrp session ...
-                continue
-            with open(f"/proc/{entry.name}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])  # after the name: state ppid ...
         except (OSError, IndexError, ValueError):
             continue  # the process ended while we looked
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def _rss_kib(pids: list[int]) -> int:
+    total, page_kib = 0, os.sysconf("SC_PAGE_SIZE") // 1024
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * page_kib
+        except (OSError, IndexError, ValueError):
+            continue
     return total
 
 
-def _kill_session(proc: subprocess.Popen) -> None:
+def _kill_all(proc: subprocess.Popen, pids: list[int]) -> None:
+    """SIGKILL the run's process group and every process found below it, then reap the run."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -295,7 +317,7 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
            "-c", str(workdir / "pytest.ini"), "--rootdir", str(workdir), "-q", "--no-header", "-rN",
            f"--grading-report={report}", f"--grading-output-kb={limits.output_kb}", str(nb_path)]
     env = {**os.environ, "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
-    address_space = (limits.memory_mb + 3072) * 2**20
+    address_space = (limits.memory_mb + 8192) * 2**20
 
     def set_limits() -> None:  # in the child, before exec: inherited by the kernel
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
@@ -306,16 +328,17 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=set_limits)
+        pids = [proc.pid]
         while proc.poll() is None:
+            pids = _descendants(proc.pid)
             if time.monotonic() - start > limits.notebook_timeout:
                 killed = "timeout"
-            elif _session_rss_kib(proc.pid) > limits.memory_mb * 1024:
+            elif _rss_kib(pids) > limits.memory_mb * 1024:
                 killed = "memory"
             if killed:
-                _kill_session(proc)
                 break
             time.sleep(0.05)
-        _kill_session(proc)  # whatever the notebook left running (a kernel, a fork) goes too
+        _kill_all(proc, pids)  # whatever the run left behind (a kernel, a fork) goes too
     results = json.loads(report.read_text()) if report.is_file() else {}
     # nbval numbers code cells from 0; shift past the preamble
     cells = {int(k) - 1: v for k, v in results.items() if int(k) >= 1}
@@ -332,6 +355,10 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
     tests = [(cell, spec) for cell, spec in zip(source_nb.cells, source_specs) if spec.is_test]
     code_index = {spec.id: n for n, (cell, spec) in
                   enumerate((c, s) for c, s in zip(source_nb.cells, source_specs) if c.cell_type == "code")}
+    if Path(submission_path).is_symlink():
+        result.status, result.detail = "invalid", "the submission is a link, which the grader does not follow"
+        result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not run") for _, s in tests]
+        return result
     try:
         submission = nbformat.read(submission_path, as_version=4)
     except Exception as err:  # not JSON, not a notebook, empty: the submission scores 0
@@ -344,12 +371,14 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
     result.notes += notes + tampering
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
         run = execute(nb, Path(tmp), limits, guarded={code_index[s.id] for _, s in tests})
-    result.log = run.log
+    result.log, result.seconds = run.log, run.seconds
     outcomes = run.cells
     enames = {o.get("ename") for o in outcomes.values()}
     dead = [n for n, o in sorted(outcomes.items()) if not o.get("kernel_alive", True)]
     timed_out = [n for n, o in sorted(outcomes.items()) if o.get("timed_out")]
     tamper_hits = [o.get("evalue", "") for o in outcomes.values() if o.get("ename") == "GraderTamperError"]
+    if any(o.get("suppressed") for o in outcomes.values()):
+        tamper_hits.append("tracebacks were suppressed: a failing cell showed no error")
     if run.killed == "memory" or "MemoryError" in enames:
         result.status = "memory"
         result.detail = (f"more than {limits.memory_mb} MiB" if run.killed == "memory"
@@ -367,7 +396,7 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
                             "your instructor has the log")
     elif tampering or tamper_hits:
         result.status = "tampered"
-        result.detail = "; ".join(tampering + [hit.split(":")[0] for hit in tamper_hits])
+        result.detail = "; ".join(tampering + [hit.split(": the test")[0] for hit in tamper_hits])
     for cell, spec in tests:
         outcome = outcomes.get(code_index[spec.id], {})
         passed = outcome.get("outcome") == "passed"
