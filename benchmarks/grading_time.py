@@ -1,0 +1,62 @@
+"""Grade a class of honest submissions and print how long it takes.
+
+    python benchmarks/grading_time.py             # 30 students, exercise 00, as many at a time as cores
+    python benchmarks/grading_time.py --students 10 --jobs 1
+
+Each student submits the exercise with the solution's answers, so every one must get full
+marks; the script fails otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from coursekit.grading import grade  # noqa: E402
+
+
+def solved(exercise: str):
+    solution = nbformat.read(ROOT / "solutions" / f"{exercise}.ipynb", as_version=4)
+    answers = {c.metadata["coursekit"]["id"]: c.source for c in solution.cells
+               if c.metadata["coursekit"]["kind"] == "answer"}
+    nb = nbformat.read(ROOT / "exercises" / f"{exercise}.ipynb", as_version=4)
+    for c in nb.cells:
+        if c.metadata["coursekit"]["id"] in answers:
+            c.source = answers[c.metadata["coursekit"]["id"]]
+    return nb
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--exercise", default="00_introduction")
+    parser.add_argument("--jobs", type=int, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        subs, out = Path(tmp) / "submissions", Path(tmp) / "graded"
+        nb = solved(args.exercise)
+        for i in range(args.students):
+            (subs / f"s{i:03d}").mkdir(parents=True)
+            nbformat.write(nb, subs / f"s{i:03d}" / f"{args.exercise}.ipynb")
+        start = time.perf_counter()
+        results = grade.grade_class(subs, ROOT / "solutions", out, exercises=[args.exercise], jobs=args.jobs,
+                                    log=lambda *a: None)
+        seconds = time.perf_counter() - start
+    per = [r[args.exercise].seconds for r in results.values()]
+    full = sum(r[args.exercise].points == r[args.exercise].max_points for r in results.values())
+    print(f"{args.students} honest submissions of {args.exercise}, {args.jobs or os.cpu_count()} at a time "
+          f"on {os.cpu_count()} cores: {seconds:.1f} s in all, {seconds / args.students:.2f} s per student; "
+          f"one notebook takes {min(per):.1f}-{max(per):.1f} s; {full}/{args.students} got full marks")
+    return 0 if full == args.students else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
