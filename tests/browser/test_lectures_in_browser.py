@@ -1,0 +1,73 @@
+"""What a student sees: every widget, in JupyterLab, in a real (headless) browser.
+
+nbval executes the notebooks but never renders a widget; these tests open each lecture that
+has widgets, run all its cells, move each slider with the keyboard and assert that the picture
+the student sees changes. Before/after screenshots are saved in test-artifacts/browser/.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .lab import cell_errors, move_slider, open_and_run_all, widget_image_src
+
+# lecture -> the sliders to move (index among the page's sliders) and the widget image each drives
+WIDGET_LECTURES = {
+    "00_introduction.ipynb": [(0, 0), (1, 0)],  # the KL demo: separation and weight both redraw its image
+}
+
+
+def wait_for_change(page, before: str, index: int, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = widget_image_src(page, index)
+        if now and now != before:
+            return now
+        time.sleep(0.25)
+    return widget_image_src(page, index)
+
+
+@pytest.mark.parametrize("lecture", list(WIDGET_LECTURES))
+def test_sliders_change_what_the_student_sees(lab, page, artifacts, lecture):
+    open_and_run_all(page, lab.url(f"notebooks/{lecture}"))
+    assert cell_errors(page) == []
+    page.wait_for_selector(".widget-slider .noUi-handle", timeout=60_000)
+    for slider, image in WIDGET_LECTURES[lecture]:
+        before = widget_image_src(page, image)
+        assert before, "the widget's image is not shown"
+        box = page.locator(".widget-slider").nth(slider)
+        box.scroll_into_view_if_needed()
+        stem = f"{lecture.removesuffix('.ipynb')}-slider{slider}"
+        page.screenshot(path=str(artifacts / f"{stem}-before.png"))
+        move_slider(page, slider)
+        after = wait_for_change(page, before, image)
+        page.screenshot(path=str(artifacts / f"{stem}-after.png"))
+        assert after != before, f"moving slider {slider} of {lecture} did not change the picture"
+
+
+@pytest.fixture(scope="module")
+def release_lab(tmp_path_factory):
+    from coursekit.grading.build import release
+
+    from .conftest import ROOT, Lab
+
+    out = release(ROOT, tmp_path_factory.mktemp("student") / "release")
+    server = Lab(out)
+    yield server
+    server.stop()
+
+
+def test_student_release_opens_and_a_public_test_gives_feedback(release_lab, page, artifacts):
+    """The student's edition: the exercise opens, its locked cells are locked, and running it
+    shows the public test's feedback for the unsolved task."""
+    open_and_run_all(page, release_lab.url("exercises/00_introduction.ipynb"))
+    failing = page.locator(".jp-Cell", has_text="Exercise gaussian-kl is not solved yet").last
+    failing.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "release-exercise-00.png"))
+    outputs = page.evaluate("() => [...document.querySelectorAll('.jp-Cell')].map(c => c.innerText)")
+    feedback = [text for text in outputs if "Exercise gaussian-kl is not solved yet" in text]
+    assert feedback, "the public test's message is not shown"
+    assert any("NotImplementedError" in text for text in feedback)
+    assert not any("BEGIN SOLUTION" in text or "hidden" in text.lower() and "test" in text.lower()
+                   for text in outputs)
