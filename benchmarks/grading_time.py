@@ -21,17 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coursekit.grading import grade  # noqa: E402
+from coursekit.grading.build import build_exercise  # noqa: E402
+from coursekit.grading.format import read_source  # noqa: E402
 
 
 def solved(exercise: str):
-    solution = nbformat.read(ROOT / "solutions" / f"{exercise}.ipynb", as_version=4)
-    answers = {c.metadata["coursekit"]["id"]: c.source for c in solution.cells
-               if c.metadata["coursekit"]["kind"] == "answer"}
-    nb = nbformat.read(ROOT / "exercises" / f"{exercise}.ipynb", as_version=4)
-    for c in nb.cells:
-        if c.metadata["coursekit"]["id"] in answers:
-            c.source = answers[c.metadata["coursekit"]["id"]]
-    return nb
+    """The exercise with the solution's answers: a perfect submission."""
+    return build_exercise(*read_source(ROOT / "solutions" / f"{exercise}.ipynb"), keep_solutions=True)
 
 
 def main() -> int:

@@ -12,6 +12,8 @@ import nbformat
 import pytest
 
 from coursekit.grading import grade
+from coursekit.grading.build import build_exercise
+from coursekit.grading.format import read_source
 from coursekit.grading.run import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,14 +25,7 @@ WRONG_KL = "def gaussian_kl(mu_q, sigma_q, mu_p, sigma_p):\n    return mu_q * 0 
 
 def solved():
     """The exercise with the solution's answers: an honest, perfect submission."""
-    solution = nbformat.read(ROOT / "solutions" / f"{EXERCISE}.ipynb", as_version=4)
-    answers = {c.metadata["coursekit"]["id"]: c.source for c in solution.cells
-               if c.metadata["coursekit"]["kind"] == "answer"}
-    nb = nbformat.read(ROOT / "exercises" / f"{EXERCISE}.ipynb", as_version=4)
-    for c in nb.cells:
-        if c.metadata["coursekit"]["id"] in answers:
-            c.source = answers[c.metadata["coursekit"]["id"]]
-    return nb
+    return build_exercise(*read_source(ROOT / "solutions" / f"{EXERCISE}.ipynb"), keep_solutions=True)
 
 
 def cell_by_id(nb, cid):

@@ -132,11 +132,7 @@ def graded(tmp_path_factory):
     for student in ("sol1", "sol2"):  # the exercise with the solution's answers: a perfect student
         (subs / student).mkdir()
         for path in SOLUTIONS:
-            solution = nbformat.read(path, as_version=4)
-            answers = {c.metadata["coursekit"]["id"]: c.source for c in solution.cells
-                       if c.metadata["coursekit"]["kind"] == "answer"}
-            solved = with_answers(nbformat.read(ROOT / "exercises" / path.name, as_version=4), answers)
-            nbformat.write(solved, subs / student / path.name)
+            nbformat.write(build.build_exercise(*fmt.read_source(path), keep_solutions=True), subs / student / path.name)
     (subs / "blank").mkdir()
     for path in SOLUTIONS:
         (subs / "blank" / path.name).write_bytes((ROOT / "exercises" / path.name).read_bytes())

@@ -19,8 +19,11 @@ from .format import CellSpec, read_source, solution_regions, stub_source
 __all__ = ["build_exercise", "build_all", "out_of_date", "release", "RELEASE_INCLUDE", "secrets_of"]
 
 
-def build_exercise(source_nb, source_specs: list[CellSpec]):
-    """The student notebook: solutions stubbed, hidden tests removed, outputs cleared, locked cells locked."""
+def build_exercise(source_nb, source_specs: list[CellSpec], keep_solutions: bool = False):
+    """The student notebook: solutions stubbed, hidden tests removed, outputs cleared, locked cells locked.
+
+    With `keep_solutions` the answers stay solved: what a perfect student would submit (for
+    the grader's own tests and benchmarks)."""
     nb = copy.deepcopy(source_nb)
     cells = []
     for cell, spec in zip(nb.cells, source_specs):
@@ -29,7 +32,7 @@ def build_exercise(source_nb, source_specs: list[CellSpec]):
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-            if spec.kind == "answer":
+            if spec.kind == "answer" and not keep_solutions:
                 cell.source = stub_source(cell.source, spec.id)
         editable = spec.kind == "answer"
         cell.metadata["editable"] = editable
