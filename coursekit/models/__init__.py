@@ -3,3 +3,6 @@ from .base import GenerativeModel
 from .independent import PixelCategorical
 
 __all__ = ["GenerativeModel", "PixelCategorical"]
+from .vae import VAE, VAEConfig
+
+__all__ += ["VAE", "VAEConfig"]
