@@ -243,3 +243,54 @@ def interpolation_widget(decode: Callable, z_start, z_end, levels: int | None = 
 
 
 __all__ += ["latent_traversal_widget", "interpolation_widget", "slerp"]
+
+
+def image_rows_slider(rows: Callable[[object], Mapping[str, object]], values, *, description: str = "value",
+                      value=None, nrow: int | None = None, scale: float = 0.55,
+                      levels: int | None = None) -> widgets.VBox:
+    """A slider over `values` above labelled rows of images: row "label" shows `rows(v)["label"]`.
+
+    `rows(v)` returns a dict {label: images (N, C, H, W)}, one row per entry in order (the
+    labels can carry numbers, e.g. the reconstruction error at v). Lecture 01 slides the code
+    size k of PCA (`{"test digits": x, f"PCA, k = {k}": pca_k(x)}`) and the noise level σ
+    of a denoising autoencoder. `values` is any sequence (ints, floats, strings); the slider
+    starts at `value` (default: the first) and updates on release. `levels` fixes the colour
+    range to 0..levels−1 (integer images); float tensors are drawn on 0..1, values outside clipped.
+    The slider is `box.sliders["v"]`.
+    """
+    import math
+
+    values = list(values)
+    if not values:
+        raise ValueError("values must hold at least one value for the slider, got an empty sequence")
+    if not callable(rows):
+        raise ValueError(f"rows must be a callable v -> {{label: images}}, got {type(rows).__name__}")
+    start = values[0] if value is None else value
+    if start not in values:
+        raise ValueError(f"value {start!r} is not one of the slider's values {values}")
+    slider = widgets.SelectionSlider(options=values, value=start, description=description,
+                                     continuous_update=False, style={"description_width": "90px"})
+
+    def render(v) -> Figure:
+        panels = rows(v)
+        if not isinstance(panels, Mapping) or not panels:
+            raise ValueError(f"rows(v) must return a non-empty dict {{label: images}}, got {type(panels).__name__}")
+        counts = {label: len(images) for label, images in panels.items()}
+        n = max(counts.values())
+        per_row = min(nrow or n, n)
+        heights = [math.ceil(c / per_row) for c in counts.values()]
+        fig = Figure(figsize=(scale * per_row, scale * 1.35 * sum(heights)), layout="constrained")
+        axes = fig.subplots(len(panels), 1, squeeze=False, height_ratios=heights)[:, 0]
+        for ax, (label, images) in zip(axes, panels.items()):
+            if levels is not None:
+                kw = {"vmin": 0, "vmax": levels - 1}
+            else:  # floats on 0..1 (a linear decoder's overshoot is clipped), integers by image_grid's rule
+                kw = {"vmin": 0.0, "vmax": 1.0} if getattr(images, "is_floating_point", lambda: False)() else {}
+            plot.image_grid(images, nrow=per_row, ax=ax, **kw)
+            ax.set_title(str(label), fontsize=8, loc="left")
+        return fig
+
+    return image_slider_widget(render, {"v": slider})
+
+
+__all__ += ["image_rows_slider"]

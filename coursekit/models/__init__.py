@@ -3,6 +3,15 @@ from .base import GenerativeModel
 from .independent import PixelCategorical
 
 __all__ = ["GenerativeModel", "PixelCategorical"]
+from .autoencoder import (
+    AutoencoderConfig, LinearAEConfig, MLPAEConfig, ConvAEConfig, Autoencoder, LinearAutoencoder,
+    MLPAutoencoder, ConvAutoencoder, PCA, principal_angles, kernel_pca, corrupt, inpaint,
+)
+
+__all__ += [
+    "AutoencoderConfig", "LinearAEConfig", "MLPAEConfig", "ConvAEConfig", "Autoencoder", "LinearAutoencoder",
+    "MLPAutoencoder", "ConvAutoencoder", "PCA", "principal_angles", "kernel_pca", "corrupt", "inpaint",
+]
 from .vae import VAE, VAEConfig
 
 __all__ += ["VAE", "VAEConfig"]
