@@ -5,12 +5,14 @@ from .independent import PixelCategorical
 __all__ = ["GenerativeModel", "PixelCategorical"]
 from .autoencoder import (
     AutoencoderConfig, LinearAEConfig, MLPAEConfig, ConvAEConfig, Autoencoder, LinearAutoencoder,
-    MLPAutoencoder, ConvAutoencoder, PCA, principal_angles, kernel_pca, corrupt, inpaint,
+    MLPAutoencoder, ConvAutoencoder, PCA, principal_angles, kernel_pca, corrupt, inpaint, few_label_indices,
+    linear_probe,
 )
 
 __all__ += [
     "AutoencoderConfig", "LinearAEConfig", "MLPAEConfig", "ConvAEConfig", "Autoencoder", "LinearAutoencoder",
     "MLPAutoencoder", "ConvAutoencoder", "PCA", "principal_angles", "kernel_pca", "corrupt", "inpaint",
+    "few_label_indices", "linear_probe",
 ]
 from .vae import VAE, VAEConfig
 

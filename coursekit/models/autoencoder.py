@@ -23,6 +23,8 @@ identity is a perfect solution, so something else — noise, masking — must ma
 - `kernel_pca(x, k, gamma)`: the RBF-kernel PCA embedding (an encoder with no decoder).
 - `corrupt(x, ...)` and `inpaint(model, x, known)`: the corruption of a denoising autoencoder,
   and filling in missing pixels by iterating x ← known·x + (1 − known)·g(f(x)).
+- `few_label_indices` and `linear_probe`: the encoder's code as features for a small
+  labelled set (logistic regression on, say, 50 labels).
 
 A plain autoencoder is **not** a generative model: it defines no distribution over z to draw
 from, so `sample` raises and explains; lecture 02's VAE adds the prior p(z).
@@ -41,7 +43,7 @@ from .base import GenerativeModel, batch_images
 __all__ = [
     "AutoencoderConfig", "LinearAEConfig", "MLPAEConfig", "ConvAEConfig",
     "Autoencoder", "LinearAutoencoder", "MLPAutoencoder", "ConvAutoencoder",
-    "PCA", "principal_angles", "kernel_pca", "corrupt", "inpaint",
+    "PCA", "principal_angles", "kernel_pca", "corrupt", "inpaint", "few_label_indices", "linear_probe",
 ]
 
 
@@ -457,3 +459,51 @@ def inpaint(model: nn.Module, x: torch.Tensor, known: torch.Tensor, steps: int =
         current = torch.where(known, x, model(current))
     model.train(was_training)
     return current
+
+
+# --- the code as features for a small labelled set (transfer) ----------------------------
+
+def few_label_indices(y: torch.Tensor, per_class: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Indices of `per_class` examples of every class in the labels y (N,), drawn without
+    replacement: the "small labelled set" of a transfer experiment (e.g. 5 per class = 50 labels)."""
+    if y.dim() != 1:
+        raise ValueError(f"y must be a vector of labels (N,), got {tuple(y.shape)}")
+    chosen = []
+    for c in torch.unique(y).tolist():
+        members = torch.nonzero(y == c).flatten()
+        if len(members) < per_class:
+            raise ValueError(f"class {c} has {len(members)} examples, fewer than per_class = {per_class}")
+        order = torch.randperm(len(members), generator=generator).to(members.device)
+        chosen.append(members[order[:per_class]])
+    return torch.cat(chosen)
+
+
+def linear_probe(features_train: torch.Tensor, y_train: torch.Tensor, features_test: torch.Tensor,
+                 y_test: torch.Tensor, l2: float = 1e-2, max_iter: int = 50) -> float:
+    """Test accuracy of multinomial logistic regression fitted on (features_train, y_train).
+
+    Features are standardised with the training set's mean and std; the weights minimise the
+    mean cross-entropy + l2·‖W‖² by L-BFGS (full batch, deterministic). Works on any device
+    and dtype; the features are detached first.
+    """
+    a, b = features_train.detach().flatten(1), features_test.detach().flatten(1)
+    if a.shape[1] != b.shape[1] or len(a) != len(y_train) or len(b) != len(y_test):
+        raise ValueError(f"features and labels disagree: train {tuple(a.shape)} with {tuple(y_train.shape)} labels, "
+                         f"test {tuple(b.shape)} with {tuple(y_test.shape)} labels")
+    mu, sd = a.mean(0), a.std(0) + 1e-6
+    a, b = (a - mu) / sd, (b - mu) / sd
+    classes = int(max(y_train.max(), y_test.max())) + 1
+    W = torch.zeros(a.shape[1], classes, dtype=a.dtype, device=a.device, requires_grad=True)
+    c = torch.zeros(classes, dtype=a.dtype, device=a.device, requires_grad=True)
+    opt = torch.optim.LBFGS([W, c], max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        objective = nn.functional.cross_entropy(a @ W + c, y_train) + l2 * W.pow(2).sum()
+        objective.backward()
+        return objective
+
+    with torch.enable_grad():
+        opt.step(closure)
+    with torch.no_grad():
+        return ((b @ W + c).argmax(1) == y_test).float().mean().item()
