@@ -34,7 +34,7 @@ def one_thread():
 
 def small_vae(**fields) -> VAE:
     torch.manual_seed(fields.pop("seed", 0))
-    return VAE(**{"latent_dim": 4, "hidden": 32, **fields})
+    return VAE(**{"latent_dim": 4, "hidden": 32, "dropout": 0.0, **fields})
 
 
 # --- the pieces of the ELBO -------------------------------------------------------------------
@@ -291,6 +291,19 @@ def test_sampling_follows_the_decoder(digits):
     torch.testing.assert_close(recon, model.decode(model.encode(digits.test.x[:3].clamp(max=4))[0]))
 
 
+def test_dropout_acts_in_training_only(digits):
+    model = small_vae(dropout=0.5)
+    x = digits.test.x[:8]
+    z = torch.zeros(8, 4)
+    model.train()
+    assert (model.decode(z) - model.decode(z)).abs().max() > 0          # a new dropout mask each call
+    model.eval()
+    torch.testing.assert_close(model.decode(z), model.decode(z))
+    g = lambda: torch.Generator().manual_seed(0)
+    torch.testing.assert_close(model.elbo(x, generator=g()), model.elbo(x, generator=g()))
+    assert sum(isinstance(m, torch.nn.Dropout) for m in model.modules()) == 2 * model.config.depth
+
+
 # --- training, architectures, dtype, device, errors -------------------------------------------
 
 @pytest.mark.parametrize("case", ["categorical-mlp", "bernoulli-conv-sprites", "gaussian-mlp-learned", "categorical-conv-cvae"])
@@ -359,6 +372,10 @@ def test_errors_name_both_shapes_and_the_fix(digits):
         small_vae(decoder="gaussian").elbo(digits.test.x[:2])
     with pytest.raises(ValueError, match="architecture must be one of"):
         VAEConfig(architecture="transformer")
+    with pytest.raises(ValueError, match="activation must be one of"):
+        VAEConfig(activation="swish")
+    with pytest.raises(ValueError, match="dropout"):
+        VAEConfig(dropout=1.0)
     with pytest.raises(TypeError, match="not both"):
         VAE(VAEConfig(), latent_dim=3)
     with pytest.raises(ValueError, match="k .* positive"):

@@ -56,6 +56,7 @@ __all__ = [
 
 DECODERS = ("categorical", "bernoulli", "gaussian")
 ARCHITECTURES = ("mlp", "conv", "linear")
+ACTIVATIONS = {"elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "relu": nn.ReLU, "gelu": nn.GELU}
 _LOG_VAR_RANGE = (-30.0, 20.0)  # σ² in [1e-13, 5e8]: keeps exp(log σ²) finite in float32
 _CHUNK_ELEMENTS = 1 << 22       # iwae_bound: decoder outputs per chunk (16 MiB of float32)
 
@@ -128,8 +129,10 @@ class VAEConfig:
     levels: int | None = None
     latent_dim: int = 16
     architecture: Literal["mlp", "conv", "linear"] = "mlp"
-    hidden: int = 256
+    hidden: int = 512
     depth: int = 2
+    activation: Literal["elu", "leaky_relu", "relu", "gelu"] = "elu"
+    dropout: float = 0.5
     conv_channels: tuple[int, ...] = (32, 64, 64)
     x_std: float | None = 0.1
     beta_kl: float = 1.0
@@ -164,6 +167,11 @@ class VAEConfig:
             raise ValueError(f"x_std (the gaussian decoder's fixed σ_x) must be > 0, or None to learn it, got {self.x_std!r}")
         if not self.beta_kl >= 0:
             raise ValueError(f"beta_kl (the KL weight) must be >= 0, got {self.beta_kl!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {self.activation!r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout (the probability of zeroing a hidden unit in training) must be in [0, 1), "
+                             f"got {self.dropout!r}")
         if self.architecture == "conv" and not self.conv_channels:
             raise ValueError("the conv architecture needs at least one entry in conv_channels")
 
@@ -175,13 +183,15 @@ class VAEConfig:
 
 # --- networks -------------------------------------------------------------------------------
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers with LeakyReLU between them (none after the last)."""
+def _mlp(sizes: list[int], activation: str = "elu", dropout: float = 0.0) -> nn.Sequential:
+    """Linear layers with an activation (then dropout, if any) between them, none after the last."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
-            layers.append(nn.LeakyReLU())
+            layers.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -193,12 +203,12 @@ def _halve(size: tuple[int, int]) -> tuple[int, int]:
 class _ConvEncoder(nn.Module):
     """x (N, C, H, W) → features (N, c_last·h·w): one stride-2 3×3 convolution per entry of `channels`."""
 
-    def __init__(self, in_channels: int, size: tuple[int, int], channels: tuple[int, ...]):
+    def __init__(self, in_channels: int, size: tuple[int, int], channels: tuple[int, ...], activation: str):
         super().__init__()
         layers: list[nn.Module] = []
         self.sizes = [size]
         for c_in, c_out in zip((in_channels, *channels[:-1]), channels):
-            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU()]
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), ACTIVATIONS[activation]()]
             self.sizes.append(_halve(self.sizes[-1]))
         self.net = nn.Sequential(*layers)
         self.out_features = channels[-1] * self.sizes[-1][0] * self.sizes[-1][1]
@@ -211,14 +221,14 @@ class _ConvDecoder(nn.Module):
     """features (N, c_last·h·w) → (N, out_channels, H, W): nearest upsampling + 3×3 convolution per stage
     (upsampling then convolving avoids the checkerboard artefacts of transposed convolutions)."""
 
-    def __init__(self, out_channels: int, sizes: list[tuple[int, int]], channels: tuple[int, ...]):
+    def __init__(self, out_channels: int, sizes: list[tuple[int, int]], channels: tuple[int, ...], activation: str):
         super().__init__()
         self.start = (channels[-1], *sizes[-1])
         layers: list[nn.Module] = []
         for stage in range(len(channels) - 1, -1, -1):  # back from the smallest map to the image size
             c_in, c_out = channels[stage], channels[max(stage - 1, 0)]
             layers += [nn.Upsample(size=sizes[stage], mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1),
-                       nn.LeakyReLU()]
+                       ACTIVATIONS[activation]()]
         layers.append(nn.Conv2d(channels[0], out_channels, 3, padding=1))
         self.net = nn.Sequential(*layers)
 
@@ -251,15 +261,16 @@ class VAE(GenerativeModel):
         out_channels = channels * c.levels if c.decoder == "categorical" else channels  # per pixel: K logits, or one value
 
         if c.architecture == "conv":
-            self.encoder_body = _ConvEncoder(channels, (height, width), c.conv_channels)
-            self.encoder_head = _mlp([self.encoder_body.out_features + Y, c.hidden, 2 * L])
-            self.decoder_head = nn.Sequential(_mlp([L + Y, c.hidden, self.encoder_body.out_features]), nn.LeakyReLU())
-            self.decoder_body = _ConvDecoder(out_channels, self.encoder_body.sizes, c.conv_channels)
+            self.encoder_body = _ConvEncoder(channels, (height, width), c.conv_channels, c.activation)
+            self.encoder_head = _mlp([self.encoder_body.out_features + Y, c.hidden, 2 * L], c.activation, c.dropout)
+            self.decoder_head = nn.Sequential(_mlp([L + Y, c.hidden, self.encoder_body.out_features], c.activation,
+                                                   c.dropout), ACTIVATIONS[c.activation]())
+            self.decoder_body = _ConvDecoder(out_channels, self.encoder_body.sizes, c.conv_channels, c.activation)
         else:
             widths = [c.hidden] * c.depth if c.architecture == "mlp" else []
             self.encoder_body = nn.Flatten()                                # (N, C, H, W) → (N, D)
-            self.encoder_head = _mlp([D + Y, *widths, 2 * L])               # → (N, 2L): μ and log σ²
-            self.decoder_head = _mlp([L + Y, *widths, out_channels * height * width])
+            self.encoder_head = _mlp([D + Y, *widths, 2 * L], c.activation, c.dropout)      # → (N, 2L): μ, log σ²
+            self.decoder_head = _mlp([L + Y, *widths, out_channels * height * width], c.activation, c.dropout)
             self.decoder_body = nn.Unflatten(1, (out_channels, height, width))
         if c.decoder == "gaussian":
             log_std = torch.full((channels, height, width), math.log(c.x_std if c.x_std is not None else 1.0))
