@@ -49,16 +49,11 @@ def cell_errors(page) -> list[str]:
                          ".map(e => e.textContent).filter(t => t.includes('Error'))")
 
 
-def widget_image_src(page, index: int = 0) -> str:
-    return page.evaluate(f"() => [...document.querySelectorAll('.widget-image, .jupyter-widget-image img, img.widget-image')]"
-                         f".map(e => e.getAttribute('src'))[{index}] || ''")
-
-
-def move_slider(page, nth: int = 0, presses: int = 10) -> None:
-    """Focus the nth slider handle and press the right arrow key, as a student would."""
+def move_slider(page, nth: int = 0, presses: int = 10, key: str = "ArrowRight") -> None:
+    """Focus the nth slider handle and press an arrow key, as a student would."""
     handle = page.locator(".widget-slider .noUi-handle").nth(nth)
     handle.scroll_into_view_if_needed()
     handle.focus()
     for _ in range(presses):
-        page.keyboard.press("ArrowRight")
+        page.keyboard.press(key)
     handle.blur()
