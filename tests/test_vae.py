@@ -87,8 +87,8 @@ def test_decoders_normalise():
                                  for k in range(levels)])  # (K, N, C, H, W)
         torch.testing.assert_close(per_level.logsumexp(0), torch.zeros(3, 1, 8, 8), atol=1e-5, rtol=0)
         assert per_level.std() > 0.01  # not trivially uniform
-    for x_std in (0.1, None):  # fixed σ_x and learned σ_x (starts at 1)
-        model = small_vae(decoder="gaussian", x_std=x_std).double()
+    for learn in (False, True):  # fixed σ_x and learned σ_x (starts at 1)
+        model = small_vae(decoder="gaussian", x_std=0.1 if not learn else 1.0, learn_x_std=learn).double()
         grid = torch.linspace(-8, 8, 4001, dtype=torch.float64)
         x = grid.view(-1, 1, 1, 1, 1).expand(-1, 3, 1, 8, 8).reshape(-1, 1, 8, 8)   # (G·N, C, H, W)
         log_p = model.log_px_z(x, z.double().repeat(len(grid), 1), per_dim=True)     # (G·N, C, H, W)
@@ -315,7 +315,7 @@ def test_one_epoch_smoke(case, digits):
         model = small_vae(decoder="bernoulli", architecture="conv", shape=(1, 32, 32), conv_channels=(8, 16, 16))
         x, y = part.x, part.y
     elif case == "gaussian-mlp-learned":
-        model = small_vae(decoder="gaussian", x_std=None)
+        model = small_vae(decoder="gaussian", learn_x_std=True)
         x, y = data.dequantize(digits.train.x[:128], generator=torch.Generator().manual_seed(0)), digits.train.y[:128]
     else:
         model = small_vae(architecture="conv", conv_channels=(8, 8), num_classes=10)
@@ -326,7 +326,7 @@ def test_one_epoch_smoke(case, digits):
     assert all(math.isfinite(v) for k in ("train/loss", "train/kl", "train/recon", "train/elbo") for v in history[k])
     assert any((p - q).abs().max() > 0 for p, q in zip(model.parameters(), before))
     if case == "gaussian-mlp-learned":
-        assert model.log_std_x.requires_grad and (model.log_std_x != 0).any()
+        assert model.log_std_x.requires_grad and (model.log_std_x != math.log(0.1)).all()
     n = 5
     yy = y[:n] if model.config.num_classes else None
     assert model.sample(n, y=yy).shape == (n, *model.config.shape)
@@ -368,6 +368,9 @@ def test_errors_name_both_shapes_and_the_fix(digits):
         model.elbo(data.to_float(digits.test.x[:2]) + 0.01)
     with pytest.raises(ValueError, match="levels must be 2"):
         VAEConfig(decoder="bernoulli", levels=17)
+    with pytest.raises(ValueError, match="x_std"):
+        VAEConfig(decoder="gaussian", x_std=None)
+    assert not small_vae(decoder="gaussian").log_std_x.requires_grad   # fixed σ_x is a buffer
     with pytest.raises(ValueError, match="real-valued"):
         small_vae(decoder="gaussian").elbo(digits.test.x[:2])
     with pytest.raises(ValueError, match="architecture must be one of"):

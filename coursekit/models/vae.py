@@ -16,7 +16,8 @@ Decoders, `VAEConfig.decoder` (all factorise over the pixels given z):
 - "bernoulli": x_d ∈ {0, 1}, p(x_d | z) = Bern(sigmoid(logit_d)): binarised digits, sprites.
 - "gaussian": x_d ∈ ℝ, p(x_d | z) = N(mean_d(z), σ_x²). The variance is **fixed** at
   `x_std`² (default 0.1²; then −log p(x|z) is a scaled squared error plus a constant) or,
-  with `x_std=None`, **learned**: one log σ_x per pixel, a parameter that does not depend
+  with `learn_x_std=True`, **learned**: one log σ_x per pixel, starting at log `x_std`, a
+  parameter trained with the rest that does not depend
   on z. Use it on continuous data (e.g. `data.dequantize`d digits), not on raw levels: on
   pixels that are always 0, a learned σ_x shrinks towards 0 and the density grows without bound.
 
@@ -139,7 +140,8 @@ class VAEConfig:
     activation: Literal["elu", "leaky_relu", "relu", "gelu"] = "elu"
     dropout: float = 0.5
     conv_channels: tuple[int, ...] = (32, 64, 64)
-    x_std: float | None = 0.1
+    x_std: float = 0.1
+    learn_x_std: bool = False
     beta_kl: float = 1.0
     num_classes: int = 0
     iwae_k: int = 1000
@@ -168,8 +170,8 @@ class VAEConfig:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if not isinstance(self.num_classes, int) or self.num_classes < 0 or self.num_classes == 1:
             raise ValueError(f"num_classes must be 0 (unconditional) or >= 2 (a conditional VAE), got {self.num_classes!r}")
-        if self.x_std is not None and not self.x_std > 0:
-            raise ValueError(f"x_std (the gaussian decoder's fixed σ_x) must be > 0, or None to learn it, got {self.x_std!r}")
+        if not (isinstance(self.x_std, (int, float)) and self.x_std > 0):
+            raise ValueError(f"x_std (the gaussian decoder's σ_x, fixed or initial) must be a number > 0, got {self.x_std!r}")
         if not self.beta_kl >= 0:
             raise ValueError(f"beta_kl (the KL weight) must be >= 0, got {self.beta_kl!r}")
         if self.activation not in ACTIVATIONS:
@@ -278,9 +280,9 @@ class VAE(GenerativeModel):
             self.decoder_head = _mlp([L + Y, *widths, out_channels * height * width], c.activation, c.dropout)
             self.decoder_body = nn.Unflatten(1, (out_channels, height, width))
         if c.decoder == "gaussian":
-            log_std = torch.full((channels, height, width), math.log(c.x_std if c.x_std is not None else 1.0))
-            if c.x_std is None:
-                self.log_std_x = nn.Parameter(log_std)   # learned log σ_x, one per pixel, starts at σ_x = 1
+            log_std = torch.full((channels, height, width), math.log(c.x_std))
+            if c.learn_x_std:
+                self.log_std_x = nn.Parameter(log_std)   # learned log σ_x, one per pixel, starts at log x_std
             else:
                 self.register_buffer("log_std_x", log_std)  # fixed log σ_x
 
