@@ -16,7 +16,7 @@ name) and, for the demos, `box.readout`.
 from __future__ import annotations
 
 import sys
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
@@ -139,7 +139,7 @@ def _decoded_image(decode: Callable, z, levels: int | None):
 
 def latent_traversal_widget(decode: Callable, z, limit: float = 3.0, step: float = 0.1,
                             levels: int | None = None, labels: Mapping[int, str] | None = None,
-                            scale: float = 2.0) -> widgets.VBox:
+                            highlight: Sequence[int] | None = None, scale: float = 2.2) -> widgets.VBox:
     """One slider per latent dimension z_1 … z_L, and the decoded image decode(z) that follows them.
 
     `decode` maps a batch of latents (1, L) to images (1, C, H, W), e.g. `model.decode` of a
@@ -147,8 +147,12 @@ def latent_traversal_widget(decode: Callable, z, limit: float = 3.0, step: float
     sliders start (the origin, or an encoded digit's μ). Each slider runs over [−limit, limit]
     (±3 prior standard deviations by default). `levels` sets the colour range as in
     `plot.image_grid` (17 for the digits' 0..16; None guesses from the values). `labels` adds
-    a note to a slider's description, e.g. {j: "KL 2.1"}. The box also has `.z()`, the
-    current latent vector.
+    a note to a slider's description, e.g. {j: "KL 2.1"}.
+
+    Beside the image, a bar per dimension shows the current z (the dimensions in `highlight`,
+    e.g. a VAE's active ones, in colour, the others grey), so moving a slider always changes
+    the picture — even for a dimension the decoder ignores, whose bar moves while the image
+    stays. The box also has `.z()`, the current latent vector.
     """
     import torch
 
@@ -157,21 +161,34 @@ def latent_traversal_widget(decode: Callable, z, limit: float = 3.0, step: float
         raise ValueError(f"z must be one latent vector of shape (L,), got {got}")
     if not limit > 0:
         raise ValueError(f"limit must be > 0, got {limit!r}")
+    n = z.numel()
     labels = dict(labels or {})
+    strong = set(range(n)) if highlight is None else {int(j) for j in highlight}
     start = z.detach().clone()
     style = {"description_width": "110px"}
     sliders = {f"z{j + 1}": widgets.FloatSlider(
         value=float(start[j].clamp(-limit, limit)), min=-limit, max=limit, step=step, readout_format=".1f",
         description=f"z_{j + 1}" + (f" ({labels[j]})" if j in labels else ""), continuous_update=False, style=style)
-        for j in range(start.numel())}
+        for j in range(n)}
     vmax = None if levels is None else levels - 1
 
     def current(**values) -> "torch.Tensor":
-        return torch.tensor([values[f"z{j + 1}"] for j in range(start.numel())], dtype=start.dtype, device=start.device)
+        return torch.tensor([values[f"z{j + 1}"] for j in range(n)], dtype=start.dtype, device=start.device)
 
     def render(**values) -> Figure:
-        image = _decoded_image(decode, current(**values), levels)
-        return plot.image_grid(image, vmin=0 if vmax is not None else None, vmax=vmax, scale=scale)
+        z_now = current(**values)
+        image = _decoded_image(decode, z_now, levels)
+        fig = Figure(figsize=(scale * 2.2, scale), layout="constrained")
+        ax_image, ax_bars = fig.subplots(1, 2, width_ratios=[1, 1.2])
+        plot.image_grid(image, vmin=0 if vmax is not None else None, vmax=vmax, ax=ax_image)
+        ax_image.set_title("decode(z)", fontsize=7)
+        ax_bars.barh(range(1, n + 1), z_now.cpu().numpy(), color=["C0" if j in strong else "0.7" for j in range(n)])
+        ax_bars.set_xlim(-limit, limit)
+        ax_bars.set_ylim(n + 0.5, 0.5)
+        ax_bars.axvline(0, color="k", lw=0.5)
+        ax_bars.set_title("z", fontsize=7)
+        ax_bars.tick_params(labelsize=6)
+        return fig
 
     box = image_slider_widget(render, sliders)
     box.z = lambda: current(**{name: s.value for name, s in box.sliders.items()})

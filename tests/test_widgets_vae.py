@@ -39,6 +39,14 @@ def test_latent_traversal_has_one_slider_per_dimension_and_moving_one_changes_th
     assert bytes(box.image.value) == first
 
 
+def test_latent_traversal_picture_changes_even_for_a_dimension_the_decoder_ignores():
+    ignores_z2 = lambda z: Recorder()(torch.stack([z[:, 0], torch.zeros_like(z[:, 0])], 1))  # noqa: E731
+    box = ckw.latent_traversal_widget(ignores_z2, torch.zeros(2), highlight=[0])
+    before = bytes(box.image.value)
+    box.sliders["z2"].value = 0.1       # one arrow-key step: the bar moves, the digit cannot
+    assert bytes(box.image.value) != before
+
+
 def test_latent_traversal_drives_a_vae_decoder():
     torch.manual_seed(0)
     model = VAE(latent_dim=3, hidden=16).eval()
