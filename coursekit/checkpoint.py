@@ -8,12 +8,13 @@ same folder, then `os.replace`, so a crash mid-write leaves the old checkpoint i
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from .utils import atomic_write
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint"]
 
@@ -28,7 +29,6 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
                     **extra: Any) -> Path:
     """Atomically write the model's (and optimiser's) state dict to `path`; returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "model_class": type(model).__name__,
@@ -36,17 +36,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "extra": extra,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        torch.save(payload, f)
     return path
 
 

@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.request
 import zlib
 from pathlib import Path
@@ -28,6 +27,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
+
+from .utils import atomic_write
 
 if TYPE_CHECKING:  # data.py re-exports this module's functions: import it lazily, no cycle
     from .data import ImageSplit, Splits
@@ -283,16 +284,8 @@ def _urlopen_fetch(url: str, timeout: float = 60.0) -> bytes:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file next to `path`, then os.replace: never a half-written `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, suffix=".part") as f:
+        f.write(data)
 
 
 def _valid(path: Path, name: str, kind: str) -> bool:

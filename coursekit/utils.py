@@ -1,14 +1,17 @@
 """Small shared helpers: seeding, the one `device="auto"` resolver, and input checks."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
-from typing import Sequence
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator, Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "resolve_device", "check_shape", "check_integer_range"]
+__all__ = ["seed_everything", "resolve_device", "check_shape", "check_integer_range", "atomic_write"]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -71,3 +74,23 @@ def check_integer_range(x: torch.Tensor, low: int, high: int, name: str = "x") -
     lo, hi = int(x.min().item()), int(x.max().item())
     if lo < low or hi > high:
         raise ValueError(f"{name} must hold integer levels {low}..{high}, got values in {lo}..{hi}")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb", suffix: str = ".tmp") -> Iterator[IO]:
+    """Write `path` all at once or not at all: yield a temporary file beside it, then fsync and
+    `os.replace` it over `path`. On any error the temporary file is removed and `path` keeps its
+    old content. Used for checkpoints, downloads, built notebooks and gradebooks."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+    try:
+        with os.fdopen(fd, mode, **text) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

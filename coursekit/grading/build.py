@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import nbformat
 
+from ..utils import atomic_write
 from .format import CellSpec, read_source, solution_regions, stub_source
 
 __all__ = ["build_exercise", "build_all", "out_of_date", "release", "RELEASE_INCLUDE", "secrets_of"]
@@ -45,15 +44,8 @@ def build_exercise(source_nb, source_specs: list[CellSpec], keep_solutions: bool
 
 
 def _write_atomic(nb, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        nbformat.write(nb, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path, "w") as f:
+        nbformat.write(nb, f)
 
 
 def _exercise_text(nb) -> str:

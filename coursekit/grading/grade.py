@@ -16,12 +16,11 @@ import html
 import io
 import os
 import re
-import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..utils import atomic_write
 from .format import read_source
-from concurrent.futures import ThreadPoolExecutor
-
 from .run import STATUSES, Limits, Result, TestResult, grade_notebook
 
 __all__ = ["grade_class", "write_gradebook", "feedback_html", "STATUS_ORDER"]
@@ -94,15 +93,8 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path, "w") as f:
+        f.write(text)
 
 
 def _overall_status(by_exercise: dict[str, Result]) -> str:
