@@ -39,7 +39,7 @@ from torch import nn
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import ImageSplit, Splits, digits, loaders, to_float
 from .train import train
-from .utils import check_shape, resolve_device
+from .utils import check_shape, hash_tensor, resolve_cache_dir, resolve_device
 
 __all__ = [
     "ClassifierConfig", "DEFAULT_CONFIGS", "SmallCNN", "random_shift", "Classifier", "classifier",
@@ -218,20 +218,6 @@ class Classifier:
         return float((self.predict(split) == split.y.to(split.x.device)).float().mean())
 
 
-def resolve_cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """Where cached classifiers live: `path`, else `$COURSEKIT_CACHE`, else `~/.cache/coursekit`."""
-    if path is not None:
-        return Path(path).expanduser()
-    env = os.environ.get("COURSEKIT_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "coursekit"
-
-
-def _hash_tensor(h, t: torch.Tensor) -> None:
-    t = t.detach().cpu().contiguous()
-    h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-    h.update(memoryview(t.numpy()).cast("B"))
-
-
 def classifier_key(splits: Splits, *, kind: str = "digits", seed: int = 0,
                    config: ClassifierConfig | None = None) -> str:
     """The cache key: a SHA-256 of everything that determines the trained weights.
@@ -247,8 +233,8 @@ def classifier_key(splits: Splits, *, kind: str = "digits", seed: int = 0,
     h.update(repr((_CACHE_FORMAT, SmallCNN.__name__, kind, splits.train.levels, seed,
                    sorted(asdict(config).items()), torch_version)).encode())
     for part in (splits.train, splits.val):
-        _hash_tensor(h, part.x)
-        _hash_tensor(h, part.y)
+        hash_tensor(h, part.x)
+        hash_tensor(h, part.y)
     return h.hexdigest()
 
 

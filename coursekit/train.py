@@ -17,8 +17,13 @@ or the caller passes `step_fn`; the loop then calls that instead of its default 
 from __future__ import annotations
 
 import copy
+import hashlib
+import inspect
 import math
+import os
+import re
 import warnings
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -26,8 +31,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import save_checkpoint
-from .utils import resolve_device, seed_everything
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .utils import hash_tensor, resolve_cache_dir, resolve_device, seed_everything
 
 __all__ = ["History", "train", "evaluate", "to_device"]
 
@@ -46,6 +51,8 @@ class History:
     steps: dict[str, list[float]] = field(default_factory=dict)
     best_round: int | None = None
     stopped_early: bool = False
+    from_cache: bool = False
+    """True when `train_cached` loaded the model and this history from its cache instead of training."""
 
     def __getitem__(self, key: str) -> list[float]:
         if key not in self.rounds:
@@ -276,3 +283,101 @@ def train(
             model.load_state_dict(best_state)
         model.eval()
     return history
+
+
+# --- train once, load afterwards ---------------------------------------------------------------
+
+_CACHE_FORMAT = 1  # bump when the meaning of a cached model changes
+_NOT_IN_KEY = ("device", "progress", "desc", "checkpoint_path")  # do not change the weights trained
+
+
+def _data_key(h, data: Iterable, name: str) -> None:
+    """Hash what a loader yields: its data set's tensors, batch size, sampler, transform and length."""
+    dataset = getattr(data, "dataset", None)
+    tensors = [getattr(dataset, a) for a in ("x", "y", "factors") if isinstance(getattr(dataset, a, None), torch.Tensor)]
+    if not tensors and isinstance(dataset, torch.utils.data.TensorDataset):
+        tensors = list(dataset.tensors)
+    if not tensors:
+        raise TypeError(f"{name} must be a DataLoader over an ImageSplit or a TensorDataset, so that the cache "
+                        f"key can cover the data it trains on; got {type(data).__name__} over "
+                        f"{type(dataset).__name__}. Use `train` to train without a cache.")
+    transform = getattr(getattr(data, "collate_fn", None), "transform", None)
+    h.update(repr((name, len(data), getattr(data, "batch_size", None), getattr(data, "drop_last", None),
+                   type(getattr(data, "sampler", None)).__name__,
+                   None if transform is None else getattr(transform, "__qualname__", repr(transform)))).encode())
+    for t in tensors:
+        hash_tensor(h, t)
+
+
+def cache_key(model: nn.Module, train_data: Iterable, **train_options: Any) -> str:
+    """The SHA-256 under which `train_cached` stores `model` trained on `train_data` with `train_options`.
+
+    It covers what decides the trained weights: the model's class and the source file that
+    defines it, its `config` and layers (`repr`), its initial weights (so the seed it was
+    built with), the training options
+    (`epochs`, `lr`, `seed`, ... but not `device` or `progress`), the training and validation
+    data (tensors, batch size, sampler, transform), torch's major.minor version and the
+    cache format. Change any of them and the model is trained afresh.
+    """
+    h = hashlib.sha256()
+    cls = type(model)
+    try:
+        h.update(Path(inspect.getsourcefile(cls) or "").read_bytes())
+    except (OSError, TypeError):
+        h.update(cls.__qualname__.encode())
+    torch_version = ".".join(torch.__version__.split("+")[0].split(".")[:2])
+    options = {k: v for k, v in train_options.items() if k not in _NOT_IN_KEY and k != "val_data"}
+    if any(callable(v) for v in options.values()):
+        raise TypeError(f"train_cached cannot key a cache on a callable option {sorted(k for k, v in options.items() if callable(v))}; "
+                        f"use `train` for custom steps or optimisers")
+    h.update(repr((_CACHE_FORMAT, cls.__module__, cls.__qualname__, torch_version, sorted(options.items()))).encode())
+    h.update(repr(getattr(model, "config", None)).encode())   # e.g. a VAE's beta_kl, which no weight shows
+    h.update(repr(model).encode())                            # the layers
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        hash_tensor(h, tensor)
+    _data_key(h, train_data, "train_data")
+    if train_options.get("val_data") is not None:
+        _data_key(h, train_options["val_data"], "val_data")
+    return h.hexdigest()
+
+
+def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.PathLike | None = None,
+                 name: str | None = None, retrain: bool = False, **train_options: Any) -> History:
+    """`train(model, train_data, **train_options)` the first time; later calls load the result.
+
+    The trained weights and history go to `<cache_dir>/models/<name>-<key>.pt` (`cache_dir`
+    defaults to `$COURSEKIT_CACHE`, else `~/.cache/coursekit`), with `key = cache_key(...)`:
+    the same model class and source, initial weights, options and data give the same file,
+    so a lecture that trains a set of models re-runs in seconds and a changed parameter
+    trains afresh. The returned history has `from_cache=True` when it was loaded.
+    `retrain=True` trains and overwrites. A cached file that cannot be read is trained
+    again and replaced (it is a cache: nothing of the user's is lost). `train_options` are
+    `train`'s keyword arguments except `optimizer`, `step_fn` and `checkpoint_path`.
+    """
+    for option in ("optimizer", "step_fn", "checkpoint_path"):
+        if train_options.get(option) is not None:
+            raise TypeError(f"train_cached does not take {option!r} (it cannot key a cache on it); use `train`")
+    key = cache_key(model, train_data, **train_options)
+    label = re.sub(r"[^A-Za-z0-9_.=-]+", "_", name or type(model).__name__)
+    path = resolve_cache_dir(cache_dir) / "models" / f"{label}-{key[:16]}.pt"
+    if path.exists() and not retrain:
+        model.to(resolve_device(train_options.get("device", "auto")))
+        try:
+            extra = load_checkpoint(path, model)
+            saved = extra["history"]
+            history = History(rounds={k: list(v) for k, v in saved["rounds"].items()},
+                              steps={k: list(v) for k, v in saved["steps"].items()},
+                              best_round=saved["best_round"], stopped_early=saved["stopped_early"], from_cache=True)
+        except (CheckpointError, KeyError, TypeError) as err:
+            warnings.warn(f"the cached model {path} could not be read ({err}); training it again", stacklevel=2)
+        else:
+            model.eval()
+            return history
+    history = train(model, train_data, **train_options)
+    save_checkpoint(path, model, history={"rounds": history.rounds, "steps": history.steps,
+                                          "best_round": history.best_round, "stopped_early": history.stopped_early})
+    return history
+
+
+__all__ += ["train_cached", "cache_key"]

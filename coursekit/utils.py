@@ -11,7 +11,8 @@ from typing import IO, Iterator, Sequence
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "resolve_device", "check_shape", "check_integer_range", "atomic_write"]
+__all__ = ["seed_everything", "resolve_device", "check_shape", "check_integer_range", "atomic_write",
+           "resolve_cache_dir", "hash_tensor"]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -94,3 +95,19 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", suffix: str = ".tmp"
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def resolve_cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """Where cached files (the evaluation classifier, trained lecture models) live: `path`,
+    else `$COURSEKIT_CACHE`, else `~/.cache/coursekit`."""
+    if path is not None:
+        return Path(path).expanduser()
+    env = os.environ.get("COURSEKIT_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "coursekit"
+
+
+def hash_tensor(h, t: torch.Tensor) -> None:
+    """Feed a tensor's dtype, shape and bytes to the hashlib object `h` (for cache keys)."""
+    t = t.detach().cpu().contiguous()
+    h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+    h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())   # raw bytes, for every dtype (bfloat16 too)

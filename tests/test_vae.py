@@ -383,3 +383,19 @@ def test_errors_name_both_shapes_and_the_fix(digits):
         VAE(VAEConfig(), latent_dim=3)
     with pytest.raises(ValueError, match="k .* positive"):
         model.iwae_bound(digits.test.x[:2], k=0)
+
+
+def test_rate_plus_distortion_is_minus_the_elbo_and_chunks_do_not_matter():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden=16, dropout=0.0).eval()
+    x = data.digits("test").x[:50]
+    R, D = model.rate_distortion(x, generator=torch.Generator().manual_seed(1))
+    elbo = model.elbo(x, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(-(R + D), elbo)
+    with torch.no_grad():
+        torch.testing.assert_close(R, gaussian_kl(*model.encode(x)))
+    R7, D7 = model.rate_distortion(x, generator=torch.Generator().manual_seed(1), batch_size=7)
+    torch.testing.assert_close(R7, R)
+    assert (R > 0).all() and R.shape == D.shape == (50,)
+    with pytest.raises(ValueError, match="batch_size"):
+        model.rate_distortion(x, batch_size=0)

@@ -433,6 +433,30 @@ class VAE(GenerativeModel):
             recon = recon + self.log_px_z(x, reparameterize(mu, log_var, generator), y)
         return recon / samples - gaussian_kl(mu, log_var)
 
+    @torch.no_grad()
+    def rate_distortion(self, x: torch.Tensor, y: torch.Tensor | int | None = None,
+                        generator: torch.Generator | None = None,
+                        batch_size: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rate and distortion of each example, two (N,) tensors in nats (lecture 03):
+
+            R = KL(q_φ(z | x) ‖ p(z))          (closed form: the nats the code spends on x)
+            D = −log p_θ(x | z), z ~ q_φ(z | x)  (one reparameterised draw from `generator`)
+
+        so −ELBO = D + R and the β-VAE minimises D + β·R. Computed in chunks of `batch_size`.
+        """
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        x = self._check_x(x)
+        y = self._check_y(y, x.shape[0], x.device)
+        rates, distortions = [], []
+        for start in range(0, x.shape[0], batch_size):
+            xb = x[start:start + batch_size]
+            yb = None if y is None else y[start:start + batch_size]
+            mu, log_var = self.encode(xb, yb)                                              # (B, L) each
+            rates.append(gaussian_kl(mu, log_var))                                         # R: (B,)
+            distortions.append(-self.log_px_z(xb, reparameterize(mu, log_var, generator), yb))  # D: (B,)
+        return torch.cat(rates), torch.cat(distortions)
+
     # -- importance sampling ---------------------------------------------------------------------
 
     @torch.no_grad()

@@ -1,0 +1,104 @@
+"""train_cached: train once, load afterwards, and train afresh whenever something that decides the weights changes."""
+import warnings
+
+import pytest
+import torch
+
+from coursekit import data, seed_everything
+from coursekit.models import VAE
+from coursekit.train import cache_key, train, train_cached
+
+
+@pytest.fixture(scope="module")
+def loaders():
+    return data.loaders(batch_size=100, seed=0)
+
+
+def small_vae(seed=0, **kw):
+    seed_everything(seed)
+    return VAE(latent_dim=2, hidden=16, dropout=0.0, **kw)
+
+
+def weights(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def cached_files(tmp_path):
+    return sorted(p.name for p in (tmp_path / "models").glob("*.pt"))
+
+
+def test_second_call_loads_the_same_weights_and_history_without_training(loaders, tmp_path, monkeypatch):
+    first = small_vae()
+    h1 = train_cached(first, loaders["train"], val_data=loaders["val"], epochs=2, cache_dir=tmp_path,
+                      progress=False, name="vae")
+    assert not h1.from_cache and len(cached_files(tmp_path)) == 1
+    # the trained result is what plain `train` gives: the cache does not change the training
+    plain = small_vae()
+    train(plain, loaders["train"], val_data=loaders["val"], epochs=2, progress=False)
+    for k, v in weights(plain).items():
+        torch.testing.assert_close(first.state_dict()[k], v)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("train() was called although the model is cached")
+
+    monkeypatch.setattr("coursekit.train.train", no_training)
+    second = small_vae()
+    h2 = train_cached(second, loaders["train"], val_data=loaders["val"], epochs=2, cache_dir=tmp_path,
+                      progress=False, name="vae")
+    assert h2.from_cache and not second.training
+    assert h2.rounds == h1.rounds and h2.steps == h1.steps and h2.best_round == h1.best_round
+    for k, v in weights(first).items():
+        assert torch.equal(second.state_dict()[k], v), k
+
+
+@pytest.mark.parametrize("change", ["epochs", "lr", "init seed", "beta_kl", "data", "batch size", "val data"])
+def test_anything_that_decides_the_weights_changes_the_key(loaders, change):
+    base = dict(model=small_vae(), train_data=loaders["train"], epochs=2, val_data=loaders["val"])
+    key = cache_key(base["model"], base["train_data"], epochs=2, val_data=loaders["val"])
+    other = dict(base)
+    if change == "epochs":
+        other["epochs"] = 3
+    elif change == "lr":
+        other["lr"] = 3e-3
+    elif change == "init seed":
+        other["model"] = small_vae(seed=1)
+    elif change == "beta_kl":                     # same initial weights: only the config differs
+        other["model"] = small_vae(beta_kl=4.0)
+    elif change == "data":
+        other["train_data"] = data.loaders(data.Splits(data.digits("val"), data.digits("val"), data.digits("test")),
+                                           batch_size=100)["train"]
+    elif change == "batch size":
+        other["train_data"] = data.loaders(batch_size=50, seed=0)["train"]
+    elif change == "val data":
+        other["val_data"] = loaders["test"]
+    model, train_data = other.pop("model"), other.pop("train_data")
+    assert cache_key(model, train_data, **other) != key
+
+
+def test_device_and_progress_are_not_in_the_key(loaders):
+    model = small_vae()
+    assert (cache_key(model, loaders["train"], epochs=2, device="cpu", progress=False)
+            == cache_key(model, loaders["train"], epochs=2, device="auto", progress=True, desc="x"))
+
+
+def test_retrain_and_unreadable_cache_train_again(loaders, tmp_path):
+    train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, progress=False)
+    [name] = cached_files(tmp_path)
+    assert not train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, progress=False,
+                            retrain=True).from_cache
+    (tmp_path / "models" / name).write_bytes(b"not a checkpoint")
+    model = small_vae()
+    with pytest.warns(UserWarning, match="could not be read"):
+        history = train_cached(model, loaders["train"], epochs=1, cache_dir=tmp_path, progress=False)
+    assert not history.from_cache
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")             # the file was replaced by a good one
+        assert train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, progress=False).from_cache
+
+
+def test_what_cannot_be_keyed_is_refused(loaders, tmp_path):
+    with pytest.raises(TypeError, match="DataLoader over an ImageSplit or a TensorDataset"):
+        train_cached(small_vae(), [(torch.zeros(2, 1, 8, 8, dtype=torch.long),)], epochs=1, cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="step_fn"):
+        train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, step_fn=lambda *a: {})
+    assert not (tmp_path / "models").exists()

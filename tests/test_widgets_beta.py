@@ -1,0 +1,67 @@
+"""Lecture 03's β slider, in-process: each stop shows its own model's reconstructions, traversals and MIG."""
+import pytest
+import torch
+
+from coursekit import evaluation, sprites
+from coursekit import widgets as ckw
+from coursekit.models import VAE
+from coursekit.train import train
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def sprite_set():
+    return sprites.sprites(size=16, n=600, seed=0, fractions=(0.8, 0.1, 0.1))
+
+
+@pytest.fixture(scope="module")
+def models(sprite_set):
+    out = {}
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(sprite_set.train.x), batch_size=60,
+                                         shuffle=True, generator=torch.Generator().manual_seed(0))
+    for beta in (1.0, 16.0):
+        torch.manual_seed(0)
+        model = VAE(shape=(1, 16, 16), decoder="bernoulli", latent_dim=3, hidden=32, dropout=0.0, beta_kl=beta)
+        train(model, loader, epochs=3, lr=3e-3, progress=False, device="cpu")
+        out[beta] = model
+    return out
+
+
+def test_the_slider_picks_a_model_and_the_picture_and_numbers_follow(models, sprite_set):
+    x, f = sprite_set.train.x, sprite_set.train.factors
+    box = ckw.beta_vae_widget(models, x, f, sprite_set.train.factor_names, show=4, max_rows=2)
+    slider = box.sliders["beta"]
+    assert [value for _, value in slider.options] == [1.0, 16.0] and slider.value == 1.0
+    first = bytes(box.image.value)
+    assert first.startswith(PNG_SIGNATURE)
+    slider.value = 16.0
+    assert bytes(box.image.value) != first
+    slider.value = 1.0
+    assert bytes(box.image.value) == first
+
+    for beta, model in models.items():
+        s = box.summaries[beta]
+        with torch.no_grad():
+            mu, log_var = model.encode(x)
+        # the numbers are the model's own: MIG of its μ, its mean KL, its reconstructions
+        assert s["mig"] == pytest.approx(evaluation.mig(mu, f))
+        assert s["rate"] == pytest.approx(float(0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).sum(1).mean()), rel=1e-5)
+        torch.testing.assert_close(s["recon"], model.reconstruct(x[:4]))
+        assert len(s["traversals"]) == 2 and s["traversals"][0].shape == (9, 1, 16, 16)
+        # the first traversal row sweeps the latent with the most KL: its images change along the row
+        assert float(s["kl_per_dim"][s["order"][0]]) == float(s["kl_per_dim"].max())
+    assert box.summaries[16.0]["rate"] < box.summaries[1.0]["rate"]     # a larger β buys a cheaper code
+    assert box.render(16.0) is not None
+
+
+def test_bad_arguments_are_named(models, sprite_set):
+    x, f, names = sprite_set.train.x, sprite_set.train.factors, sprite_set.train.factor_names
+    with pytest.raises(ValueError, match="non-empty dict"):
+        ckw.beta_vae_widget({}, x, f, names)
+    with pytest.raises(ValueError, match=r"factors must have shape \(480, F\)"):
+        ckw.beta_vae_widget(models, x, f[:10], names)
+    with pytest.raises(ValueError, match="must name the 5 factors"):
+        ckw.beta_vae_widget(models, x, f, names[:2])
+    with pytest.raises(ValueError, match="not one of the trained β values"):
+        ckw.beta_vae_widget(models, x, f, names, value=3.0)
