@@ -6,7 +6,8 @@ The notebooks tell the story; this package does the rest, written once:
   them (floats, binarised, dequantised), coloured digits, `load(name)` for every data set
   and DataLoaders; `coursekit.mnist` (IDX files), `coursekit.sprites` (known factors),
   `coursekit.toy2d` (2-D densities).
-- `coursekit.train`: one training loop for every model (`model.loss(batch) -> dict`).
+- `coursekit.train`: one training loop for every model (`model.loss(batch) -> dict`), and
+  `train_cached`, which trains a model once and loads it from disk afterwards.
 - `coursekit.checkpoint`: atomic state-dict checkpoints loaded with `weights_only=True`.
 - `coursekit.metrics`: nats ↔ bits/dim and the baselines every model must beat;
   `coursekit.evaluation`: a cached classifier, Fréchet distance, mode coverage, MIG.
