@@ -73,7 +73,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small nets)")
     args = parser.parse_args()
     if 1.0 not in args.betas:
-        parser.error("--betas must include 1 (the baseline every other β is compared with)")
+        parser.error(f"--betas must include 1 (the baseline every other β is compared with), got {args.betas}")
     torch.set_num_threads(args.threads)
     splits = sprites.sprites(size=args.size, seed=0)
     print(f"torch {torch.__version__}; sprites {[len(s) for s in splits]} of size {args.size}; β {args.betas}, "

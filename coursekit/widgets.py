@@ -366,7 +366,8 @@ def beta_vae_widget(models: Mapping[float, object], x, factors, factor_names: Se
     import torch
 
     if not isinstance(models, Mapping) or not models:
-        raise ValueError(f"models must be a non-empty dict {{β: trained VAE}}, got {type(models).__name__}")
+        got = "an empty dict" if isinstance(models, Mapping) else type(models).__name__
+        raise ValueError(f"models must be a non-empty dict {{β: trained VAE}}, got {got}")
     if not isinstance(x, torch.Tensor) or x.dim() != 4:
         raise ValueError(f"x must be images of shape (N, C, H, W), got "
                          f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")

@@ -1,4 +1,5 @@
 """train_cached: train once, load afterwards, and train afresh whenever something that decides the weights changes."""
+import functools
 import warnings
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 
 from coursekit import data, seed_everything
 from coursekit.models import VAE
+from coursekit.checkpoint import save_checkpoint
 from coursekit.train import cache_key, train, train_cached
 
 
@@ -51,7 +53,8 @@ def test_second_call_loads_the_same_weights_and_history_without_training(loaders
         assert torch.equal(second.state_dict()[k], v), k
 
 
-@pytest.mark.parametrize("change", ["epochs", "lr", "init seed", "beta_kl", "data", "batch size", "val data"])
+@pytest.mark.parametrize("change", ["epochs", "lr", "init seed", "training seed", "patience", "restore_best", "beta_kl",
+                                    "data", "batch size", "val data", "transform"])
 def test_anything_that_decides_the_weights_changes_the_key(loaders, change):
     base = dict(model=small_vae(), train_data=loaders["train"], epochs=2, val_data=loaders["val"])
     key = cache_key(base["model"], base["train_data"], epochs=2, val_data=loaders["val"])
@@ -60,6 +63,12 @@ def test_anything_that_decides_the_weights_changes_the_key(loaders, change):
         other["epochs"] = 3
     elif change == "lr":
         other["lr"] = 3e-3
+    elif change == "training seed":
+        other["seed"] = 1
+    elif change == "patience":
+        other["patience"] = 5
+    elif change == "restore_best":
+        other["restore_best"] = False
     elif change == "init seed":
         other["model"] = small_vae(seed=1)
     elif change == "beta_kl":                     # same initial weights: only the config differs
@@ -71,8 +80,28 @@ def test_anything_that_decides_the_weights_changes_the_key(loaders, change):
         other["train_data"] = data.loaders(batch_size=50, seed=0)["train"]
     elif change == "val data":
         other["val_data"] = loaders["test"]
+    elif change == "transform":
+        other["train_data"] = data.loaders(batch_size=100, seed=0, transform=lambda x: 16 - x)["train"]
     model, train_data = other.pop("model"), other.pop("train_data")
     assert cache_key(model, train_data, **other) != key
+
+
+def test_transforms_are_keyed_by_their_code_not_their_name_or_address():
+    def key(transform):
+        return cache_key(small_vae(), data.loaders(batch_size=100, seed=0, transform=transform)["train"], epochs=1)
+
+    flip, flip_again, shift = (lambda x: 16 - x), (lambda x: 16 - x), (lambda x: x // 2)
+    assert key(flip) == key(flip_again)                 # the same code in a new object: the same model
+    assert key(flip) != key(shift)                      # two lambdas, both named <lambda>, different code
+    assert key(functools.partial(data.binarize, levels=17)) == key(functools.partial(data.binarize, levels=17))
+    assert key(functools.partial(data.binarize, levels=17)) != key(functools.partial(data.binarize, levels=9))
+    assert key(None) != key(flip)
+
+
+def test_defaults_spelled_out_give_the_same_key(loaders):
+    model = small_vae()
+    assert (cache_key(model, loaders["train"], epochs=2)
+            == cache_key(model, loaders["train"], epochs=2, restore_best=True, lr=1e-3, seed=0))
 
 
 def test_device_and_progress_are_not_in_the_key(loaders):
@@ -96,9 +125,40 @@ def test_retrain_and_unreadable_cache_train_again(loaders, tmp_path):
         assert train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, progress=False).from_cache
 
 
+def test_a_cache_without_history_does_not_leak_its_weights_into_training(loaders, tmp_path):
+    trained = small_vae()
+    train_cached(trained, loaders["train"], epochs=1, cache_dir=tmp_path, progress=False)
+    [name] = cached_files(tmp_path)
+    save_checkpoint(tmp_path / "models" / name, trained)          # loadable weights, but no history
+    model = small_vae()
+    with pytest.warns(UserWarning, match="could not be read"):
+        train_cached(model, loaders["train"], epochs=1, cache_dir=tmp_path, progress=False)
+    plain = small_vae()
+    train(plain, loaders["train"], epochs=1, progress=False)       # what training from the initial weights gives
+    for k, v in plain.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[k], v)
+
+
+def test_a_cache_that_cannot_be_written_still_returns_the_trained_model(loaders, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder should be")
+    model = small_vae()
+    before = weights(model)
+    with pytest.warns(UserWarning, match="could not be cached"):
+        history = train_cached(model, loaders["train"], epochs=1, cache_dir=blocked, progress=False)
+    assert not history.from_cache and len(history["epoch"]) == 1
+    assert any(not torch.equal(model.state_dict()[k], v) for k, v in before.items())
+
+
 def test_what_cannot_be_keyed_is_refused(loaders, tmp_path):
     with pytest.raises(TypeError, match="DataLoader over an ImageSplit or a TensorDataset"):
         train_cached(small_vae(), [(torch.zeros(2, 1, 8, 8, dtype=torch.long),)], epochs=1, cache_dir=tmp_path)
     with pytest.raises(TypeError, match="step_fn"):
         train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, step_fn=lambda *a: {})
+    with pytest.raises(TypeError, match="collate_fn"):
+        odd = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(4, 1, 8, 8, dtype=torch.long)),
+                                          batch_size=2, collate_fn=object())
+        train_cached(small_vae(), odd, epochs=1, cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="refuses them"):
+        train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, epoch=3)
     assert not (tmp_path / "models").exists()

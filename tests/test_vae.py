@@ -396,6 +396,7 @@ def test_rate_plus_distortion_is_minus_the_elbo_and_chunks_do_not_matter():
         torch.testing.assert_close(R, gaussian_kl(*model.encode(x)))
     R7, D7 = model.rate_distortion(x, generator=torch.Generator().manual_seed(1), batch_size=7)
     torch.testing.assert_close(R7, R)
+    torch.testing.assert_close(D7, D)
     assert (R > 0).all() and R.shape == D.shape == (50,)
     with pytest.raises(ValueError, match="batch_size"):
         model.rate_distortion(x, batch_size=0)

@@ -1,6 +1,7 @@
 """Lecture 03's β slider, in-process: each stop shows its own model's reconstructions, traversals and MIG."""
 import pytest
 import torch
+from matplotlib.figure import Figure
 
 from coursekit import evaluation, sprites
 from coursekit import widgets as ckw
@@ -49,10 +50,16 @@ def test_the_slider_picks_a_model_and_the_picture_and_numbers_follow(models, spr
         assert s["rate"] == pytest.approx(float(0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).sum(1).mean()), rel=1e-5)
         torch.testing.assert_close(s["recon"], model.reconstruct(x[:4]))
         assert len(s["traversals"]) == 2 and s["traversals"][0].shape == (9, 1, 16, 16)
-        # the first traversal row sweeps the latent with the most KL: its images change along the row
-        assert float(s["kl_per_dim"][s["order"][0]]) == float(s["kl_per_dim"].max())
+        # row r sweeps latent order[r] of sprite 0's μ from −2.5 to 2.5 and leaves the others alone
+        j = int(s["order"][0])
+        z = mu[0].repeat(9, 1)
+        z[:, j] = torch.linspace(-2.5, 2.5, 9)
+        with torch.no_grad():
+            torch.testing.assert_close(s["traversals"][0], model.decode(z))
+        assert float(s["kl_per_dim"][j]) == float(s["kl_per_dim"].max())
     assert box.summaries[16.0]["rate"] < box.summaries[1.0]["rate"]     # a larger β buys a cheaper code
-    assert box.render(16.0) is not None
+    still = box.render(16.0)
+    assert isinstance(still, Figure) and "β = 16" in still._suptitle.get_text()
 
 
 def test_bad_arguments_are_named(models, sprite_set):

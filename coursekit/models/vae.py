@@ -442,20 +442,20 @@ class VAE(GenerativeModel):
             R = KL(q_φ(z | x) ‖ p(z))          (closed form: the nats the code spends on x)
             D = −log p_θ(x | z), z ~ q_φ(z | x)  (one reparameterised draw from `generator`)
 
-        so −ELBO = D + R and the β-VAE minimises D + β·R. Computed in chunks of `batch_size`.
+        so −ELBO = D + R and the β-VAE minimises D + β·R. The noise is drawn once for all of x,
+        as `elbo` draws it, and the networks run in chunks of `batch_size` (which changes nothing).
         """
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         x = self._check_x(x)
         y = self._check_y(y, x.shape[0], x.device)
-        rates, distortions = [], []
-        for start in range(0, x.shape[0], batch_size):
-            xb = x[start:start + batch_size]
-            yb = None if y is None else y[start:start + batch_size]
-            mu, log_var = self.encode(xb, yb)                                              # (B, L) each
-            rates.append(gaussian_kl(mu, log_var))                                         # R: (B,)
-            distortions.append(-self.log_px_z(xb, reparameterize(mu, log_var, generator), yb))  # D: (B,)
-        return torch.cat(rates), torch.cat(distortions)
+        chunks = range(0, x.shape[0], batch_size)
+        encoded = [self.encode(x[i:i + batch_size], None if y is None else y[i:i + batch_size]) for i in chunks]
+        mu, log_var = torch.cat([m for m, _ in encoded]), torch.cat([v for _, v in encoded])  # (N, L) each
+        z = reparameterize(mu, log_var, generator)                                            # (N, L): one draw each
+        distortion = torch.cat([-self.log_px_z(x[i:i + batch_size], z[i:i + batch_size],
+                                                None if y is None else y[i:i + batch_size]) for i in chunks])
+        return gaussian_kl(mu, log_var), distortion                                           # R, D: (N,) each
 
     # -- importance sampling ---------------------------------------------------------------------
 
