@@ -30,6 +30,7 @@ import torch
 
 from coursekit import data, evaluation, sprites
 from coursekit.models import VAE
+from coursekit.models.vae import gaussian_kl_per_dim
 from coursekit.train import train
 
 
@@ -48,7 +49,7 @@ def run(beta: float, seed: int, splits: data.Splits, args: argparse.Namespace) -
         mu, log_var = model.encode(x_all)
         R, D = model.rate_distortion(splits.test.x.to(model.device),
                                      generator=torch.Generator(model.device).manual_seed(seed))
-    kl_per_dim = 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).mean(0)
+    kl_per_dim = gaussian_kl_per_dim(mu, log_var).mean(0)
     return {"beta": beta, "seed": seed, "mig": evaluation.mig(mu.cpu(), factors, bins=args.bins),
             "rate": float(R.mean()), "distortion": float(D.mean()), "active": int((kl_per_dim > 0.05).sum()),
             "train_s": seconds}

@@ -319,6 +319,7 @@ def _beta_summary(model, x, factors, bins: int, show: int, limit: float, steps: 
     import torch
 
     from .evaluation import mig_details
+    from .models.vae import gaussian_kl_per_dim
 
     model.eval()
     device = next(model.parameters()).device
@@ -328,7 +329,7 @@ def _beta_summary(model, x, factors, bins: int, show: int, limit: float, steps: 
         rate, distortion = model.rate_distortion(x, generator=generator)           # (N,) each, nats
         mus, log_vars = zip(*(model.encode(x[i:i + 2048]) for i in range(0, len(x), 2048)))
         mu, log_var = torch.cat(mus), torch.cat(log_vars)                         # (N, L) each
-        kl_per_dim = 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1).mean(0)      # (L,) mean KL of each z_j
+        kl_per_dim = gaussian_kl_per_dim(mu, log_var).mean(0)                     # (L,) mean KL of each z_j
         order = torch.argsort(kl_per_dim, descending=True)                        # latents by the nats they carry
         recon = model.reconstruct(x[:show])                                       # (show, C, H, W)
         base = mu[0]                                                              # traverse around x[0]'s code

@@ -52,7 +52,7 @@ from ..utils import check_integer_range
 from .base import GenerativeModel
 
 __all__ = [
-    "VAEConfig", "VAE", "reparameterize", "gaussian_kl", "diagonal_gaussian_log_prob",
+    "VAEConfig", "VAE", "reparameterize", "gaussian_kl", "gaussian_kl_per_dim", "diagonal_gaussian_log_prob",
     "standard_normal_log_prob", "decoder_log_likelihood",
 ]
 
@@ -71,9 +71,17 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, generator: torch.Gen
     return mu + torch.exp(0.5 * log_var) * eps  # σ = exp(½ log σ²)
 
 
+def gaussian_kl_per_dim(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ_j, σ_j²) ‖ N(0, 1)) = ½ (μ_j² + σ_j² − log σ_j² − 1) of each coordinate, shaped like μ.
+
+    Averaged over a batch, `.mean(0)`, it is the rate each latent dimension carries (lecture 03):
+    a dimension near 0 is switched off."""
+    return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0)
+
+
 def gaussian_kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_j (μ_j² + σ_j² − log σ_j² − 1), summed over the last dim."""
-    return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0).sum(-1)
+    return gaussian_kl_per_dim(mu, log_var).sum(-1)
 
 
 def diagonal_gaussian_log_prob(z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
