@@ -28,10 +28,11 @@ import time
 
 import torch
 
-from coursekit import data, evaluation, sprites
+from coursekit import data, evaluation
+from coursekit.data import sprites
 from coursekit.models import VAE
 from coursekit.models.vae import gaussian_kl_per_dim
-from coursekit.train import train
+from coursekit.training import train
 
 
 def run(beta: float, seed: int, splits: data.Splits, args: argparse.Namespace) -> dict[str, float]:

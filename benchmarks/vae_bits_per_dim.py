@@ -25,9 +25,9 @@ import time
 
 import torch
 
-from coursekit import data, metrics
+from coursekit import data, evaluation
 from coursekit.models import VAE, VAEConfig
-from coursekit.train import train
+from coursekit.training import train
 
 
 def run(seed: int, args: argparse.Namespace) -> dict[str, float]:
@@ -47,7 +47,7 @@ def run(seed: int, args: argparse.Namespace) -> dict[str, float]:
         start = time.perf_counter()
         iwae = model.iwae_bound(x, k=args.k, generator=torch.Generator().manual_seed(seed))
         iwae_seconds = time.perf_counter() - start
-    bpd = lambda log_p: float(metrics.bits_per_dim(-log_p.mean().item(), splits.test.dims))  # noqa: E731
+    bpd = lambda log_p: float(evaluation.bits_per_dim(-log_p.mean().item(), splits.test.dims))  # noqa: E731
     return {"seed": seed, "elbo_bpd": bpd(elbo), "iwae_bpd": bpd(iwae), "train_s": seconds, "iwae_s": iwae_seconds,
             "epochs": len(history["epoch"]), "best_epoch": (history.best_round or 0) + 1}
 

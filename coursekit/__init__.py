@@ -1,19 +1,21 @@
 """coursekit: the tested plumbing behind the deep generative models course.
 
-The notebooks tell the story; this package does the rest, written once:
+The notebooks tell the story; this package does the rest, written once, one place per idea:
 
-- `coursekit.data`: the bundled 8×8 digits with the fixed train/val/test split, views of
-  them (floats, binarised, dequantised), coloured digits, `load(name)` for every data set
-  and DataLoaders; `coursekit.mnist` (IDX files), `coursekit.sprites` (known factors),
-  `coursekit.toy2d` (2-D densities).
-- `coursekit.train`: one training loop for every model (`model.loss(batch) -> dict`), and
-  `train_cached`, which trains a model once and loads it from disk afterwards.
-- `coursekit.checkpoint`: atomic state-dict checkpoints loaded with `weights_only=True`.
-- `coursekit.metrics`: nats ↔ bits/dim and the baselines every model must beat;
-  `coursekit.evaluation`: a cached classifier, Fréchet distance, mode coverage, MIG.
-- `coursekit.models`: the course's models, one family per file.
-- `coursekit.plot`, `coursekit.widgets`: figures and ipywidgets for the lectures.
+- `coursekit.data`: the bundled 8×8 digits with the fixed train/val/test split, their float
+  views, coloured digits, MNIST from IDX files, sprites with known factors, toy 2-D densities,
+  seeded DataLoaders, and `load(name)`, which reads a registry of every data set.
+- `coursekit.models`: the course's models, one family per file, all under one contract
+  (`models/base.py`: `loss`, `sample`, and `log_prob` or `nll_bound` as declared), built from
+  the shared layers in `models/layers.py`.
+- `coursekit.training`: one training loop for every model, and `train_cached`, which trains a
+  model once and loads it from the disk cache (`coursekit.cache`) afterwards.
+- `coursekit.evaluation`: bits/dim and its baselines, the comparison-table row of any model,
+  a cached classifier, the Fréchet distance, mode coverage, disentanglement (MIG).
+- `coursekit.viz`: figures and slider widgets, a generic layer and one file per idea.
 - `coursekit.divergences`: KL and JS divergences, forward vs reverse KL fits.
+- `coursekit.checkpoint`, `coursekit.cache`, `coursekit.utils`: atomic state-dict checkpoints,
+  the disk cache, seeding, devices and the one rule for random draws, input checks.
 - `coursekit.grading`: graded exercises (the `coursekit` command: build, release, grade, check).
 """
 from .utils import resolve_device, seed_everything

@@ -1,7 +1,16 @@
-"""Small shared helpers: seeding, the one `device="auto"` resolver, and input checks."""
+"""Small shared helpers: seeding, the one `device="auto"` resolver, the one rule for random
+draws, input checks, atomic writes and hashing.
+
+**The rule for random numbers and devices.** Every function that draws random numbers takes
+an optional `generator`. With one, numbers are drawn on the generator's own device (the CPU
+for `torch.Generator()`, as `seeded_generator` makes) and then moved to the data's device, so
+a seeded result is the same on every device; without one, they come from torch's global
+stream directly on the data's device. `draw_device`, `randn`, `rand` and `randperm` apply it.
+"""
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import random
 import tempfile
@@ -11,8 +20,8 @@ from typing import IO, Iterator, Sequence
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "resolve_device", "check_shape", "check_integer_range", "atomic_write",
-           "resolve_cache_dir", "hash_tensor"]
+__all__ = ["seed_everything", "resolve_device", "float64_device", "seeded_generator", "draw_device", "randn", "rand", "randperm",
+           "check_shape", "check_integer_range", "check_images", "atomic_write", "resolve_cache_dir", "hash_tensor"]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -53,6 +62,42 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
+def float64_device(t: torch.Tensor) -> torch.device:
+    """Where float64 statistics of `t` are computed: t's device, except Apple's MPS (no float64) → the CPU."""
+    return torch.device("cpu") if t.device.type == "mps" else t.device
+
+
+def seeded_generator(seed: int) -> torch.Generator:
+    """A CPU `torch.Generator` seeded with `seed`: the one kind of generator the package makes itself."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} ({seed!r})")
+    return torch.Generator().manual_seed(int(seed))
+
+
+def draw_device(generator: torch.Generator | None, device: torch.device | str) -> torch.device:
+    """Where random numbers are drawn: on `generator`'s device if one is given, else on `device`."""
+    return torch.device(generator.device) if generator is not None else torch.device(device)
+
+
+def randn(shape: Sequence[int] | torch.Size, *, device: torch.device | str, dtype: torch.dtype | None = None,
+          generator: torch.Generator | None = None) -> torch.Tensor:
+    """Standard normal noise of `shape` on `device`, drawn by the package's one rule (module docstring)."""
+    return torch.randn(tuple(shape), generator=generator, dtype=dtype,
+                       device=draw_device(generator, device)).to(device)
+
+
+def rand(shape: Sequence[int] | torch.Size, *, device: torch.device | str, dtype: torch.dtype | None = None,
+         generator: torch.Generator | None = None) -> torch.Tensor:
+    """Uniform noise U[0, 1) of `shape` on `device`, drawn by the package's one rule."""
+    return torch.rand(tuple(shape), generator=generator, dtype=dtype,
+                      device=draw_device(generator, device)).to(device)
+
+
+def randperm(n: int, *, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random permutation of 0..n-1 on `device`, drawn by the package's one rule."""
+    return torch.randperm(n, generator=generator, device=draw_device(generator, device)).to(device)
+
+
 def check_shape(x: torch.Tensor, expected: Sequence[int | None], name: str = "x") -> None:
     """Raise a ValueError naming both shapes when `x` does not match `expected` (None = any size)."""
     if not isinstance(x, torch.Tensor):
@@ -75,6 +120,30 @@ def check_integer_range(x: torch.Tensor, low: int, high: int, name: str = "x") -
     lo, hi = int(x.min().item()), int(x.max().item())
     if lo < low or hi > high:
         raise ValueError(f"{name} must hold integer levels {low}..{high}, got values in {lo}..{hi}")
+
+
+def check_images(x: torch.Tensor, shape: Sequence[int], *, levels: int | None = None, floating: bool = False,
+                 name: str = "x") -> torch.Tensor:
+    """Check a batch of images (N, *shape) and return it: the one shape/level check of the models.
+
+    `levels`: `x` must hold integer levels 0..levels-1 (an integer dtype or integer-valued
+    floats); `floating=True`: `x` must be floating point (a float view). A flat (N, D) batch
+    gets a hint to reshape it. Errors name what was expected and what came.
+    """
+    shape = tuple(int(s) for s in shape)
+    expected = "(N, " + ", ".join(map(str, shape)) + ")"
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
+    if x.dim() != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+        dims = math.prod(shape)
+        hint = (f" (flattened images? reshape them with x.view(-1, {', '.join(map(str, shape))}))"
+                if x.dim() == 2 and x.shape[1] == dims else "")
+        raise ValueError(f"{name} must have shape {expected}, got {tuple(x.shape)}{hint}")
+    if levels is not None:
+        check_integer_range(x, 0, levels - 1, name)
+    if floating and not x.is_floating_point():
+        raise TypeError(f"{name} must hold floats (e.g. data.to_float of the levels), got {x.dtype}")
+    return x
 
 
 @contextlib.contextmanager

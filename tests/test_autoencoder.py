@@ -10,7 +10,7 @@ from coursekit.models import (
     PCA, ConvAEConfig, ConvAutoencoder, LinearAEConfig, LinearAutoencoder, MLPAEConfig, MLPAutoencoder, corrupt,
     few_label_indices, inpaint, kernel_pca, linear_probe, principal_angles,
 )
-from coursekit.train import evaluate, train
+from coursekit.training import evaluate, train
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

@@ -8,9 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit import data, divergences, evaluation, metrics, plot, toy2d
+from coursekit import data, divergences, evaluation, plot
+from coursekit.data import toy2d
 from coursekit.models.base import GenerativeModel, batch_images
-from coursekit.train import evaluate, train
+from coursekit.training import evaluate, train
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) + (
     ["mps"] if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available() else [])
@@ -30,10 +31,10 @@ def same_place(t: torch.Tensor, device, dtype=DTYPE):
 
 
 def test_floor_model_follows_the_device(device, digits):
-    model = metrics.floor_model(digits.train).to(device=device, dtype=DTYPE)
+    model = evaluation.floor_model(digits.train).to(device=device, dtype=DTYPE)
     lp = model.log_prob(digits.test.x.to(device))
     same_place(lp, device)
-    assert metrics.bits_per_dim(-lp.mean().item(), 64) == pytest.approx(2.398, abs=1e-3)
+    assert evaluation.bits_per_dim(-lp.mean().item(), 64) == pytest.approx(2.398, abs=1e-3)
     samples = model.sample(5)
     assert samples.device.type == device.type
 

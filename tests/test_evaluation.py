@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from coursekit import data, evaluation as ev, metrics
+from coursekit import data, evaluation as ev
 
 TINY = ev.ClassifierConfig(channels=(4, 8), features=16, epochs=2, patience=2, max_shift=0)
 
@@ -33,8 +33,8 @@ def test_classifier_is_accurate_and_cached_in_the_env_folder(clf, cache, digits)
     assert not clf.from_cache and clf.train_seconds > 0
     assert clf.test_accuracy >= 0.95, clf
     assert clf.val_accuracy >= 0.95
-    assert clf.path.parent == cache and clf.path.is_file()
-    assert clf.path.name == f"digits-classifier-{clf.key[:16]}.pt"
+    assert clf.path.parent == cache / "classifiers" and clf.path.is_file()
+    assert clf.path.name == f"digits-{clf.key[:16]}.pt"
     # integer levels and their float view are the same input
     x = digits.test.x
     feats = clf.features(x)
@@ -50,7 +50,7 @@ def test_second_call_loads_from_cache_without_training(clf, digits, monkeypatch)
     def no_training(*args, **kwargs):
         raise AssertionError("the cached classifier was trained again")
 
-    monkeypatch.setattr(ev, "train", no_training)
+    monkeypatch.setattr("coursekit.evaluation.classifiers.train", no_training)
     again = ev.classifier(digits)
     assert again.from_cache and again.path == clf.path
     assert again.train_seconds == pytest.approx(clf.train_seconds)  # the time of the original training
@@ -91,8 +91,10 @@ def test_corrupt_cache_file_is_retrained_with_a_warning(digits, tmp_path, monkey
     first = ev.classifier(digits, config=TINY, cache_dir=tmp_path)
     first.path.write_bytes(b"not a checkpoint")
     calls = []
-    real_train = ev.train
-    monkeypatch.setattr(ev, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    import coursekit.evaluation.classifiers as classifiers_module
+
+    real_train = classifiers_module.train
+    monkeypatch.setattr(classifiers_module, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
     with pytest.warns(UserWarning, match="trained again"):
         second = ev.classifier(digits, config=TINY, cache_dir=tmp_path)
     assert calls == [1] and not second.from_cache
@@ -109,7 +111,7 @@ def test_classifier_works_for_other_image_sizes_and_levels(digits, tmp_path):
     splits = data.Splits(*(mnist_like(s) for s in digits))
     config = ev.ClassifierConfig(channels=(8, 16), features=32, epochs=3, patience=3, max_shift=0, lr=5e-3)
     clf = ev.classifier(splits, kind="mnist", config=config, cache_dir=tmp_path)
-    assert clf.path.name.startswith("mnist-classifier-") and clf.shape == (1, 28, 28) and clf.levels == 256
+    assert clf.path.name.startswith("mnist-") and clf.path.parent.name == "classifiers" and clf.shape == (1, 28, 28) and clf.levels == 256
     assert clf.features(splits.test.x[:5]).shape == (5, 32)
     assert clf.test_accuracy > 0.3  # three epochs on 1000 images (≈ 0.6): well above chance
     with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\), got \(5, 1, 8, 8\)"):
@@ -154,7 +156,7 @@ def test_frechet_reference_real_is_far_below_floor_and_noise(clf, digits):
     assert {r.n for r in ref.values()} == {400}
     assert 5 * ref["real"].value < ref["floor"].value < ref["noise"].value, {k: str(v) for k, v in ref.items()}
     # the same as computing it by hand from floor-model samples
-    floor = metrics.floor_model(digits.train).sample(400, generator=torch.Generator().manual_seed(0))
+    floor = ev.floor_model(digits.train).sample(400, generator=torch.Generator().manual_seed(0))
     assert ev.frechet_distance(floor, digits.test, clf).value == pytest.approx(ref["floor"].value)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from coursekit import mnist as M
+from coursekit.data import mnist as M
 from coursekit.data import ImageSplit, Splits
 
 # shared/ sits beside the repository (CI clones it there); COURSEKIT_MNIST_DIR points elsewhere
@@ -231,7 +231,7 @@ def test_missing_files_named_with_instructions(tmp_path):
     for name in TEST_FILES:
         assert name in message
     assert not any(name in message for name in TRAIN_FILES)
-    assert str(tmp_path) in message and f"coursekit.mnist.download({str(tmp_path)!r}, kind='mnist', split='test')" in message
+    assert str(tmp_path) in message and f"coursekit.data.mnist.download({str(tmp_path)!r}, kind='mnist', split='test')" in message
     assert "https://ossci-datasets.s3.amazonaws.com/mnist/t10k-images-idx3-ubyte.gz" in message
     with pytest.raises(FileNotFoundError, match="does not exist"):
         M.mnist(tmp_path / "nowhere", "test")

@@ -6,8 +6,9 @@ import pytest
 import torch
 from matplotlib.path import Path
 
-from coursekit import data, sprites
-from coursekit.sprites import FACTOR_NAMES, SHAPES, render, sprite_factors
+from coursekit import data
+from coursekit.data import sprites
+from coursekit.data.sprites import FACTOR_NAMES, SHAPES, render, sprite_factors
 
 
 @pytest.fixture(scope="module")

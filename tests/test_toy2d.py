@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.stats import multivariate_normal
 
-from coursekit import toy2d
+from coursekit.data import toy2d
 from coursekit.divergences import GaussianMixture1D
 
 

@@ -8,7 +8,7 @@ from torch import nn
 from coursekit import data, seed_everything
 from coursekit.checkpoint import load_checkpoint
 from coursekit.models.base import GenerativeModel, batch_images
-from coursekit.train import History, evaluate, train
+from coursekit.training import History, evaluate, train
 from coursekit.utils import resolve_device
 
 
@@ -31,7 +31,7 @@ class TinyCategorical(GenerativeModel):
 
 @pytest.fixture(scope="module")
 def loaders():
-    return data.loaders(batch_size=100, seed=0)
+    return data.loaders(data.digits(), batch_size=100, seed=0)
 
 
 def fresh(seed=0, **kw):

@@ -17,8 +17,8 @@ from coursekit.models import VAE, VAEConfig
 from coursekit.models.vae import (
     decoder_log_likelihood, diagonal_gaussian_log_prob, gaussian_kl, reparameterize, standard_normal_log_prob,
 )
-from coursekit.sprites import sprites
-from coursekit.train import train
+from coursekit.data.sprites import sprites
+from coursekit.training import train
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

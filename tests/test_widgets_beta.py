@@ -3,10 +3,11 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from coursekit import evaluation, sprites
+from coursekit import evaluation
+from coursekit.data import sprites
 from coursekit import widgets as ckw
 from coursekit.models import VAE
-from coursekit.train import train
+from coursekit.training import train
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -38,6 +38,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from ..utils import check_images, rand, randn, randperm
 from .base import GenerativeModel, batch_images
 
 __all__ = [
@@ -154,12 +155,10 @@ def corrupt(x: torch.Tensor, noise_std: float = 0.0, mask_prob: float = 0.0,
         raise TypeError(f"x must hold floats, got {x.dtype}")
     x_tilde = x
     if mask_prob > 0:
-        u = torch.rand(x.shape, generator=generator, dtype=x.dtype,
-                       device="cpu" if generator is not None else x.device).to(x.device)
+        u = rand(x.shape, device=x.device, dtype=x.dtype, generator=generator)
         x_tilde = x_tilde * (u >= mask_prob)  # keep a pixel with probability 1 − p
     if noise_std > 0:
-        eps = torch.randn(x.shape, generator=generator, dtype=x.dtype,
-                          device="cpu" if generator is not None else x.device).to(x.device)
+        eps = randn(x.shape, device=x.device, dtype=x.dtype, generator=generator)
         x_tilde = x_tilde + noise_std * eps  # x̃ = x + σ ε
     return x_tilde
 
@@ -190,16 +189,7 @@ class Autoencoder(GenerativeModel):
         return self.config.noise_std > 0 or self.config.mask_prob > 0
 
     def _check_x(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
-        expected = "(N, " + ", ".join(map(str, self.shape)) + ")"
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
-        if x.dim() != 4 or tuple(x.shape[1:]) != self.shape:
-            hint = (f" (reshape flat images with x.view(-1, {', '.join(map(str, self.shape))}))"
-                    if x.dim() == 2 and x.shape[1] == self.dims else "")
-            raise ValueError(f"{name} must have shape {expected}, got {tuple(x.shape)}{hint}")
-        if not x.is_floating_point():
-            raise TypeError(f"{name} must hold floats (e.g. data.to_float of the levels), got {x.dtype}")
-        return x
+        return check_images(x, self.shape, floating=True, name=name)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = f(x): (N, C, H, W) → (N, k)."""
@@ -473,7 +463,7 @@ def few_label_indices(y: torch.Tensor, per_class: int, generator: torch.Generato
         members = torch.nonzero(y == c).flatten()
         if len(members) < per_class:
             raise ValueError(f"class {c} has {len(members)} examples, fewer than per_class = {per_class}")
-        order = torch.randperm(len(members), generator=generator).to(members.device)
+        order = randperm(len(members), device=members.device, generator=generator)
         chosen.append(members[order[:per_class]])
     return torch.cat(chosen)
 

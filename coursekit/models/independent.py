@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import GenerativeModel, batch_images
-from ..utils import check_integer_range
+from ..utils import check_images, draw_device
 
 __all__ = ["PixelCategorical"]
 
@@ -32,9 +32,7 @@ class PixelCategorical(GenerativeModel):
         self.register_buffer("log_pi", torch.full((int(torch.tensor(shape).prod()), levels), -torch.log(torch.tensor(float(levels)))))
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
-        if tuple(x.shape[1:]) != self.shape:
-            raise ValueError(f"x must have shape (N, {', '.join(map(str, self.shape))}), got {tuple(x.shape)}")
-        check_integer_range(x, 0, self.levels - 1)
+        check_images(x, self.shape, levels=self.levels)
         return x.long().reshape(x.shape[0], -1)  # (N, D)
 
     @torch.no_grad()
@@ -58,6 +56,6 @@ class PixelCategorical(GenerativeModel):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images (n, *shape) with every pixel drawn independently from its categorical."""
-        probs = self.log_pi.exp().cpu() if generator is not None else self.log_pi.exp()
+        probs = self.log_pi.exp().to(draw_device(generator, self.log_pi.device))
         draws = torch.multinomial(probs, n, replacement=True, generator=generator)  # (D, n)
         return draws.T.reshape(n, *self.shape).to(self.log_pi.device)

@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..utils import check_integer_range
+from ..utils import check_images, check_integer_range, draw_device, rand, randn
 from .base import GenerativeModel
 
 __all__ = [
@@ -116,10 +116,8 @@ def decoder_log_likelihood(decoder: str, params: torch.Tensor, x: torch.Tensor,
 
 
 def _randn(shape: tuple[int, ...] | torch.Size, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Standard normal noise on `like`'s device and dtype; drawn from `generator` (on its own device) if given."""
-    if generator is None:
-        return torch.randn(shape, device=like.device, dtype=like.dtype)
-    return torch.randn(shape, generator=generator, device=generator.device, dtype=like.dtype).to(like.device)
+    """Standard normal noise on `like`'s device and dtype, by the package's rule (`coursekit.utils.randn`)."""
+    return randn(shape, device=like.device, dtype=like.dtype, generator=generator)
 
 
 # --- configuration --------------------------------------------------------------------------
@@ -312,16 +310,9 @@ class VAE(GenerativeModel):
 
     def _check_x(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
         c = self.config
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-        if x.dim() != 4 or tuple(x.shape[1:]) != c.shape:
-            raise ValueError(f"{name} must have shape (N, {', '.join(map(str, c.shape))}), got {tuple(x.shape)}"
-                             + (" (flattened images? use x.view(-1, *shape))" if x.dim() == 2 else ""))
-        if c.decoder == "categorical":
-            check_integer_range(x, 0, c.levels - 1, name)
-        elif c.decoder == "bernoulli":
-            check_integer_range(x, 0, 1, name)
-        elif not x.is_floating_point():
+        levels = {"categorical": c.levels, "bernoulli": 2}.get(c.decoder)
+        check_images(x, c.shape, levels=levels, name=name)
+        if levels is None and not x.is_floating_point():
             raise ValueError(f"the gaussian decoder models real-valued data: {name} must be floating point, got "
                              f"{x.dtype} (use data.dequantize or data.to_float)")
         return x
@@ -552,13 +543,11 @@ class VAE(GenerativeModel):
             return self._mean(params)
         if c.decoder == "categorical":
             probs = params.movedim(1, -1).softmax(-1).reshape(-1, c.levels)             # (N·C·H·W, K)
-            if generator is not None:
-                probs = probs.to(generator.device)
+            probs = probs.to(draw_device(generator, probs.device))
             draws = torch.multinomial(probs, 1, generator=generator).to(params.device)  # (N·C·H·W, 1)
             return draws.view(n, *c.shape)
         if c.decoder == "bernoulli":
-            u = torch.rand(params.shape, generator=generator, dtype=params.dtype,
-                           device=generator.device if generator is not None else params.device).to(params.device)
+            u = rand(params.shape, device=params.device, dtype=params.dtype, generator=generator)
             return (u < torch.sigmoid(params)).to(params.dtype)
         return params + self.log_std_x.exp() * _randn(params.shape, params, generator)
 

@@ -57,7 +57,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .data import ImageSplit, Splits
+from ..utils import randperm, seeded_generator
+from .splits import ImageSplit, Splits
 
 __all__ = [
     "SHAPES", "SYMMETRY", "FACTOR_NAMES", "SCALE_RANGE", "POSITION_RANGE", "ELLIPSE_ASPECT",
@@ -331,7 +332,7 @@ def sprites(size: int = 32, shapes: Sequence[str] = SHAPES, n_scale: int = 5, n_
         raise ValueError(f"n={n} images cut by fractions {fractions} leaves a split empty, got sizes {counts}")
 
     # one seeded permutation both draws the n combinations and shuffles them
-    order = torch.randperm(total, generator=torch.Generator().manual_seed(int(seed)))[:n]  # (n,)
+    order = randperm(total, generator=seeded_generator(int(seed)))[:n]  # (n,)
     grid = factors.grid()  # (total, 5)
     parts, start = {}, 0
     for name in _SPLIT_NAMES:

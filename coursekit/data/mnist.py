@@ -23,15 +23,13 @@ import os
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from .utils import atomic_write
-
-if TYPE_CHECKING:  # data.py re-exports this module's functions: import it lazily, no cycle
-    from .data import ImageSplit, Splits
+from ..utils import atomic_write
+from .splits import ImageSplit, Splits
 
 __all__ = [
     "MNIST_LEVELS", "MNIST_SPLIT", "KINDS", "FILES", "MD5", "GZ_MD5", "MIRRORS",
@@ -197,7 +195,7 @@ def _verify(buf: bytes, name: str, kind: str, source: str) -> None:
     if got != expected:
         raise ValueError(f"{source}: MD5 of the decompressed {name} is {got}, expected {expected} for "
                          f"{KINDS[kind]}: the file is corrupt or not the original. Delete it and get it again "
-                         f"(coursekit.mnist.download), or pass check=False to read it anyway.")
+                         f"(coursekit.data.mnist.download), or pass check=False to read it anyway.")
 
 
 def _missing_message(root: Path, missing: list[str], kind: str, split: str | None) -> str:
@@ -206,7 +204,7 @@ def _missing_message(root: Path, missing: list[str], kind: str, split: str | Non
     lines += [f"  {name}  (or {name}.gz)" for name in missing]
     only = "" if split is None else f", split={split!r}"
     lines += [f"Put them in {root}, gzipped or not, under these names. To get them:",
-              f"  - online: coursekit.mnist.download({str(root)!r}, kind={kind!r}{only})",
+              f"  - online: coursekit.data.mnist.download({str(root)!r}, kind={kind!r}{only})",
               "  - by hand:"]
     lines += [f"      {MIRRORS[kind][0]}{name}.gz" for name in missing]
     if split is None and all(name.startswith("train") for name in missing):
@@ -229,7 +227,6 @@ def _load(root: Path, names: list[str], kind: str, split: str | None, check: boo
 
 
 def _image_split(images: np.ndarray, labels: np.ndarray, a: int, b: int, name: str) -> ImageSplit:
-    from .data import ImageSplit
 
     x = torch.from_numpy(images[a:b]).long().unsqueeze(1)  # (N, 28, 28) → (N, 1, 28, 28)
     y = torch.from_numpy(labels[a:b]).long()
@@ -246,7 +243,6 @@ def mnist(root: str | os.PathLike, split: str | None = None, kind: str = "mnist"
     (N,). Files may be gzipped or not (`name` or `name.gz`). With `check=True` every file's
     decompressed MD5 is compared with the published one (`MD5`); a mismatch is a ValueError.
     """
-    from .data import Splits
 
     _check_kind(kind)
     names = _needed(split)

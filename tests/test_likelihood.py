@@ -3,28 +3,28 @@ import math
 import pytest
 import torch
 
-from coursekit import metrics
+from coursekit import evaluation
 from coursekit.models import PixelCategorical
 
 
 def test_bits_nats_round_trip_and_uniform():
-    assert metrics.uniform_bits_per_dim(17) == pytest.approx(4.087, abs=5e-4)
+    assert evaluation.uniform_bits_per_dim(17) == pytest.approx(4.087, abs=5e-4)
     nats = 64 * math.log(17)  # uniform over 17 levels at 64 pixels
-    assert metrics.bits_per_dim(nats, 64) == pytest.approx(math.log2(17))
-    assert metrics.nats_per_example(metrics.bits_per_dim(123.4, 64), 64) == pytest.approx(123.4)
+    assert evaluation.bits_per_dim(nats, 64) == pytest.approx(math.log2(17))
+    assert evaluation.nats_per_example(evaluation.bits_per_dim(123.4, 64), 64) == pytest.approx(123.4)
     t = torch.tensor([10.0, 20.0])
-    assert torch.allclose(metrics.bits_per_dim(t, 10), t / (10 * math.log(2)))
+    assert torch.allclose(evaluation.bits_per_dim(t, 10), t / (10 * math.log(2)))
     with pytest.raises(ValueError, match="dims"):
-        metrics.bits_per_dim(1.0, 0)
+        evaluation.bits_per_dim(1.0, 0)
 
 
 def test_floor_model_reference_number(digits):
-    bpd = metrics.floor_bits_per_dim(digits.train, digits.test)
+    bpd = evaluation.floor_bits_per_dim(digits.train, digits.test)
     assert bpd == pytest.approx(2.398, abs=1e-3)
-    assert bpd < metrics.uniform_bits_per_dim()
+    assert bpd < evaluation.uniform_bits_per_dim()
     # counting is maximum likelihood: heavier smoothing fits the training data worse
     def train_nll(alpha):
-        return -metrics.floor_model(digits.train, alpha).log_prob(digits.train.x).mean()
+        return -evaluation.floor_model(digits.train, alpha).log_prob(digits.train.x).mean()
     assert train_nll(0.5) < train_nll(5.0) < train_nll(50.0)
 
 
@@ -42,7 +42,7 @@ def test_floor_model_is_normalised_and_smoothed():
 
 
 def test_floor_model_sample_matches_marginals(digits):
-    model = metrics.floor_model(digits.train)
+    model = evaluation.floor_model(digits.train)
     g = torch.Generator().manual_seed(0)
     s = model.sample(4000, generator=g)
     assert s.shape == (4000, 1, 8, 8) and s.min() >= 0 and s.max() <= 16

@@ -33,7 +33,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
-from .divergences import GaussianMixture1D
+from ..utils import seeded_generator
+from ..divergences import GaussianMixture1D
 
 __all__ = [
     "Toy2D", "GaussianMixture2D", "EightGaussians", "Checkerboard", "TwoMoons", "SwissRoll",
@@ -376,7 +377,7 @@ def toy_distribution(name: str, **kwargs: Any) -> Toy2D:
 def toy_dataset(name: str, n: int, seed: int = 0, **kwargs: Any) -> TensorDataset:
     """n float32 points of the toy `name`, drawn with a generator seeded by `seed`; batches are `(x,)`."""
     _check_seed(seed)
-    x = toy_distribution(name, **kwargs).sample(n, generator=torch.Generator().manual_seed(seed))
+    x = toy_distribution(name, **kwargs).sample(n, generator=seeded_generator(seed))
     return TensorDataset(x)
 
 
@@ -401,7 +402,7 @@ def toy_splits(name: str, n_train: int = 10_000, n_val: int = 2_000, n_test: int
     for split, n, child in zip(ToySplits._fields, (n_train, n_val, n_test), children):
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n_{split} must be a positive int, got {n!r}")
-        generator = torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0] >> 1))
+        generator = seeded_generator(int(child.generate_state(1, np.uint64)[0] >> 1))
         parts[split] = TensorDataset(toy.sample(int(n), generator=generator))
     return ToySplits(**parts)
 

@@ -1,0 +1,27 @@
+"""Evaluation, one file per job.
+
+- `likelihood`: nats ↔ bits/dim, the baselines every model must beat (uniform, the per-pixel
+  floor) and `evaluate_model`, which turns any model and split into one row of the course's
+  comparison table;
+- `classifiers`: the small CNN trained once per data set (disk-cached) and conditional accuracy;
+- `frechet`: the Fréchet distance at a fixed n, with its reference scale;
+- `coverage`: modes hit on the 8-Gaussian ring;
+- `disentanglement`: the Mutual Information Gap against known factors.
+"""
+from .classifiers import (
+    DEFAULT_CONFIGS, Classifier, ClassifierConfig, SmallCNN, classifier, classifier_key, conditional_accuracy,
+    random_shift,
+)
+from .coverage import mode_coverage
+from .disentanglement import MIGResult, mig, mig_details
+from .frechet import DEFAULT_FRECHET_N, FrechetResult, frechet_distance, frechet_from_stats, frechet_reference
+from .likelihood import (
+    bits_per_dim, floor_bits_per_dim, floor_model, nats_per_example, uniform_bits_per_dim,
+)
+
+__all__ = [
+    "bits_per_dim", "nats_per_example", "uniform_bits_per_dim", "floor_model", "floor_bits_per_dim",
+    "ClassifierConfig", "DEFAULT_CONFIGS", "SmallCNN", "random_shift", "Classifier", "classifier",
+    "classifier_key", "conditional_accuracy", "DEFAULT_FRECHET_N", "FrechetResult", "frechet_distance",
+    "frechet_from_stats", "frechet_reference", "mode_coverage", "MIGResult", "mig", "mig_details",
+]
