@@ -12,12 +12,13 @@ PYTEST_ARGS ?=
 # JupyterLab refuses to start as root (containers, CI images) without --allow-root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab test setup notebooks exercises release benchmarks clean help
+.PHONY: lab test setup sources notebooks exercises release benchmarks clean help
 
 help:
 	@echo "make lab         set up and open the course in JupyterLab"
 	@echo "make test        set up and run every test (unit tests + every notebook via nbval)"
-	@echo "make notebooks   re-execute the lecture notebooks in place (light outputs)"
+	@echo "make sources     write every notebooks/ and solutions/ .ipynb from its .py text source (no execution)"
+	@echo "make notebooks   make sources, then re-execute the lectures in place (light outputs, no timestamps)"
 	@echo "make exercises   rebuild exercises/ from solutions/ (stubs, no hidden tests)"
 	@echo "make release     write the student release to ./release (no solutions, no hidden tests)"
 	@echo "make benchmarks  print the measured numbers (notebook times, ...)"
@@ -47,9 +48,17 @@ test: setup
 	@echo "==> Running the unit tests and executing every notebook in notebooks/ and solutions/ with nbval"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-notebooks: setup
+# The .py files next to the notebooks are their sources (scripts/notebook_sources.py): sync writes
+# each .ipynb from its .py, keeping ids, and outputs of unchanged cells.
+sources: setup
+	@echo "==> Writing the notebooks from their .py sources"
+	$(PY) scripts/notebook_sources.py sync
+
+notebooks: sources
 	@echo "==> Re-executing the lecture notebooks in place"
 	$(PY) scripts/execute_notebooks.py notebooks/*.ipynb
+	@echo "==> Removing execution timestamps and widget ids"
+	$(PY) scripts/notebook_sources.py clean
 
 exercises: setup
 	@echo "==> Building the student notebooks in exercises/ from solutions/"

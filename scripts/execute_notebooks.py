@@ -5,7 +5,11 @@
     python scripts/execute_notebooks.py --param EPOCHS=1 notebooks/02_vae.ipynb
 
 Each notebook runs in its own kernel, in its own folder, with a per-cell timeout. Saved
-notebooks keep their (light) outputs but no widget state, so they stay small in git.
+notebooks keep their (light) outputs but no widget state, no execution timestamps and no widget
+model ids (notebook_sources.clean), so they stay small in git and re-executing an unchanged
+lecture changes only its numbers and images. This executes the .ipynb as it is: `make notebooks`
+first writes it from its .py source (scripts/notebook_sources.py sync). `--param` changes the
+parameters cell's source, so save such a run only to look at it, never to commit it.
 `--json` prints one JSON line per notebook for benchmarks/notebook_times.py.
 """
 from __future__ import annotations
@@ -32,13 +36,17 @@ def run_one(path: Path, save: bool, timeout: int, params: dict[str, object]) -> 
             raise SystemExit(f"{path} has no cell tagged 'parameters' to override {sorted(params)}")
         cell.source += "\n# overridden by execute_notebooks.py\n" + "".join(f"{k} = {v!r}\n" for k, v in params.items())
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+                            record_timing=False, resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the kernel's peak RSS (Linux: KiB)
     if save:
-        nbformat.write(nb, path)
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from notebook_sources import clean, write_notebook
+
+        clean(nb)
+        write_notebook(nb, path)
     return {"notebook": str(path), "seconds": round(seconds, 2), "peak_mib": round(peak_mib, 1),
             "bytes": path.stat().st_size}
 

@@ -1,0 +1,293 @@
+# %% [markdown]
+# # 03 · β-VAE: rate, distortion and disentanglement
+#
+# **Learning objectives.** After this lecture you can
+# 1. state the VAE as a **constrained problem** — reconstruct as well as possible while the code carries at most $\delta$ nats — and derive with the **KKT conditions** that its Lagrangian is the ELBO with a weight $\beta$ on the KL term;
+# 2. read the two terms as **distortion** $D$ and **rate** $R$ ($-\mathrm{ELBO} = D + R$), say why $\beta$ is the slope of the rate–distortion trade-off, and predict which latent dimensions switch off as $\beta$ grows;
+# 3. define **disentanglement** against known factors of variation and compute the **Mutual Information Gap (MIG)**, including what it does and does not measure;
+# 4. train β-VAEs on sprites with known factors (shape, scale, rotation, x, y), draw their rate–distortion curve, and use the **β slider** to see reconstructions, latent traversals and MIG change with β;
+# 5. say honestly what β buys (more axis-aligned codes, worse likelihood) and what it cannot promise (Locatello et al., 2019).
+#
+# **Time:** about 60 minutes of reading and playing; the notebook runs top to bottom in about a minute on a 2-core laptop CPU the first time (it trains five small β-VAEs), and in seconds afterwards, because trained models are cached on disk.
+# **Before you start:** run all cells (*Run → Run All Cells*); lecture 02 (the VAE and its ELBO) is the background. Section 7 has the β slider.
+
+# %%
+import course_setup  # Colab or a bare Jupyter: installs coursekit from this repository if it is missing
+
+# %% tags=["parameters"]
+# Parameters (papermill can override this cell). The defaults run the lecture in about a minute on a 2-core CPU.
+SEED = 0                     # every random number below follows from it
+DEVICE = "auto"              # "auto" = CUDA, then Apple MPS, then CPU
+SPRITE_SIZE = 32             # sprites are SPRITE_SIZE × SPRITE_SIZE binary images (7,680 of them)   GPU: 64
+BETAS = (0.5, 1, 2, 4, 8)    # the KL weights β to train, one model each: the slider's stops         GPU: add 16
+LATENT_DIM = 10              # latent dimensions L (twice the number of factors)
+ARCHITECTURE = "mlp"         # "mlp" or "conv" (the convolutional encoder/decoder)                  GPU: "conv"
+HIDDEN = 256                 # units per hidden layer                                                GPU: 512
+EPOCHS = 20                  # passes over the 6,144 training sprites per model                     GPU: 60
+BATCH_SIZE = 64
+LR = 1e-3
+MIG_BINS = 20                # equal-width bins per latent dimension for the mutual information
+CACHE_DIR = None             # trained models are kept here (None: $COURSEKIT_CACHE, else ~/.cache/coursekit)
+RETRAIN = False              # True: train every model again even if a cached one exists
+
+# %%
+import math
+import time
+
+import torch
+from IPython.display import Markdown, display
+from matplotlib.figure import Figure
+
+from coursekit import data, evaluation, plot, resolve_device, seed_everything, sprites, widgets
+from coursekit.models import VAE
+from coursekit.models.vae import gaussian_kl_per_dim
+from coursekit.train import train_cached
+
+generator = seed_everything(SEED)
+device = resolve_device(DEVICE)
+if device.type == "cpu":
+    torch.set_num_threads(1)   # these networks are small: one thread is faster than two that fight for a busy CPU
+splits = sprites.sprites(size=SPRITE_SIZE, seed=SEED)               # Splits(train, val, test) over the full factor grid
+SHAPE, D_PIXELS = tuple(splits.train.x.shape[1:]), splits.train.dims
+FACTOR_NAMES = splits.train.factor_names                              # ("shape", "scale", "rotation", "x", "y")
+x_all = torch.cat([s.x for s in splits]).to(device)                   # every sprite: (7680, 1, H, W), 0/1
+factors_all = torch.cat([s.factors for s in splits])                  # (7680, 5): the true factors of each
+loaders = data.loaders(splits, batch_size=BATCH_SIZE, seed=SEED)
+print(f"torch {torch.__version__} on {device}; sprites: {[len(s) for s in splits]} binary images of shape {SHAPE}; "
+      f"factors {FACTOR_NAMES}")
+
+# %% [markdown]
+# ## 1. From a constraint to β: the KKT conditions
+#
+# Lecture 02 maximised the ELBO, $\mathbb E_{q_\phi(z\mid x)}[\log p_\theta(x \mid z)] - \mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z))$, and read its two terms as a reconstruction term and a regulariser. Higgins et al. (2017) start from a different question: **reconstruct as well as possible, with a code that carries at most $\delta$ nats on average**,
+# $$\max_{\theta,\phi}\; \mathbb E_{x\sim p_{\text{data}}}\Big[\mathbb E_{q_\phi(z\mid x)} \log p_\theta(x \mid z)\Big] \quad\text{subject to}\quad \mathbb E_{x\sim p_{\text{data}}}\Big[\mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p(z)\big)\Big] \le \delta .$$
+# A tight budget $\delta$ forces the encoder to keep only the most useful information — and, the hope is, to spend each nat on one independent factor of the data, since the prior $p(z) = \mathcal N(0, I)$ has independent coordinates and a code aligned with them is the cheapest.
+#
+# **The Lagrangian.** Attach a multiplier $\beta$ to the constraint:
+# $$\mathcal L(\theta, \phi; \beta) = \mathbb E_x\Big[\mathbb E_{q_\phi} \log p_\theta(x \mid z)\Big] - \beta\Big(\mathbb E_x\big[\mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z))\big] - \delta\Big).$$
+# The **Karush–Kuhn–Tucker (KKT) conditions** are what a solution $(\theta^*, \phi^*, \beta^*)$ must satisfy (under mild regularity; the problem is not convex in the network weights, so they are necessary, not sufficient):
+# 1. *stationarity*: $\nabla_{\theta,\phi}\,\mathcal L(\theta^*, \phi^*; \beta^*) = 0$;
+# 2. *primal feasibility*: $\mathbb E_x[\mathrm{KL}] \le \delta$;
+# 3. *dual feasibility*: $\beta^* \ge 0$;
+# 4. *complementary slackness*: $\beta^*\,(\mathbb E_x[\mathrm{KL}] - \delta) = 0$ — either the budget is spent exactly, or the constraint is slack and $\beta^* = 0$.
+#
+# For a fixed $\beta$ the term $\beta\delta$ does not depend on $\theta, \phi$, so stationarity of $\mathcal L$ is stationarity of the **β-VAE objective**
+# $$\mathcal F_\beta(\theta, \phi) = \mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big] - \beta\,\mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p(z)\big),$$
+# averaged over the data: the ELBO with a weight $\beta$ on its KL term ("max Orange − β Purple" in the summary sheet). $\beta = 1$ is the ELBO; $\beta > 1$ is a tighter budget $\delta$, $\beta < 1$ a looser one. In practice one picks $\beta$, not $\delta$: each $\beta$ corresponds to the budget its solution ends up spending. In `coursekit` it is `VAE(beta_kl=β)` (not `betas`, which later lectures keep for the diffusion noise schedule); `loss` minimises $-\mathcal F_\beta$ and still reports the true ELBO.
+#
+# > **Common mistake.** The summary sheet writes the constraint inside the expectation over $x$, as $\mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z)) < \delta$ for each $x$. That would be one constraint, and one multiplier $\beta_x$, per data point. The β-VAE has a single $\beta$ because it constrains the **average** KL over the data, as written above.
+#
+# > **Common mistake.** "β > 1 gives a better VAE." As a model of the data it gives a *worse* one: $\mathcal F_\beta \ne$ ELBO for $\beta \ne 1$, and the ELBO — the bound on $\log p_\theta(x)$ — is, in theory, best at $\beta = 1$, the only setting that maximises it (section 6 shows what short training does to that). What $\beta > 1$ buys is a different code, not a better likelihood.
+
+# %% [markdown]
+# ## 2. Rate and distortion
+#
+# Name the two terms after their meaning in information theory (Alemi et al., 2018):
+# $$D = -\,\mathbb E_x\,\mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x \mid z)\big] \quad\text{(distortion, nats)}, \qquad R = \mathbb E_x\,\mathrm{KL}\big(q_\phi(z\mid x)\,\|\,p(z)\big) \quad\text{(rate, nats)} .$$
+# The rate is what sending $z$ costs: it bounds the information the code holds about the data, $R \ge I_q(x; z)$. The negative ELBO is their sum, $-\mathrm{ELBO} = D + R$, and the β-VAE minimises $D + \beta R$. On the $(R, D)$ plane the lines $D + \beta R = c$ have slope $-\beta$; the β-VAE slides such a line down until it touches the set of achievable $(R, D)$. So **β is minus the slope of the rate–distortion curve at the chosen point**: $\beta = -\,dD/dR$. A large $\beta$ lands where the curve is steep — few nats, each of which buys a large drop in distortion.
+#
+# **A case we can solve exactly.** A Gaussian source $x \sim \mathcal N(0, \sigma^2)$ described with $R$ nats can be reconstructed with squared error no better than $D(R) = \sigma^2 e^{-2R}$ (Shannon's rate–distortion function; a Gaussian decoder's $-\log p(x\mid z)$ with variance $s^2$ is the squared error divided by $2s^2$ plus a constant, so the trade-off has the same form, with the threshold below at $\beta \ge \sigma^2/s^2$). Minimise $D(R) + \beta R$ over $R \ge 0$ with the KKT conditions: stationarity gives $-2\sigma^2 e^{-2R} + \beta - \lambda = 0$ with a multiplier $\lambda \ge 0$ for $R \ge 0$ and $\lambda R = 0$, so
+# $$R^*(\beta) = \max\Big(0,\; \tfrac12 \log \frac{2\sigma^2}{\beta}\Big), \qquad D^* = \min\big(\sigma^2,\; \beta/2\big).$$
+# When $\beta \ge 2\sigma^2$ the best rate is **zero**: this coordinate is not worth a single nat and the code ignores it. That is what happens to a VAE's latent dimensions as $\beta$ grows — they switch off one by one, the weakest first (posterior collapse, on purpose). The cell checks the closed form against a brute-force search and the slope $-dD/dR$ against $\beta$.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+sigma2 = 1.0                                                    # σ², the source's variance
+R_grid = torch.linspace(0, 3, 30_001, dtype=torch.float64)     # rates to search, nats
+D_curve = sigma2 * torch.exp(-2 * R_grid)                      # D(R) = σ² e^{−2R}
+rows = ["| β | argmin of D + βR on the grid | KKT: R* = max(0, ½ log 2σ²/β) | −dD/dR at R* |", "|---|---|---|---|"]
+points = {}
+for beta in (0.25, 0.5, 1.0, 1.5, 2.0, 3.0):
+    R_search = float(R_grid[torch.argmin(D_curve + beta * R_grid)])
+    R_star = max(0.0, 0.5 * math.log(2 * sigma2 / beta))
+    slope = 2 * sigma2 * math.exp(-2 * R_star)                 # −dD/dR = 2σ² e^{−2R}
+    points[beta] = (R_star, sigma2 * math.exp(-2 * R_star))
+    rows.append(f"| {beta:g} | {R_search:.4f} | {R_star:.4f} | "
+                + (f"{slope:.4f} (= β)" if R_star > 0 else f"{slope:.4f} (R* = 0: 2σ² ≤ β, the constraint R ≥ 0 binds)") + " |")
+display(Markdown("\n".join(rows)))
+
+# %%
+fig = Figure(figsize=(5.6, 3.2), layout="constrained")
+ax = fig.subplots()
+ax.plot(R_grid, D_curve, color="k", lw=1.5, label="D(R) = σ² e^{−2R}")
+for i, (beta, (R_star, D_star)) in enumerate(points.items()):
+    line = D_star - beta * (R_grid - R_star)                   # D + βR = const through the optimum: slope −β
+    ax.plot(R_grid, line, color=f"C{i}", lw=0.8, ls="--")
+    ax.plot([R_star], [D_star], "o", color=f"C{i}", label=f"β = {beta:g}: R* = {R_star:.2f}")
+ax.set_xlim(0, 2); ax.set_ylim(0, 1.2)
+ax.set_xlabel("rate R (nats)"); ax.set_ylabel("distortion D (squared error)")
+ax.set_title("each β picks the point where the curve's slope is −β", fontsize=9)
+ax.legend(fontsize=7)
+plot.show(fig)
+
+# %% [markdown]
+# With many independent Gaussian coordinates of variances $\sigma_i^2$ the same conditions give every coordinate the same slope $\beta$ until its rate hits zero — *reverse water-filling*, the graded exercise of this lecture. A β-VAE's latent dimensions behave the same way, with the learned factors of the data in place of the coordinates: the question of this lecture is whether those learned coordinates are the data's *true* factors.
+#
+# ## 3. Sprites: data with known factors of variation
+#
+# To measure disentanglement we need data whose factors of variation are known. `coursekit.sprites` renders one white shape on black at every combination of five factors, like DeepMind's dSprites (Matthey et al., 2017), in a second: **shape** (square, ellipse, triangle), **scale** (5 values), **rotation** (8 values, in turns of the shape's own symmetry, so no two factor settings give the same image), **x** and **y** (8 positions each) — $3 \cdot 5 \cdot 8 \cdot 8 \cdot 8 = 7{,}680$ binary images. Each row below changes one factor and keeps the others.
+
+# %%
+grid = sprites.sprite_factors()
+rows = []
+for k, name in enumerate(FACTOR_NAMES):
+    f = torch.tensor([0.0, 0.8, 0.0, 0.5, 0.5]).repeat(8, 1)   # a reference sprite: square, scale 0.8, centred
+    values = grid.values[k]
+    f[:, k] = values[torch.linspace(0, len(values) - 1, 8).round().long()]
+    rows.append(sprites.render_batch(f[:, 0].long(), f[:, 1], f[:, 2], f[:, 3], f[:, 4], size=SPRITE_SIZE))
+fig = Figure(figsize=(6.0, 4.2), layout="constrained")
+axes = fig.subplots(len(rows), 1)
+for ax, name, images in zip(axes, FACTOR_NAMES, rows):
+    plot.image_grid(images, nrow=8, levels=2, ax=ax)
+    ax.set_title(f"{name}: {grid.sizes[FACTOR_NAMES.index(name)]} values", fontsize=8, loc="left")
+plot.show(fig)
+
+# %% [markdown]
+# ## 4. Measuring disentanglement: the Mutual Information Gap
+#
+# A code $z = \mu_\phi(x)$ is **disentangled** when each factor of variation $v_k$ is carried by one latent dimension and each latent dimension carries at most one factor: moving $z_j$ changes one thing about the image. (The summary sheet also mentions the supervised route — give the known factors $y$ to the model and make $z$ independent of them, as the conditional VAE of lecture 02 does with the digit label. This lecture asks what happens *without* labels.)
+#
+# The **Mutual Information Gap** (Chen et al., 2018) turns this into a number. For each factor $v_k$, find the latent dimension with the most information about it, $j^{*}$, and the runner-up $j^{\circ}$:
+# $$\mathrm{MIG} = \frac1F \sum_{k=1}^{F} \frac{I(z_{j^{*}}; v_k) - I(z_{j^{\circ}}; v_k)}{H(v_k)} \in [0, 1].$$
+# Dividing by the factor's entropy $H(v_k)$ puts every factor on the same scale. MIG is 1 when each factor lives entirely in one dimension, and 0 when the best two share it equally (or none holds it). `evaluation.mig` estimates each $I(z_j; v_k)$ by binning $z_j$ into `MIG_BINS` equal-width bins and counting (a plug-in estimate, in nats), on all 7,680 sprites: MIG describes the code, not a held-out likelihood.
+#
+# Two codes that hold the same information show what MIG rewards: the factors themselves (with five unused noise dimensions), and the same code **rotated** by a random orthogonal matrix — every dimension a mixture of all factors. The rotation loses no information (it is invertible) and yet MIG collapses: **MIG measures axis alignment, not information**. A model that has learned the factors but mixed them scores no better than one that learned nothing.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+g = torch.Generator().manual_seed(SEED)
+standardised = (factors_all - factors_all.mean(0)) / factors_all.std(0)         # (N, 5): one factor per column
+ideal = torch.cat([standardised, torch.randn(len(standardised), 5, generator=g)], 1)   # + 5 unused latents: (N, 10)
+Q, _ = torch.linalg.qr(torch.randn(10, 10, generator=g))                          # a random orthogonal matrix
+rotated = ideal @ Q                                                               # the same information, mixed
+mig_ideal = evaluation.mig_details(ideal, factors_all, bins=MIG_BINS)
+mig_rotated = evaluation.mig_details(rotated, factors_all, bins=MIG_BINS)
+print(f"MIG of the factors themselves: {mig_ideal.score:.3f}; of the same code rotated: {mig_rotated.score:.3f}")
+
+
+# %%
+def mi_heatmap(ax, result, title):
+    "The matrix I(z_j; v_k) / H(v_k) behind a MIG: latents down, factors across."
+    ax.imshow(result.normalized_mi.numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(FACTOR_NAMES)), FACTOR_NAMES, rotation=45, fontsize=7)
+    ax.set_yticks(range(result.normalized_mi.shape[0]), [f"z_{j + 1}" for j in range(result.normalized_mi.shape[0])], fontsize=6)
+    ax.set_title(title, fontsize=8)
+
+fig = Figure(figsize=(5.6, 3.0), layout="constrained")
+for ax, result, name in zip(fig.subplots(1, 2), (mig_ideal, mig_rotated), ("factors as the code", "rotated code")):
+    mi_heatmap(ax, result, f"{name}: MIG {result.score:.2f}")
+plot.show(fig)
+
+# %% [markdown]
+# ## 5. Training β-VAEs, once
+#
+# One VAE per $\beta$ in `BETAS`, identical in everything else: the same architecture (a Bernoulli decoder, since sprites are binary; `LATENT_DIM` latents, twice the number of factors), the same initial weights, the same batches. `train_cached` trains a model the first time and stores its weights under a key made of everything that decides them (the model's code and configuration, its initial weights, the data, the training options); the next run of this notebook — or a change of `BETAS` that keeps some values — loads them in milliseconds. Set `RETRAIN = True` to train from scratch.
+
+# %%
+models, histories = {}, {}
+start = time.perf_counter()
+for beta in BETAS:
+    torch.manual_seed(SEED)                                     # the same initial weights for every β
+    model = VAE(shape=SHAPE, decoder="bernoulli", latent_dim=LATENT_DIM, architecture=ARCHITECTURE,
+                hidden=HIDDEN, dropout=0.0, beta_kl=float(beta))
+    histories[beta] = train_cached(model, loaders["train"], val_data=loaders["val"], epochs=EPOCHS, lr=LR,
+                                   seed=SEED, device=device, cache_dir=CACHE_DIR, retrain=RETRAIN,
+                                   name=f"sprites-beta-vae-{beta:g}", desc=f"β = {beta:g}")
+    models[beta] = model
+loaded = sum(h.from_cache for h in histories.values())
+print(f"{len(BETAS)} β-VAEs ready in {time.perf_counter() - start:.1f} s ({loaded} loaded from the cache, "
+      f"{len(BETAS) - loaded} trained for {EPOCHS} epochs)")
+
+# %% [markdown]
+# For each model: rate and distortion on the test sprites (nats per image; $D$ from one reparameterised draw), the ELBO in bits per pixel, how many latent dimensions carry information (mean KL above 0.05 nats), and MIG on all sprites.
+
+# %%
+test_x = splits.test.x.to(device)
+table = {}
+for beta, model in models.items():
+    with torch.no_grad():
+        R, D = model.rate_distortion(test_x, generator=torch.Generator(device).manual_seed(SEED))  # (N,) each, nats
+        mu_all, log_var_all = model.encode(x_all)                                                   # (7680, L) each
+    kl_per_dim = gaussian_kl_per_dim(mu_all, log_var_all).mean(0)                                  # (L,): ½(μ² + σ² − log σ² − 1)
+    table[beta] = {"R": float(R.mean()), "D": float(D.mean()), "active": int((kl_per_dim > 0.05).sum()),
+                   "mig": evaluation.mig_details(mu_all.cpu(), factors_all, bins=MIG_BINS)}
+best = min(table, key=lambda b: table[b]["R"] + table[b]["D"])
+rows = ["| β | rate R (nats) | distortion D (nats) | −ELBO = D + R (bits/pixel) | D + βR (what it minimised) | active latents | MIG |",
+        "|---|---|---|---|---|---|---|"]
+for beta, t in table.items():
+    rows.append(f"| {beta:g} | {t['R']:.2f} | {t['D']:.2f} | {(t['R'] + t['D']) / (D_PIXELS * math.log(2)):.4f}"
+                f"{' (best)' if beta == best else ''} | {t['D'] + beta * t['R']:.2f} | {t['active']} of {LATENT_DIM} | "
+                f"{t['mig'].score:.3f} |")
+display(Markdown("\n".join(rows)))
+
+# %% [markdown]
+# ## 6. The rate–distortion curve
+#
+# Each model is one point $(R, D)$. Larger $\beta$ moves left (fewer nats in the code) and up (worse reconstructions). The ELBO, $-(D + R)$, is constant along lines of slope $-1$; the dashed one goes through the model with the best ELBO. In theory that is $\beta = 1$, the only model that maximises the ELBO itself. After 20 epochs, though, a $\beta < 1$ model can be ahead: a smaller KL weight lets the encoder put information into $z$ sooner, and the $\beta = 1$ model has not caught up yet (this is why VAEs are often trained with a *KL warm-up*, $\beta$ rising from 0 to 1). Trained for 80 epochs on seed 0 the order flips: −ELBO = D + R is 46.7 nats at $\beta = 1$ against 48.8 at $\beta = 0.5$ (`python benchmarks/beta_disentanglement.py --betas 0.5 1 --seeds 0 --epochs 80` prints both parts). The points of short runs sit above the true (unknown) optimal curve, so do not read their slopes too precisely. On the right, MIG and the number of active latents against $\beta$.
+
+# %%
+Rs = [table[b]["R"] for b in BETAS]; Ds = [table[b]["D"] for b in BETAS]
+fig = Figure(figsize=(9.6, 3.4), layout="constrained")
+ax, ax_mig = fig.subplots(1, 2)
+ax.plot(Rs, Ds, "-o", color="k", ms=4)
+for beta, r, d in zip(BETAS, Rs, Ds):
+    ax.annotate(f"β = {beta:g}", (r, d), textcoords="offset points", xytext=(5, 4), fontsize=8)
+c = table[best]["R"] + table[best]["D"]
+r_line = torch.linspace(0, max(Rs) * 1.1, 50)
+ax.plot(r_line, c - r_line, color="C3", lw=0.8, ls="--", label=f"D + R = {c:.1f} (the best ELBO, β = {best:g})")
+ax.set_xlim(0, max(Rs) * 1.1); ax.set_ylim(min(Ds) * 0.8, max(Ds) * 1.1)
+ax.set_xlabel("rate R = E KL(q(z|x) ‖ p(z))  (nats)"); ax.set_ylabel("distortion D = −E log p(x|z)  (nats)")
+ax.legend(fontsize=7); ax.set_title("test sprites", fontsize=9)
+ax_mig.plot(BETAS, [table[b]["mig"].score for b in BETAS], "-o", color="C0", ms=4, label="MIG")
+ax_mig.set_xscale("log", base=2); ax_mig.set_xticks(BETAS, [f"{b:g}" for b in BETAS])
+ax_mig.set_xlabel("β"); ax_mig.set_ylabel("MIG", color="C0"); ax_mig.set_ylim(0, 1)
+ax_active = ax_mig.twinx()
+ax_active.plot(BETAS, [table[b]["active"] for b in BETAS], "-s", color="C1", ms=4)
+ax_active.set_ylabel("active latents", color="C1"); ax_active.set_ylim(0, LATENT_DIM + 0.5)
+ax_mig.set_title(f"seed {SEED}: one run, not an average", fontsize=9)
+plot.show(fig)
+
+# %% [markdown]
+# ## 7. The β slider: reconstructions, traversals and MIG
+#
+# Each stop of the slider is one of the trained models. The picture shows eight sprites and their reconstructions $\text{decode}(\mu(x))$; then one **latent traversal** per row — sprite 1's code with one coordinate $z_j$ swept from $-2.5$ to $2.5$ prior standard deviations, the dimensions carrying the most KL first, each labelled with the factor it shares the most information with; and on the right the matrix $I(z_j; v_k)/H(v_k)$ that MIG is computed from. Watch three things as β grows: the reconstructions lose detail (orientation and corners first: they cost nats and change few pixels), fewer rows move the image, and the rows that do move change *one* factor — the matrix turns from smeared columns into a few bright cells, one per row.
+
+# %%
+beta_slider = widgets.beta_vae_widget(models, x_all, factors_all, FACTOR_NAMES, bins=MIG_BINS, seed=SEED)
+beta_slider
+
+# %% [markdown]
+# For a static page (or a printout), the two ends of the slider, $\beta = 1$ and the largest $\beta$:
+
+# %%
+plot.show(beta_slider.render(1.0 if 1.0 in beta_slider.summaries else min(beta_slider.summaries)))
+plot.show(beta_slider.render(max(beta_slider.summaries)))
+
+# %% [markdown]
+# ## 8. What β buys, and what it cannot promise
+#
+# - **It trades likelihood for structure.** The table shows the ELBO falling as β grows while MIG rises: the code spends fewer nats, and the nats it keeps go to fewer, more axis-aligned dimensions. A β-VAE is a representation learner; for samples and likelihoods, β = 1 (or better models, lectures 04–08) is the right choice.
+# - **Cheap factors first.** The code spends its nats where they remove the most distortion. x and y move every ink pixel, so they are the first factors to get a dimension of their own (look at their columns in the MI matrix); scale and shape come next and stay mixed in one dimension at large β, and rotation, which changes only a few edge pixels of a small shape, is left out altogether — no latent carries much of it even at β = 1.
+# - **One seed is an anecdote.** The rise of MIG with β is clear on average but single runs vary a lot: `benchmarks/beta_disentanglement.py` trains every β with three seeds and prints the mean and spread. Locatello et al. (2019) trained 12,000 models and found that, without supervision or inductive biases, the random seed and the hyperparameters matter about as much as the method, and that no unsupervised score tells you which run is disentangled without the true factors — which real data do not come with. Sprites have known factors; photographs do not.
+# - **Variants.** Burgess et al. (2018) raise the budget $\delta$ slowly during training ($\mathcal F = \mathbb E\log p(x\mid z) - \gamma\,|\mathrm{KL} - C|$ with $C$ growing), which keeps reconstructions sharp; FactorVAE (Kim & Mnih, 2018) and β-TCVAE (Chen et al., 2018) penalise only the *total correlation* part of the KL, the part that couples the latent dimensions.
+#
+# ## Summary
+#
+# - The β-VAE is the Lagrangian of "reconstruct best with at most δ nats of code": by the KKT conditions, $\max\;\mathbb E_q[\log p_\theta(x\mid z)] - \beta\,\mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z))$ with $\beta \ge 0$ the multiplier of the constraint on the **average** KL. β = 1 is the ELBO.
+# - Distortion $D = -\mathbb E\log p_\theta(x\mid z)$ and rate $R = \mathbb E\,\mathrm{KL}$ add up to $-\mathrm{ELBO}$; β is minus the slope of the rate–distortion curve at the chosen point. Coordinates whose signal is not worth β (for a Gaussian under squared error, $\sigma^2 \le \beta/2$) get zero rate: latents switch off as β grows.
+# - Disentanglement is measured against known factors; MIG $= \frac1F\sum_k (I(z_{j^*}; v_k) - I(z_{j^\circ}; v_k))/H(v_k)$ rewards axis alignment, so a rotated perfect code scores near 0.
+# - On sprites, larger β lowers the rate, raises the distortion and (on average over seeds) raises MIG; the β slider shows reconstructions, traversals and the MI matrix change together. It is not a free lunch: the likelihood gets worse, and unsupervised disentanglement depends on seeds and inductive biases.
+#
+# **Exercises.** The graded exercise for this lecture (`exercises/03_beta_vae.ipynb`) has you solve the KKT conditions for many Gaussian coordinates at once (reverse water-filling), estimate mutual information from counts, implement MIG, and find a VAE's active latent dimensions. Ungraded questions to try here: (a) set `LATENT_DIM = 5`, exactly the number of factors: does MIG go up or down, and why? (b) Add β = 16 and β = 32 to `BETAS`: which factor is the last to keep a dimension? (c) Change `SEED` and compare the MIG of each β with the table above (then run `python benchmarks/beta_disentanglement.py`). (d) Use the Gaussian source of section 2 with $\sigma^2 = 4$: at which β does the code switch off?
+#
+# **References.**
+# - I. Higgins, L. Matthey, A. Pal, C. Burgess, X. Glorot, M. Botvinick, S. Mohamed, A. Lerchner, *β-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework*, ICLR 2017 — the constrained objective and β.
+# - A. Alemi, B. Poole, I. Fischer, J. Dillon, R. A. Saurous, K. Murphy, *Fixing a Broken ELBO*, ICML 2018 — rate, distortion and the ELBO.
+# - C. P. Burgess, I. Higgins, A. Pal, L. Matthey, N. Watters, G. Desjardins, A. Lerchner, *Understanding disentangling in β-VAE*, 2018 — the information-bottleneck view and the growing capacity C.
+# - R. T. Q. Chen, X. Li, R. Grosse, D. Duvenaud, *Isolating Sources of Disentanglement in Variational Autoencoders*, NeurIPS 2018 — MIG and β-TCVAE.
+# - H. Kim, A. Mnih, *Disentangling by Factorising*, ICML 2018 — FactorVAE.
+# - F. Locatello, S. Bauer, M. Lucic, G. Rätsch, S. Gelly, B. Schölkopf, O. Bachem, *Challenging Common Assumptions in the Unsupervised Learning of Disentangled Representations*, ICML 2019.
+# - L. Matthey, I. Higgins, D. Hassabis, A. Lerchner, *dSprites: Disentanglement testing Sprites dataset*, 2017 — the data set our sprites imitate.
+# - T. M. Cover, J. A. Thomas, *Elements of Information Theory*, 2nd ed., Wiley (2006), ch. 10 — the Gaussian rate–distortion function and reverse water-filling.
+# - S. Boyd, L. Vandenberghe, *Convex Optimization*, Cambridge (2004), §5.5 — the KKT conditions.
+# - L. Weng, *From Autoencoder to Beta-VAE* (2018), lilianweng.github.io.

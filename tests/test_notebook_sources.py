@@ -1,0 +1,237 @@
+"""The .py text sources of the lectures and exercise sources (scripts/notebook_sources.py).
+
+Every notebooks/NN_*.ipynb and solutions/NN_*.ipynb has its percent-format .py; they agree; the
+committed notebooks carry no execution timestamps, widget state or widget model ids; cell ids
+exist, are unique and survive a sync. Nothing here executes a notebook.
+"""
+import copy
+import fnmatch
+import json
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import notebook_sources as ns  # noqa: E402
+
+NOTEBOOKS = ns.course_notebooks()
+IDS = [f"{p.parent.name}/{p.name}" for p in NOTEBOOKS]
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def test_every_lecture_and_solution_has_its_text_source():
+    names = {f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS}
+    for folder in ("notebooks", "solutions"):
+        ipynb = sorted((ROOT / folder).glob("[0-9]*.ipynb"))
+        assert ipynb, f"{folder}/ holds no notebook"
+        assert {f"{folder}/{p.stem}" for p in ipynb} <= names
+    missing = [str(p.relative_to(ROOT)) for p in NOTEBOOKS if not p.with_suffix(".py").is_file()]
+    orphans = [str(p.relative_to(ROOT)) for p in NOTEBOOKS if not p.is_file()]
+    assert missing == [], "write them: python scripts/notebook_sources.py pair"
+    assert orphans == [], "a .py without its notebook: make sources"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_agrees_with_its_text_source(path):
+    diffs = ns.differences(ns.read_text(path.with_suffix(".py")), ns.read_notebook(path))
+    assert diffs == [], "edit the .py, then `make sources`:\n" + "\n".join(diffs)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_notebook_has_nothing_volatile_and_unique_cell_ids(path):
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    assert "widgets" not in raw["metadata"] and "papermill" not in raw["metadata"]
+    assert "version" not in raw["metadata"].get("language_info", {}), "the Python version changes between machines"
+    for i, cell in enumerate(raw["cells"]):
+        assert not {"execution", "ExecuteTime", "papermill"} & set(cell["metadata"]), f"cell {i} has timestamps"
+        for output in cell.get("outputs", []):
+            assert WIDGET_VIEW not in output.get("data", {}), f"cell {i} has a widget model id"
+    ids = [cell.get("id") for cell in raw["cells"]]
+    assert all(ids), "every cell has an id"
+    assert len(set(ids)) == len(ids), "cell ids are unique"
+    assert ns.volatile(ns.read_notebook(path)) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_text_source_is_clean_and_keeps_the_metadata_that_matters(path):
+    text = path.with_suffix(".py").read_text(encoding="utf-8")
+    assert text.startswith("# %%"), "no YAML header: notebook metadata is not part of the text"
+    source_nb = ns.read_text(path.with_suffix(".py"))
+    for cell in source_nb.cells:
+        assert set(ns._text_metadata(cell)) <= {"tags", "coursekit"}, cell.metadata
+    if path.parent.name == "notebooks":  # papermill's parameters cell
+        assert sum("parameters" in c.metadata.get("tags", []) for c in source_nb.cells) == 1
+    else:  # what grading reads, from the text alone
+        from coursekit.grading import format as fmt
+
+        assert fmt.specs(source_nb, str(path)) == fmt.specs(ns.read_notebook(path), str(path))
+
+
+def test_pytest_collects_no_text_source_as_a_test_module():
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    patterns = options.get("python_files", ["test_*.py", "*_test.py"])
+    patterns = patterns.split() if isinstance(patterns, str) else patterns
+    texts = [p for folder in ("notebooks", "solutions") for p in (ROOT / folder).glob("*.py")]
+    assert any(p.name == "course_setup.py" for p in texts) and len(texts) > len(NOTEBOOKS)
+    assert [p.name for p in texts if any(fnmatch.fnmatch(p.name, pat) for pat in patterns)] == []
+
+
+def test_jupytext_toml_holds_the_options_the_script_falls_back_on():
+    assert tomllib.loads((ROOT / "jupytext.toml").read_text()) == ns.OPTIONS
+
+
+def test_jupytext_pairs_lectures_and_solutions_but_not_exercises():
+    from jupytext.config import load_jupytext_config
+
+    for path, paired in [(ROOT / "notebooks" / "01_autoencoders.ipynb", True),
+                         (ROOT / "solutions" / "01_autoencoders.ipynb", True),
+                         (ROOT / "exercises" / "01_autoencoders.ipynb", False)]:
+        formats = load_jupytext_config(str(path)).default_formats(str(path))
+        assert (formats is not None and "py:percent" in formats) == paired, (path, formats)
+
+
+# --- sync, on copies ------------------------------------------------------------------------
+
+def copy_pair(path: Path, folder: Path) -> Path:
+    shutil.copy(path, folder / path.name)
+    shutil.copy(path.with_suffix(".py"), folder / path.with_suffix(".py").name)
+    return folder / path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_syncing_an_unchanged_source_leaves_the_notebook_byte_identical(path, tmp_path):
+    copy = copy_pair(path, tmp_path)
+    written, stats = ns.sync(copy)
+    assert not written and copy.read_bytes() == path.read_bytes()
+    assert stats["changed"] == stats["new"] == 0
+
+
+def lecture_with_outputs():
+    path = ROOT / "notebooks" / "01_autoencoders.ipynb"
+    nb = ns.read_notebook(path)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.outputs]
+    assert len(code) > 3
+    return path, nb, code[2]
+
+
+def edit_text(copy: Path, edit) -> None:
+    """Apply `edit(cells)` to the notebook the .py describes and write the .py back."""
+    source_nb = ns.read_text(copy.with_suffix(".py"))
+    edit(source_nb.cells)
+    copy.with_suffix(".py").write_text(ns.to_text(source_nb), encoding="utf-8")
+
+
+def same_cell(a, b) -> bool:
+    return (a.id, a.cell_type, a.source, a.metadata, a.get("outputs"), a.get("execution_count")) == \
+           (b.id, b.cell_type, b.source, b.metadata, b.get("outputs"), b.get("execution_count"))
+
+
+@pytest.mark.parametrize("keep_outputs", [False, True])
+def test_changing_one_cell_changes_only_that_cell(tmp_path, keep_outputs):
+    path, before, k = lecture_with_outputs()
+    copy = copy_pair(path, tmp_path)
+
+    def edit(cells):
+        cells[k].source += "\nprint('one more line')"
+        cells[0].source = cells[0].source.replace("#", "##", 1)  # a markdown edit
+    edit_text(copy, edit)
+    written, stats = ns.sync(copy, keep_outputs=keep_outputs)
+    after = ns.read_notebook(copy)
+    assert written and stats == {"kept": len(before.cells) - 2, "changed": 2, "new": 0,
+                                 "outputs_dropped": [] if keep_outputs else [f"cell {k} ({before.cells[k].id})"]}
+    assert [c.id for c in after.cells] == [c.id for c in before.cells]
+    for i, (a, b) in enumerate(zip(before.cells, after.cells)):
+        if i not in (0, k):
+            assert same_cell(a, b), f"cell {i} changed"
+    assert after.cells[0].source == before.cells[0].source.replace("#", "##", 1)
+    assert after.cells[k].source.endswith("print('one more line')")
+    if keep_outputs:
+        assert after.cells[k].outputs == before.cells[k].outputs
+    else:  # its outputs belonged to the old source
+        assert after.cells[k].outputs == [] and after.cells[k].execution_count is None
+    assert ns.problems(copy) == []
+
+
+def test_inserted_and_removed_cells_leave_the_others_alone_and_new_ids_are_deterministic(tmp_path):
+    path, before, k = lecture_with_outputs()
+    results = []
+    for run in ("a", "b"):
+        folder = tmp_path / run
+        folder.mkdir()
+        copy = copy_pair(path, folder)
+
+        def edit(cells):
+            del cells[k]
+            cells.insert(3, nbformat.v4.new_code_cell("x = 1  # a new cell"))
+            cells.insert(4, nbformat.v4.new_code_cell("x = 1  # a new cell"))  # the same text twice
+        edit_text(copy, edit)
+        ns.sync(copy)
+        results.append(copy.read_bytes())
+    assert results[0] == results[1], "two syncs of the same text write the same notebook"
+    after = ns.read_notebook(copy)
+    expected = [c for i, c in enumerate(before.cells) if i != k]
+    kept = after.cells[:3] + after.cells[5:]
+    assert len(kept) == len(expected) and all(same_cell(a, b) for a, b in zip(expected, kept))
+    new = after.cells[3:5]
+    assert [c.source for c in new] == ["x = 1  # a new cell"] * 2 and all(c.outputs == [] for c in new)
+    ids = [c.id for c in after.cells]
+    assert len(set(ids)) == len(ids) and before.cells[k].id not in ids
+    assert ns.problems(copy) == []
+
+
+def test_a_notebook_written_from_its_text_alone_is_deterministic(tmp_path):
+    source = ROOT / "solutions" / "01_autoencoders.py"
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        shutil.copy(source, tmp_path / run / source.name)
+        ns.sync(tmp_path / run / "01_autoencoders.ipynb")
+    a, b = ((tmp_path / run / "01_autoencoders.ipynb").read_bytes() for run in ("a", "b"))
+    assert a == b
+    nb = nbformat.reads(a.decode(), as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3" and ns.problems(tmp_path / "a" / "01_autoencoders.ipynb") == []
+
+
+# --- check and clean ------------------------------------------------------------------------
+
+def test_check_lists_a_notebook_that_disagrees_with_its_text(tmp_path, capsys):
+    path = ROOT / "notebooks" / "00_introduction.ipynb"
+    copy = copy_pair(path, tmp_path)
+    nb = ns.read_notebook(copy)
+    params = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    nb.cells[params].metadata["tags"] = []
+    nb.cells[params + 1].source += "\n# edited in the notebook, not in the .py"
+    nbformat.write(nb, copy)
+    found = ns.problems(copy)
+    assert len(found) == 2
+    assert f"cell {params} " in found[0] and "metadata" in found[0]
+    assert f"cell {params + 1} " in found[1] and "source" in found[1]
+    assert ns.main(["check", str(copy)]) == 1
+    assert "1 are not" in capsys.readouterr().out
+    copy.with_suffix(".py").unlink()
+    assert "no text source" in ns.problems(copy)[0]
+
+
+def test_clean_removes_timestamps_widget_state_and_widget_ids_and_keeps_fallbacks():
+    nb = nbformat.v4.new_notebook(metadata={"widgets": {"state": {}}, "papermill": {"duration": 1.0},
+                                            "language_info": {"name": "python", "version": "3.11.7"},
+                                            "kernelspec": ns.DEFAULT_METADATA["kernelspec"]})
+    view = {WIDGET_VIEW: {"model_id": "0123456789abcdef", "version_major": 2, "version_minor": 0}}
+    cell = nbformat.v4.new_code_cell("show()", execution_count=1, metadata={
+        "execution": {"iopub.status.busy": "2026-01-01T00:00:00Z"}, "tags": ["keep"]})
+    cell.outputs = [nbformat.v4.new_output("display_data", data={**view, "text/plain": "IntSlider(value=3)"}),
+                    nbformat.v4.new_output("display_data", data=copy.deepcopy(view)),
+                    nbformat.v4.new_output("stream", text="42\n")]
+    nb.cells = [cell]
+    assert len(ns.volatile(nb)) == 6
+    assert ns.clean(nb) is True
+    assert ns.volatile(nb) == [] and ns.clean(nb) is False
+    assert nb.metadata == {"language_info": {"name": "python"}, "kernelspec": ns.DEFAULT_METADATA["kernelspec"]}
+    assert cell.metadata == {"tags": ["keep"]}
+    assert [o.get("data") for o in cell.outputs] == [{"text/plain": "IntSlider(value=3)"}, None]
+    assert cell.outputs[1].text == "42\n"
