@@ -27,7 +27,7 @@ import torch
 from IPython.display import Markdown, display
 from matplotlib.figure import Figure
 
-from coursekit import data, divergences, metrics, plot, resolve_device, seed_everything, widgets
+from coursekit import data, divergences, evaluation, resolve_device, seed_everything, viz
 
 generator = seed_everything(SEED)
 device = resolve_device(DEVICE)
@@ -49,7 +49,7 @@ print(f"torch {torch.__version__}, computing on {device}")
 # %%
 splits = data.digits()
 print(*splits, sep="\n")
-plot.show(plot.image_grid(splits.train.x[:20], nrow=10, titles=[str(int(y)) for y in splits.train.y[:20]]))
+viz.show(viz.image_grid(splits.train.x[:20], nrow=10, titles=[str(int(y)) for y in splits.train.y[:20]]))
 
 # %% [markdown]
 # ## 2. Two jobs: density estimation and sample generation
@@ -80,7 +80,7 @@ ax.hist(x_train.numpy(), bins=40, density=True, color="0.8", label="training sam
 ax.plot(grid, p_data.log_prob(grid).exp(), "k--", lw=1, label="$p_{data}$ (unknown to the model)")
 ax.plot(grid, q(grid).exp(), "C0", label=r"$q_\theta$ (maximum likelihood)")
 ax.legend(fontsize=7, frameon=False); ax.set_xlabel("x")
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # The Gaussian is the best Gaussian, but not a good model: it cannot represent two bumps. Every lecture in this course is a way of building a far more flexible $p_\theta$ for images — where $x$ has $D = 64$ (digits), $784$ (MNIST) or millions of dimensions — that we can still fit and sample.
@@ -151,7 +151,7 @@ display(Markdown("\n".join(rows) + f"\n\nH(p_data) = {entropy:.4f} nats: the las
 # Slide the separation: while the modes overlap both fits agree; as they separate, the forward fit widens to cover both and the reverse fit snaps onto one. Move the weight to see which mode the reverse fit prefers.
 
 # %%
-demo = widgets.kl_fit_demo(separation=SEPARATION)
+demo = viz.kl_fit_demo(separation=SEPARATION)
 display(demo)
 
 # %% [markdown]
@@ -160,9 +160,9 @@ display(demo)
 # %%
 fig = Figure(figsize=(12, 2.6), layout="constrained")
 for ax, separation in zip(fig.subplots(1, 3), [2.0, 4.0, 7.0]):
-    plot.kl_fit_figure(divergences.two_component_mixture(separation), ax=ax)
+    viz.kl_fit_figure(divergences.two_component_mixture(separation), ax=ax)
     ax.set_title(f"separation {separation:g}", fontsize=9)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # ### A symmetric alternative: the Jensen–Shannon divergence
@@ -203,12 +203,12 @@ display(Markdown("\n".join(rows) + f"\n\nlog 2 = {math.log(2):.3f}: each fit win
 # %%
 # NBVAL_CHECK_OUTPUT
 # (the line above makes the test suite check that these numbers come out the same on every run)
-floor = metrics.floor_model(splits.train, alpha=0.5).to(device)
-test_bpd = metrics.bits_per_dim(-floor.log_prob(splits.test.x).mean().item(), splits.test.dims)
-print(f"uniform:     {metrics.uniform_bits_per_dim(17):.3f} bits/dim")
+floor = evaluation.floor_model(splits.train, alpha=0.5).to(device)
+test_bpd = evaluation.bits_per_dim(-floor.log_prob(splits.test.x).mean().item(), splits.test.dims)
+print(f"uniform:     {evaluation.uniform_bits_per_dim(17):.3f} bits/dim")
 print(f"floor model: {test_bpd:.3f} bits/dim on the test split")
 
-unsmoothed = metrics.floor_model(splits.train, alpha=0.0)
+unsmoothed = evaluation.floor_model(splits.train, alpha=0.0)
 log_p0 = unsmoothed.log_prob(splits.test.x)
 print(f"without smoothing: {int(torch.isinf(log_p0).sum())} of {len(splits.test)} test images get log p = −∞ "
       "(a level never seen at some pixel in training)")
@@ -225,15 +225,15 @@ mean_image = (pi * levels).sum(1).reshape(1, 1, 8, 8)            # E[x_d] per pi
 entropy_bits = -(pi * pi.log2()).sum(1).reshape(1, 1, 8, 8)      # H(π_d) in bits per pixel
 fig = Figure(figsize=(4.4, 2.2), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)
-plot.image_grid(mean_image, vmin=0, vmax=16, ax=ax1); ax1.set_title("mean image", fontsize=8)
-plot.image_grid(entropy_bits, cmap="viridis", ax=ax2); ax2.set_title("entropy per pixel (bits)", fontsize=8)
-plot.show(fig)
+viz.image_grid(mean_image, vmin=0, vmax=16, ax=ax1); ax1.set_title("mean image", fontsize=8)
+viz.image_grid(entropy_bits, cmap="viridis", ax=ax2); ax2.set_title("entropy per pixel (bits)", fontsize=8)
+viz.show(fig)
 print(f"the entropies average to {entropy_bits.mean():.3f} bits/pixel: the floor model's expected bits/dim on its own samples")
 
 # %%
 samples = floor.sample(N_SAMPLES, generator=torch.Generator().manual_seed(SEED))
-plot.show(plot.image_grid(samples, nrow=10))
-sample_bpd = metrics.bits_per_dim(-floor.log_prob(samples).mean().item(), 64)
+viz.show(viz.image_grid(samples, nrow=10))
+sample_bpd = evaluation.bits_per_dim(-floor.log_prob(samples).mean().item(), 64)
 print(f"the model's own samples score {sample_bpd:.3f} bits/dim under it; the test digits {test_bpd:.3f}")
 
 # %% [markdown]

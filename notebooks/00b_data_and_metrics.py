@@ -25,7 +25,8 @@ import torch
 from IPython.display import Markdown, display
 from matplotlib.figure import Figure
 
-from coursekit import data, evaluation, metrics, plot, resolve_device, seed_everything, sprites, toy2d
+from coursekit import data, evaluation, resolve_device, seed_everything, viz
+from coursekit.data import sprites, toy2d
 
 generator = seed_everything(SEED)
 device = resolve_device(DEVICE)
@@ -42,9 +43,9 @@ print(colour.train)
 print("tints (RGB):", [tuple(t.tolist()) for t in data.TINTS])
 fig = Figure(figsize=(9, 1.6), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)
-plot.image_grid(splits.train.x[:12], nrow=12, ax=ax1); ax1.set_title("digits: 17 grey levels", fontsize=8)
-plot.image_grid(colour.train.x[:12], nrow=12, levels=4, ax=ax2); ax2.set_title("coloured digits: 4 levels per channel", fontsize=8)
-plot.show(fig)
+viz.image_grid(splits.train.x[:12], nrow=12, ax=ax1); ax1.set_title("digits: 17 grey levels", fontsize=8)
+viz.image_grid(colour.train.x[:12], nrow=12, levels=4, ax=ax2); ax2.set_title("coloured digits: 4 levels per channel", fontsize=8)
+viz.show(fig)
 
 # %% [markdown]
 # **Sprites** (lecture 03): one white shape per 32×32 image, rendered at every combination of five known factors — shape (square, ellipse, triangle), scale, rotation, and x, y position — like DeepMind's dSprites, but made here in about a second. Because the factors are known, we can ask whether a model's latent code has one dimension per factor (*disentanglement*). Rotation is measured in turns of each shape's own symmetry (a square turned by 90° is the same square), so every combination of factors gives a different image.
@@ -52,7 +53,7 @@ plot.show(fig)
 # %%
 sp = sprites.sprites(seed=SEED)
 print(sp.train, "factors:", sp.train.factor_names, sep="\n")
-plot.show(plot.image_grid(sp.train.x[:16], nrow=16, levels=2))
+viz.show(viz.image_grid(sp.train.x[:16], nrow=16, levels=2))
 
 # a traversal: change one factor at a time from a middle setting
 middle = dict(shape=0, scale=0.8, rotation=0.0, x=0.5, y=0.5)
@@ -60,7 +61,7 @@ sweeps = {"shape": [0, 1, 2, 0, 1, 2], "scale": torch.linspace(0.6, 1.0, 6).toli
           "rotation": torch.linspace(0, 5 / 6, 6).tolist(), "x": torch.linspace(0, 1, 6).tolist(),
           "y": torch.linspace(0, 1, 6).tolist()}
 rows = [torch.stack([sprites.render(**{**middle, name: v}) for v in values]) for name, values in sweeps.items()]
-plot.show(plot.image_grid(torch.cat(rows), nrow=6, levels=2, titles=[f"{n}" if i == 0 else "" for n in sweeps for i in range(6)]))
+viz.show(viz.image_grid(torch.cat(rows), nrow=6, levels=2, titles=[f"{n}" if i == 0 else "" for n in sweeps for i in range(6)]))
 
 # %% [markdown]
 # ## 2. Toy 2-D densities
@@ -72,19 +73,19 @@ fig = Figure(figsize=(10, 3.6), layout="constrained")
 axes = fig.subplots(2, 5)
 for ax, name in zip(axes[0], toy2d.TOY_NAMES):
     toy = toy2d.toy_distribution(name)
-    plot.scatter_2d(toy.sample(2000, generator=generator), ax=ax, s=1, xlim=(-3, 3), ylim=(-3, 3))
+    viz.scatter_2d(toy.sample(2000, generator=generator), ax=ax, s=1, xlim=(-3, 3), ylim=(-3, 3))
     ax.set_title(f"{name}" + (" (log p known)" if toy.has_log_prob else ""), fontsize=8)
 for ax, toy in zip(axes[1], [toy2d.EightGaussians(), toy2d.Checkerboard()]):
-    plot.density_2d(toy.log_prob, (-3, 3), (-3, 3), resolution=120, ax=ax)
+    viz.density_2d(toy.log_prob, (-3, 3), (-3, 3), resolution=120, ax=ax)
     ax.set_title(f"true density: {toy.name}", fontsize=8)
 for ax in axes[1][2:]:
     ax.axis("off")
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # ## 3. MNIST, from files you provide
 #
-# On a GPU the lectures scale to MNIST (28×28, 256 levels). `coursekit` reads the four IDX files (gzipped or not) from a folder you name, checks each one's MD5 on the decompressed bytes, and uses train = first 50,000 training images, val = last 10,000, test = the official 10,000. Nothing is downloaded unless you ask: `coursekit.mnist.download(root)` fetches the files when you are online. Set `MNIST_ROOT` in the parameters cell to see them here; without the files you get a message that says which are missing and where to put them:
+# On a GPU the lectures scale to MNIST (28×28, 256 levels). `coursekit` reads the four IDX files (gzipped or not) from a folder you name, checks each one's MD5 on the decompressed bytes, and uses train = first 50,000 training images, val = last 10,000, test = the official 10,000. Nothing is downloaded unless you ask: `coursekit.data.mnist.download(root)` fetches the files when you are online. Set `MNIST_ROOT` in the parameters cell to see them here; without the files you get a message that says which are missing and where to put them:
 
 # %%
 if MNIST_ROOT is None:
@@ -95,7 +96,7 @@ if MNIST_ROOT is None:
 else:
     mnist_test = data.load("mnist", root=pathlib.Path(MNIST_ROOT).expanduser(), split="test")
     print(mnist_test)
-    plot.show(plot.image_grid(mnist_test.x[:16], nrow=16, levels=256))
+    viz.show(viz.image_grid(mnist_test.x[:16], nrow=16, levels=256))
 
 # %% [markdown]
 # ## 4. Scoring samples without a likelihood

@@ -47,10 +47,10 @@ from IPython.display import Markdown, display
 from matplotlib.figure import Figure
 from torch import nn
 
-from coursekit import data, plot, resolve_device, seed_everything, widgets
+from coursekit import data, resolve_device, seed_everything, viz
 from coursekit.models import (PCA, ConvAutoencoder, LinearAutoencoder, MLPAutoencoder, corrupt, few_label_indices,
                               inpaint, kernel_pca, linear_probe, principal_angles)
-from coursekit.train import evaluate, train
+from coursekit.training import evaluate, train
 
 generator = seed_everything(SEED)
 device = resolve_device(DEVICE)
@@ -69,7 +69,7 @@ print(f"torch {torch.__version__} on {device}; {DATA}: {len(x_train)} training i
 
 
 def fit(model, name, epochs=EPOCHS, **kw):
-    # coursekit.train.train with this lecture's defaults: the loaders above, Adam, best validation epoch kept
+    # coursekit.training.train with this lecture's defaults: the loaders above, Adam, best validation epoch kept
     train(model, loaders["train"], val_data=loaders["val"], epochs=epochs, lr=LR, device=device, seed=SEED,
           desc=name, **kw)
     return model
@@ -103,7 +103,7 @@ loss = (x - g(f(x))).pow(2).flatten(1).sum(1).mean()                   # ‖x �
 print(f"z = f(x) has shape {tuple(f(x).shape)}; untrained reconstruction loss {loss.item():.2f}")
 
 # %% [markdown]
-# `coursekit.models.autoencoder` wraps exactly this with a configuration dataclass and three architectures — `LinearAutoencoder` (the five lines above), `MLPAutoencoder` (ReLU layers, a sigmoid output so $\hat x \in (0,1)$) and `ConvAutoencoder` — which all have `encode` ($f$), `decode` ($g$) and `loss(batch)`, returning `{"loss", "recon", "mse"}` (`mse` = recon / D, per pixel). So one trainer, `coursekit.train.train`, trains them all. Our first real autoencoder has $k$ = `LATENT_DIM` = 5:
+# `coursekit.models.autoencoder` wraps exactly this with a configuration dataclass and three architectures — `LinearAutoencoder` (the five lines above), `MLPAutoencoder` (ReLU layers, a sigmoid output so $\hat x \in (0,1)$) and `ConvAutoencoder` — which all have `encode` ($f$), `decode` ($g$) and `loss(batch)`, returning `{"loss", "recon", "mse"}` (`mse` = recon / D, per pixel). So one trainer, `coursekit.training.train`, trains them all. Our first real autoencoder has $k$ = `LATENT_DIM` = 5:
 
 # %%
 ae = {}  # the MLP autoencoders, by code size k
@@ -115,10 +115,10 @@ with torch.no_grad():
     shown = x_test[:12]
     fig = Figure(figsize=(7.5, 1.6), layout="constrained")
     ax1, ax2 = fig.subplots(2, 1)
-    plot.image_grid(shown, nrow=12, ax=ax1, vmin=0, vmax=1); ax1.set_title("test digits x", fontsize=8, loc="left")
-    plot.image_grid(ae[LATENT_DIM](shown), nrow=12, ax=ax2, vmin=0, vmax=1)
+    viz.image_grid(shown, nrow=12, ax=ax1, vmin=0, vmax=1); ax1.set_title("test digits x", fontsize=8, loc="left")
+    viz.image_grid(ae[LATENT_DIM](shown), nrow=12, ax=ax2, vmin=0, vmax=1)
     ax2.set_title(f"reconstructions g(f(x)) through a {LATENT_DIM}-number code", fontsize=8, loc="left")
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # ## 2. PCA: the best linear code
@@ -150,10 +150,10 @@ ax2.set_ylim(0, 1.02); ax2.tick_params(labelsize=7); ax2.set_ylabel("Σ_(i≤j) 
 components = PCA(shape=shape, latent_dim=8).fit(x_train).components.reshape(8, *shape)
 a = components.abs().max().item()
 axc = ax_comp.add_subplot()
-plot.image_grid(torch.cat([mu.reshape(1, *shape) * 2 * a - a, components]), nrow=9, cmap="RdBu_r", vmin=-a, vmax=a, ax=axc,
+viz.image_grid(torch.cat([mu.reshape(1, *shape) * 2 * a - a, components]), nrow=9, cmap="RdBu_r", vmin=-a, vmax=a, ax=axc,
                 titles=["mean"] + [f"v{j}" for j in range(1, 9)], scale=0.8)
 axc.set_title("the mean (rescaled) and the first 8 principal directions (red +, blue −)", fontsize=8)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # ## 3. The optimal linear autoencoder spans the PCA subspace
@@ -181,7 +181,7 @@ ax = fig.add_subplot()
 ax.plot(history["train/loss"], label="linear AE (training loss)")
 ax.axhline(lam[LATENT_DIM:].sum().item(), color="k", ls="--", lw=1, label="PCA optimum Σ_(j>k) λ_j")
 ax.set_yscale("log"); ax.set_xlabel("Adam step", fontsize=8); ax.tick_params(labelsize=7); ax.legend(fontsize=7)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # Now the pictures. Row 1: PCA's principal directions. Row 2: the decoder's columns $w_1, \dots, w_k$ (each normalised): different images — a mixture $V_k C$ of the principal directions. Row 3: PCA run *inside* the learned subspace (project the data on an orthonormal basis $Q$ of $\operatorname{span}(W_d)$, diagonalise the $k\times k$ covariance there, rotate $Q$): the principal directions come back, up to sign.
@@ -198,9 +198,9 @@ rows = {"PCA directions v_j": pca.components, "decoder columns w_j (normalised)"
 fig = Figure(figsize=(0.8 * LATENT_DIM + 0.5, 3.2), layout="constrained")
 for ax, (title, vectors) in zip(fig.subplots(3, 1), rows.items()):
     a = vectors.abs().max().item()
-    plot.image_grid(vectors.reshape(-1, *shape), nrow=LATENT_DIM, cmap="RdBu_r", vmin=-a, vmax=a, ax=ax)
+    viz.image_grid(vectors.reshape(-1, *shape), nrow=LATENT_DIM, cmap="RdBu_r", vmin=-a, vmax=a, ax=ax)
     ax.set_title(title, fontsize=8, loc="left")
-plot.show(fig)
+viz.show(fig)
 print(f"largest |cos| between each decoder column and any principal direction: "
       f"{[round(c, 2) for c in (F.normalize(W_d, dim=0).T @ pca.components.T).abs().max(1).values.tolist()]}")
 print(f"after PCA inside the subspace: {[round(c, 4) for c in (recovered * pca.components).sum(1).tolist()]}")
@@ -239,8 +239,8 @@ codes_2d = {"linear PCA": PCA(shape=shape, latent_dim=2).fit(x_train).encode(xk)
             f"RBF kernel PCA, γ = {gamma:.3f}": kernel_pca(xk, k=2, gamma=gamma)}
 fig = Figure(figsize=(6.6, 3.0), layout="constrained")
 for ax, (name, z) in zip(fig.subplots(1, 2), codes_2d.items()):
-    plot.scatter_2d(z, yk, ax=ax, s=3, title=f"{name}: 1-NN accuracy {loo_1nn(z, yk):.3f}")
-plot.show(fig, dpi=70)
+    viz.scatter_2d(z, yk, ax=ax, s=3, title=f"{name}: 1-NN accuracy {loo_1nn(z, yk):.3f}")
+viz.show(fig, dpi=70)
 
 # %% [markdown]
 # ## 4. Undercomplete vs overcomplete; the denoising autoencoder
@@ -286,9 +286,9 @@ with torch.no_grad():
               "plain AE: g(f(x̃))": plain_wide(noisy_test[:12]), "denoising AE: g(f(x̃))": denoiser(noisy_test[:12])}
 fig = Figure(figsize=(7.5, 3.2), layout="constrained")
 for ax, (title, images) in zip(fig.subplots(4, 1), panels.items()):
-    plot.image_grid(images, nrow=12, vmin=0, vmax=1, ax=ax)
+    viz.image_grid(images, nrow=12, vmin=0, vmax=1, ax=ax)
     ax.set_title(title, fontsize=8, loc="left")
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # The denoiser gives up a little clean reconstruction and removes much more noise. Slide the test-time noise level σ to see where each model breaks (the denoising autoencoder was trained at σ = `NOISE_STD` only):
@@ -305,7 +305,7 @@ def denoising_rows(sigma):
                 f"denoising AE (error {denoising_error(denoiser, x_noisy, x_test[:10]):.2f})": denoiser(x_noisy)}
 
 
-widgets.image_rows_slider(denoising_rows, [round(0.1 * i, 1) for i in range(9)], description="noise σ",
+viz.image_rows_slider(denoising_rows, [round(0.1 * i, 1) for i in range(9)], description="noise σ",
                           value=round(NOISE_STD, 1))
 
 # %% [markdown]
@@ -341,9 +341,9 @@ fig = Figure(figsize=(7.5, 3.2), layout="constrained")
 for ax, (title, images) in zip(fig.subplots(4, 1), {"original": x_test[:12], f"{MASK_PROB:.0%} of the pixels hidden (grey)": holes,
                                                     "plain AE, 10 passes": fills["plain AE, 10 passes"][:12],
                                                     "masking conv AE, 1 pass": fills["masking conv AE, 1 pass"][:12]}.items()):
-    plot.image_grid(images, nrow=12, vmin=0, vmax=1, ax=ax)
+    viz.image_grid(images, nrow=12, vmin=0, vmax=1, ax=ax)
     ax.set_title(title, fontsize=8, loc="left")
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # The plain autoencoder reads the zeros as "no ink" and reproduces them, worse than the mean image; iterating helps it a lot, since each pass puts back a little ink that the next pass can use. The masking autoencoder was trained for this job and fills the holes in one pass (iterating feeds it its own outputs, which it was never trained on, and does not help it). It learnt to fill *scattered* holes: hiding a whole half of the digit is a different corruption, which it would have to be trained with.
@@ -359,9 +359,9 @@ with torch.no_grad():
     blocks = {"ground truth": shown, f"{LATENT_DIM}-D latent space": ae[LATENT_DIM](shown), "2-D latent space": ae[2](shown)}
 fig = Figure(figsize=(9.5, 2.7), layout="constrained")
 for ax, (title, images) in zip(fig.subplots(1, 3), blocks.items()):
-    plot.image_grid(images, nrow=6, vmin=0, vmax=1, ax=ax)
+    viz.image_grid(images, nrow=6, vmin=0, vmax=1, ax=ax)
     ax.set_title(title, fontsize=9)
-plot.show(fig)
+viz.show(fig)
 print(f"test error: k = 2: {recon_error(ae[2], x_test):.3f}, k = {LATENT_DIM}: {recon_error(ae[LATENT_DIM], x_test):.3f}")
 
 # %% [markdown]
@@ -381,7 +381,7 @@ for name, style in [("PCA, test", "o-"), ("MLP AE, test", "s-"), ("MLP AE, train
 ax.set_xscale("log", base=2); ax.set_xticks(LATENT_SIZES, [str(k) for k in LATENT_SIZES])
 ax.set_xlabel("code size k", fontsize=8); ax.set_ylabel("‖x − g(f(x))‖² per image", fontsize=8)
 ax.tick_params(labelsize=7); ax.legend(fontsize=7)
-plot.show(fig)
+viz.show(fig)
 display(Markdown("| k | " + " | ".join(map(str, LATENT_SIZES)) + " |\n" + "|---" * (len(LATENT_SIZES) + 1) + "|\n" +
                  "\n".join(f"| {name} | " + " | ".join(f"{curve[k][name]:.3f}" for k in LATENT_SIZES) + " |"
                            for name in curve[LATENT_SIZES[0]])))
@@ -403,7 +403,7 @@ def pca_rows(k):
     return {"test digits": x_test[:12], f"PCA, k = {k}: error {error:.3f} per image": x_hat.reshape(-1, *shape)}
 
 
-widgets.image_rows_slider(pca_rows, list(range(1, D + 1)), description="code size k", value=LATENT_DIM)
+viz.image_rows_slider(pca_rows, list(range(1, D + 1)), description="code size k", value=LATENT_DIM)
 
 # %% [markdown]
 # ## 7. Why a plain autoencoder is not a generative model
@@ -417,18 +417,18 @@ low, high = z_train.min(0).values, z_train.max(0).values
 z_random = low + (high - low) * torch.rand(300, 2, generator=generator).to(device)   # uniform over the box
 fig = Figure(figsize=(8.2, 3.6), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2, width_ratios=[1, 1.1])
-plot.scatter_2d(z_train[:n_kernel], y_train[:n_kernel], ax=ax1, s=3,
+viz.scatter_2d(z_train[:n_kernel], y_train[:n_kernel], ax=ax1, s=3,
                 title=f"codes of training digits: 1-NN accuracy {loo_1nn(z_train[:n_kernel], y_train[:n_kernel]):.3f}")
 ax1.scatter(*z_random.cpu().T, s=6, marker="x", c="k", lw=0.6)
 grid_n = 12
 u = torch.linspace(0, 1, grid_n, device=device)
 grid = torch.stack(torch.meshgrid(u, u.flip(0), indexing="xy"), -1).reshape(-1, 2) * (high - low) + low  # row 0: top (largest z_2)
 with torch.no_grad():
-    plot.image_grid(ae[2].decode(grid), nrow=grid_n, vmin=0, vmax=1, ax=ax2)
+    viz.image_grid(ae[2].decode(grid), nrow=grid_n, vmin=0, vmax=1, ax=ax2)
 ax2.set_title("g(z) on a 12 × 12 grid over the same box", fontsize=9)
-plot.show(fig, dpi=70)
+viz.show(fig, dpi=70)
 with torch.no_grad():
-    plot.show(plot.image_grid(ae[2].decode(z_random[:24]), nrow=12, vmin=0, vmax=1, scale=0.5))
+    viz.show(viz.image_grid(ae[2].decode(z_random[:24]), nrow=12, vmin=0, vmax=1, scale=0.5))
 
 
 # %% [markdown]
@@ -469,7 +469,7 @@ pairs = [(int((y_test == a).nonzero()[0]), int((y_test == b).nonzero()[0])) for 
 t = torch.linspace(0, 1, 11, device=device)[:, None]
 with torch.no_grad():
     paths = [ae[LATENT_DIM].decode((1 - t) * z5_test[i] + t * z5_test[j]) for i, j in pairs]   # z(t), 11 points each
-plot.show(plot.image_grid(torch.cat(paths), nrow=11, vmin=0, vmax=1, scale=0.5,
+viz.show(viz.image_grid(torch.cat(paths), nrow=11, vmin=0, vmax=1, scale=0.5,
                           titles=[f"t={v:.1f}" for v in t.squeeze(1).tolist()] + [""] * 22))
 g = torch.Generator().manual_seed(SEED)
 a, b = torch.randint(len(x_test), (2, 300), generator=g).to(device)      # 300 random pairs of test digits
@@ -485,7 +485,7 @@ print(f"{interpolation_holes:.0%} of the 300 straight paths pass through a hole;
 
 # %%
 i, j = pairs[0]
-widgets.interpolation_widget(ae[2].decode, z_test[i], z_test[j], steps=8)
+viz.interpolation_widget(ae[2].decode, z_test[i], z_test[j], steps=8)
 
 # %% [markdown]
 # > **Common mistake.** "Latent space should be continuous and interpolable. Autoencoder spaces are neither" [000] is the right conclusion stated too loosely: $f$ and $g$ are continuous functions, so nearby codes *do* decode to similar images. What is missing is, first, a **known distribution over codes** to sample from (without one, "sample a $z$" has no meaning; a Gaussian fitted afterwards still puts mass in the gaps), and second, **completeness**: nothing makes every region of the code space decode to a digit, so invented codes fall into holes, and nothing makes the space between two codes a meaningful path. Lecture 02's variational autoencoder fixes both with a prior $p(z) = \mathcal N(0, I)$ and a KL term that pulls the codes onto it.

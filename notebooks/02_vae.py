@@ -20,7 +20,7 @@ import course_setup  # Colab or a bare Jupyter: installs coursekit from this rep
 SEED = 0            # every random number below follows from it
 DEVICE = "auto"     # "auto" = CUDA, then Apple MPS, then CPU
 DATA = "digits"     # "digits" (8×8, 17 grey levels, ships with the course) or "mnist" (28×28, 256 levels)
-MNIST_ROOT = None   # for DATA = "mnist": the folder with the four IDX files (coursekit.mnist.download fetches them)
+MNIST_ROOT = None   # for DATA = "mnist": the folder with the four IDX files (coursekit.data.mnist.download fetches them)
 LATENT_DIM = 16     # the main VAE's latent size                                    GPU / MNIST: 32
 HIDDEN = 512        # units per hidden layer, two layers each way                   GPU / MNIST: 1024
 DROPOUT = 0.5       # on the hidden units, in training only                         GPU / MNIST: 0.1
@@ -39,10 +39,10 @@ import torch
 from IPython.display import Markdown, display
 from matplotlib.figure import Figure
 
-from coursekit import data, evaluation, metrics, plot, resolve_device, seed_everything, widgets
+from coursekit import data, evaluation, resolve_device, seed_everything, viz
 from coursekit.models import VAE
 from coursekit.models.vae import gaussian_kl, reparameterize, diagonal_gaussian_log_prob, standard_normal_log_prob
-from coursekit.train import train
+from coursekit.training import train
 
 generator = seed_everything(SEED)
 device = resolve_device(DEVICE)
@@ -141,7 +141,7 @@ ax.hist(reparam.numpy(), bins=bins.numpy(), alpha=0.6, density=True, label="repa
 ax.axvline(-4, color="k", lw=1, ls="--", label="true gradient")
 ax.set_xlabel("one-sample gradient estimate of ∂/∂μ E[(z−2)²]", fontsize=8); ax.legend(fontsize=7, frameon=False)
 ax.tick_params(labelsize=7)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # The reparameterised estimates are several times less spread out: that, and not only "making it differentiable", is why VAEs train with it.
@@ -172,7 +172,7 @@ for r in range(20):
 ax.axhline(closed, color="k", ls="--", lw=1, label="closed form ½Σ(μ² + σ² − log σ² − 1)")
 ax.set_xscale("log"); ax.set_xlabel("Monte-Carlo samples S", fontsize=8); ax.set_ylabel("KL estimate (nats)", fontsize=8)
 ax.legend(fontsize=7, frameon=False); ax.tick_params(labelsize=7)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # ## 5. Decoders: what $p_\theta(x \mid z)$ should be
@@ -209,7 +209,7 @@ vae_seconds = time.perf_counter() - start
 best = history.best_round
 print(f"{len(history['epoch'])} epochs in {vae_seconds:.0f} s; best validation epoch {best + 1}: "
       f"−ELBO {-history['val/elbo'][best]:.2f} nats = recon {history['val/recon'][best]:.2f} + KL {history['val/kl'][best]:.2f}")
-plot.show(plot.training_curves(history, keys=["recon", "kl", "elbo"]))
+viz.show(viz.training_curves(history, keys=["recon", "kl", "elbo"]))
 
 # %% [markdown]
 # The reconstruction term falls while, after the first few epochs, the KL term *rises*: the encoder spends nats of KL to say something about $x$. How it spends them, per latent dimension ($\mathrm{KL}_j = \tfrac12(\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1)$ averaged over the test set): dimensions with $\mathrm{KL}_j \approx 0$ are **inactive** — their $q$ equals the prior for every image, the decoder ignores them ("posterior collapse" of those units). The ELBO pays for each dimension it uses, so it uses only as many as help.
@@ -224,7 +224,7 @@ fig = Figure(figsize=(4.6, 2.0), layout="constrained")
 ax = fig.add_subplot()
 ax.bar(range(1, LATENT_DIM + 1), kl_per_dim.numpy())
 ax.set_xlabel("latent dimension j", fontsize=8); ax.set_ylabel("KL_j (nats)", fontsize=8); ax.tick_params(labelsize=7)
-plot.show(fig)
+viz.show(fig)
 print(f"{active} of {LATENT_DIM} dimensions are active (KL_j > 0.1 nats); the KL term totals {kl_per_dim.sum():.2f} nats")
 
 # %% [markdown]
@@ -238,9 +238,9 @@ with torch.no_grad():
     mu8, log_var8 = vae.encode(x8)
     rows = [x8.float(), vae.reconstruct(x8)] + [vae.decode(reparameterize(mu8, log_var8, generator.manual_seed(SEED + r)))
                                                for r in range(3)]
-fig = plot.image_grid(torch.cat(rows), nrow=8, levels=LEVELS)
+fig = viz.image_grid(torch.cat(rows), nrow=8, levels=LEVELS)
 fig.axes[0].set_title("rows: data · decode(μ) · decode(z) for three z ~ q(z|x)", fontsize=8)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # **Generating** is the generative story of section 1: $z \sim \mathcal N(0, I)$, then $x \sim p_\theta(x \mid z)$. The mean image $\mathbb E[x \mid z]$ (top row) is what one usually shows; an actual draw (middle row) adds independent pixel noise — the decoder has no way to correlate pixels except through $z$, which is also why VAE samples look blurry. A **temperature** $\tau < 1$ ($z \sim \mathcal N(0, \tau^2 I)$, bottom row) trades diversity for typicality.
@@ -253,9 +253,9 @@ with torch.no_grad():
     means = vae.sample(16, z=z, mean=True)
     draws = vae.sample(16, z=z, generator=generator.manual_seed(SEED))
     cold = vae.sample(16, z=0.6 * z, mean=True)
-fig = plot.image_grid(torch.cat([means, draws.float(), cold]), nrow=16, levels=LEVELS)
+fig = viz.image_grid(torch.cat([means, draws.float(), cold]), nrow=16, levels=LEVELS)
 fig.axes[0].set_title("rows: E[x | z] for z ~ N(0, I) · a draw x ~ p(x | z) · E[x | z] at temperature τ = 0.6", fontsize=8)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # ## 7. Estimating $\log p_\theta(x)$: from naive Monte Carlo to importance sampling
@@ -284,7 +284,7 @@ ax1.legend(fontsize=7, frameon=False)
 ax2.set_xlabel("log w (nats)", fontsize=8); ax2.legend(fontsize=7, frameon=False)
 for ax in (ax1, ax2):
     ax.tick_params(labelsize=7)
-plot.show(fig)
+viz.show(fig)
 for p in ("prior", "encoder"):
     w = (pool[p] - pool[p].max()).exp()
     print(f"{p:7s}: log w from {pool[p].min():7.1f} to {pool[p].max():6.1f} nats; "
@@ -312,14 +312,14 @@ with torch.no_grad():
     elbo_test = vae.elbo(test_x[:n_eval], samples=100, generator=generator.manual_seed(SEED))
     iwae_test = vae.iwae_bound(test_x[:n_eval], k=IWAE_K, generator=generator.manual_seed(SEED))
 iwae_seconds = time.perf_counter() - start
-bpd = lambda log_p: metrics.bits_per_dim(-log_p.mean().item(), D)
-floor_bpd = metrics.floor_bits_per_dim(splits.train, splits.test)
+bpd = lambda log_p: evaluation.bits_per_dim(-log_p.mean().item(), D)
+floor_bpd = evaluation.floor_bits_per_dim(splits.train, splits.test)
 print(f"ELBO and IWAE with k = {IWAE_K} on {n_eval} test images took {iwae_seconds:.1f} s")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 # (the line above makes the test suite check that these numbers come out the same on every run)
-print(f"uniform over {LEVELS} levels:       {metrics.uniform_bits_per_dim(LEVELS):.3f} bits/dim")
+print(f"uniform over {LEVELS} levels:       {evaluation.uniform_bits_per_dim(LEVELS):.3f} bits/dim")
 print(f"floor (independent pixels): {floor_bpd:.3f} bits/dim")
 print(f"VAE, −ELBO:                 {bpd(elbo_test):.2f} bits/dim")
 print(f"VAE, −IWAE (k = {IWAE_K}):       {bpd(iwae_test):.2f} bits/dim")
@@ -356,14 +356,14 @@ axis = torch.distributions.Normal(0.0, 1.0).icdf(u)                             
 grid_z = torch.stack(torch.meshgrid(axis, axis.flip(0), indexing="xy"), -1).reshape(-1, 2).to(device)  # (100, 2)
 with torch.no_grad():
     manifold = vae2.decode(grid_z)                                                    # (100, C, H, W)
-fig = plot.image_grid(manifold, nrow=n_grid, levels=LEVELS, scale=0.45)
+fig = viz.image_grid(manifold, nrow=n_grid, levels=LEVELS, scale=0.45)
 fig.axes[0].set_title("the 2-D VAE's decoder at z = Φ⁻¹(u) on a 10 × 10 grid (z₁ across, z₂ up)", fontsize=8)
-plot.show(fig)
+viz.show(fig)
 fig = Figure(figsize=(6.4, 2.7), layout="constrained")
 for ax, (name, (m, _)) in zip(fig.subplots(1, 2), codes.items()):
-    plot.scatter_2d(m, test_y, ax=ax, title=f"{name}: test codes μ", s=4)
+    viz.scatter_2d(m, test_y, ax=ax, title=f"{name}: test codes μ", s=4)
     ax.tick_params(labelsize=7)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # The VAE's codes fill a blob the size of the prior, $\mathcal N(0, I)$, every region of which decodes to a digit-like image, with classes side by side and smooth morphs between them. The plain autoencoder's codes live wherever the optimiser put them — a different scale, long thin arms, empty space between — because nothing asked for more.
@@ -413,9 +413,9 @@ fds = {name: float(evaluation.frechet_distance(imgs.clamp(0, LEVELS - 1) / (LEVE
 reference_fd = float(evaluation.frechet_distance(splits.train, splits.test, clf))
 fig = Figure(figsize=(9.6, 1.6), layout="constrained")
 for ax, (name, imgs) in zip(fig.subplots(1, 3), decoded.items()):
-    plot.image_grid(imgs[:16], nrow=8, levels=LEVELS, ax=ax)
+    viz.image_grid(imgs[:16], nrow=8, levels=LEVELS, ax=ax)
     ax.set_title(f"{name}\nFréchet distance {fds[name]:.0f}", fontsize=8)
-plot.show(fig)
+viz.show(fig)
 print(f"reference: real training digits vs the test split, Fréchet distance {reference_fd:.1f}")
 
 
@@ -442,7 +442,7 @@ eps_grid = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5]
 fig = Figure(figsize=(9.6, 2.4), layout="constrained")
 left, right = fig.subfigures(1, 2, width_ratios=[1.5, 1])
 ax = left.add_subplot()
-plot.image_grid(torch.cat([path(vae2, a, b), path(ae2, a, b)]), nrow=10, levels=LEVELS, ax=ax)
+viz.image_grid(torch.cat([path(vae2, a, b), path(ae2, a, b)]), nrow=10, levels=LEVELS, ax=ax)
 ax.set_title("a straight path between two codes: VAE (top), plain AE (bottom)", fontsize=8)
 ax = right.add_subplot()
 for name, model, color in (("VAE", vae2, "C0"), ("plain AE", ae2, "C3")):
@@ -450,7 +450,7 @@ for name, model, color in (("VAE", vae2, "C0"), ("plain AE", ae2, "C3")):
             label=name, ms=3)
 ax.set_xlabel("step ε (fraction of the codes' spread)", fontsize=8)
 ax.set_ylabel("extra −log p(x | z) (nats)", fontsize=8); ax.legend(fontsize=7, frameon=False); ax.tick_params(labelsize=7)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # Both decoders are continuous functions, so both paths morph. Measured on each model's own scale, the autoencoder's reconstructions degrade faster when the code moves: its decoder has only ever seen the exact codes of the training images, while the VAE's decoder was trained on codes jittered by the encoder's noise (σ ≈ 0.2 against a spread of about 1, printed above) and had to explain each image from all of them.
@@ -462,7 +462,7 @@ plot.show(fig)
 # **Latent traversal** (the "vary $z_1$" figures of Kingma & Welling): one slider per latent dimension of the main VAE, starting at the code $\mu$ of a test digit; the image is $\mathbb E[x \mid z]$. Each slider's label gives that dimension's $\mathrm{KL}_j$ from section 6, and the bars beside the image show the current $z$ (active dimensions in colour): sliding an inactive dimension (KL ≈ 0) moves its bar but not the digit, because the decoder has learnt to ignore it. With the prior's diagonal covariance, the active dimensions often change one aspect at a time (slant, width, a loop closing) — lecture 03 makes that a goal.
 
 # %%
-traversal = widgets.latent_traversal_widget(vae.decode, mu[0], limit=3.0, levels=LEVELS,
+traversal = viz.latent_traversal_widget(vae.decode, mu[0], limit=3.0, levels=LEVELS,
                                             labels={j: f"KL {kl_per_dim[j]:.1f}" for j in range(LATENT_DIM)},
                                             highlight=[j for j in range(LATENT_DIM) if kl_per_dim[j] > 0.1])
 display(traversal)
@@ -479,16 +479,16 @@ with torch.no_grad():
         z = mu[0].repeat(9, 1)
         z[:, j] = values
         rows.append(vae.decode(z))
-fig = plot.image_grid(torch.cat(rows), nrow=9, levels=LEVELS)
+fig = viz.image_grid(torch.cat(rows), nrow=9, levels=LEVELS)
 fig.axes[0].set_title("rows: z_" + ", z_".join(str(int(j) + 1) for j in order) + " (most active first); columns: −2.5 … +2.5",
                       fontsize=8)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # **Interpolation**: a slider $t \in [0, 1]$ between the codes of two test digits, $z(t) = (1-t)\,\mu_a + t\,\mu_b$. The dropdown switches to **spherical** interpolation (slerp), which keeps $\|z\|$ at typical prior values: in $L$ dimensions almost all of $\mathcal N(0, I)$'s mass is near the sphere of radius $\sqrt L$, while the midpoint of a straight line is closer to the origin than either end.
 
 # %%
-interp = widgets.interpolation_widget(vae.decode, mu[a], mu[b], levels=LEVELS, steps=8)
+interp = viz.interpolation_widget(vae.decode, mu[a], mu[b], levels=LEVELS, steps=8)
 display(interp)
 
 # %% [markdown]
@@ -513,11 +513,11 @@ sigma_x = vae_gauss.log_std_x.exp().detach().cpu()                              
 fig = Figure(figsize=(9.6, 1.9), layout="constrained")
 axes = fig.subplots(1, 3, width_ratios=[4, 4, 1.3])
 for ax, (name, imgs) in zip(axes, panels.items()):
-    plot.image_grid(imgs, nrow=8, vmin=0, vmax=1, ax=ax)
+    viz.image_grid(imgs, nrow=8, vmin=0, vmax=1, ax=ax)
     ax.set_title(f"{name}: data · decode(μ) · mean of p(x|z), z ~ p(z)", fontsize=8)
-plot.image_grid(sigma_x[None], cmap="viridis", vmin=float(sigma_x.min()), vmax=float(sigma_x.max()), ax=axes[2], scale=1.2)
+viz.image_grid(sigma_x[None], cmap="viridis", vmin=float(sigma_x.min()), vmax=float(sigma_x.max()), ax=axes[2], scale=1.2)
 axes[2].set_title("learned σ_x", fontsize=8)
-plot.show(fig)
+viz.show(fig)
 print(f"learned σ_x per pixel: from {sigma_x.min():.3f} (the border, always nearly blank) to {sigma_x.max():.3f} "
       f"(started at {vae_gauss.config.x_std})")
 
@@ -546,10 +546,10 @@ with torch.no_grad():
     samples = cvae.sample(len(y_all), y=y_all, generator=generator.manual_seed(SEED), mean=True)
 fig = Figure(figsize=(9.6, 4.0), layout="constrained")
 left, right = fig.subplots(1, 2, width_ratios=[1, 10])
-plot.image_grid(test_x[chosen].float(), nrow=1, levels=LEVELS, ax=left); left.set_title("style of", fontsize=8)
-plot.image_grid(grid, nrow=num_classes, levels=LEVELS, ax=right)
+viz.image_grid(test_x[chosen].float(), nrow=1, levels=LEVELS, ax=left); left.set_title("style of", fontsize=8)
+viz.image_grid(grid, nrow=num_classes, levels=LEVELS, ax=right)
 right.set_title("one z per row (the style of the digit on the left), y = 0, 1, …, 9 across", fontsize=8)
-plot.show(fig)
+viz.show(fig)
 accuracy = evaluation.conditional_accuracy(samples.clamp(0, LEVELS - 1) / (LEVELS - 1), y_all, clf)
 print(f"the classifier reads the requested digit in {accuracy:.0%} of 400 samples z ~ N(0, I) "
       f"(its own test accuracy: {clf.test_accuracy:.0%}; ignoring y would give 10%)")

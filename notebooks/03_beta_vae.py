@@ -38,10 +38,11 @@ import torch
 from IPython.display import Markdown, display
 from matplotlib.figure import Figure
 
-from coursekit import data, evaluation, plot, resolve_device, seed_everything, sprites, widgets
+from coursekit import data, evaluation, resolve_device, seed_everything, viz
+from coursekit.data import sprites
 from coursekit.models import VAE
 from coursekit.models.vae import gaussian_kl_per_dim
-from coursekit.train import train_cached
+from coursekit.training import train_cached
 
 generator = seed_everything(SEED)
 device = resolve_device(DEVICE)
@@ -118,14 +119,14 @@ ax.set_xlim(0, 2); ax.set_ylim(0, 1.2)
 ax.set_xlabel("rate R (nats)"); ax.set_ylabel("distortion D (squared error)")
 ax.set_title("each β picks the point where the curve's slope is −β", fontsize=9)
 ax.legend(fontsize=7)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # With many independent Gaussian coordinates of variances $\sigma_i^2$ the same conditions give every coordinate the same slope $\beta$ until its rate hits zero — *reverse water-filling*, the graded exercise of this lecture. A β-VAE's latent dimensions behave the same way, with the learned factors of the data in place of the coordinates: the question of this lecture is whether those learned coordinates are the data's *true* factors.
 #
 # ## 3. Sprites: data with known factors of variation
 #
-# To measure disentanglement we need data whose factors of variation are known. `coursekit.sprites` renders one white shape on black at every combination of five factors, like DeepMind's dSprites (Matthey et al., 2017), in a second: **shape** (square, ellipse, triangle), **scale** (5 values), **rotation** (8 values, in turns of the shape's own symmetry, so no two factor settings give the same image), **x** and **y** (8 positions each) — $3 \cdot 5 \cdot 8 \cdot 8 \cdot 8 = 7{,}680$ binary images. Each row below changes one factor and keeps the others.
+# To measure disentanglement we need data whose factors of variation are known. `coursekit.data.sprites` renders one white shape on black at every combination of five factors, like DeepMind's dSprites (Matthey et al., 2017), in a second: **shape** (square, ellipse, triangle), **scale** (5 values), **rotation** (8 values, in turns of the shape's own symmetry, so no two factor settings give the same image), **x** and **y** (8 positions each) — $3 \cdot 5 \cdot 8 \cdot 8 \cdot 8 = 7{,}680$ binary images. Each row below changes one factor and keeps the others.
 
 # %%
 grid = sprites.sprite_factors()
@@ -138,9 +139,9 @@ for k, name in enumerate(FACTOR_NAMES):
 fig = Figure(figsize=(6.0, 4.2), layout="constrained")
 axes = fig.subplots(len(rows), 1)
 for ax, name, images in zip(axes, FACTOR_NAMES, rows):
-    plot.image_grid(images, nrow=8, levels=2, ax=ax)
+    viz.image_grid(images, nrow=8, levels=2, ax=ax)
     ax.set_title(f"{name}: {grid.sizes[FACTOR_NAMES.index(name)]} values", fontsize=8, loc="left")
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # ## 4. Measuring disentanglement: the Mutual Information Gap
@@ -176,7 +177,7 @@ def mi_heatmap(ax, result, title):
 fig = Figure(figsize=(5.6, 3.0), layout="constrained")
 for ax, result, name in zip(fig.subplots(1, 2), (mig_ideal, mig_rotated), ("factors as the code", "rotated code")):
     mi_heatmap(ax, result, f"{name}: MIG {result.score:.2f}")
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # ## 5. Training β-VAEs, once
@@ -245,7 +246,7 @@ ax_active = ax_mig.twinx()
 ax_active.plot(BETAS, [table[b]["active"] for b in BETAS], "-s", color="C1", ms=4)
 ax_active.set_ylabel("active latents", color="C1"); ax_active.set_ylim(0, LATENT_DIM + 0.5)
 ax_mig.set_title(f"seed {SEED}: one run, not an average", fontsize=9)
-plot.show(fig)
+viz.show(fig)
 
 # %% [markdown]
 # ## 7. The β slider: reconstructions, traversals and MIG
@@ -253,15 +254,15 @@ plot.show(fig)
 # Each stop of the slider is one of the trained models. The picture shows eight sprites and their reconstructions $\text{decode}(\mu(x))$; then one **latent traversal** per row — sprite 1's code with one coordinate $z_j$ swept from $-2.5$ to $2.5$ prior standard deviations, the dimensions carrying the most KL first, each labelled with the factor it shares the most information with; and on the right the matrix $I(z_j; v_k)/H(v_k)$ that MIG is computed from. Watch three things as β grows: the reconstructions lose detail (orientation and corners first: they cost nats and change few pixels), fewer rows move the image, and the rows that do move change *one* factor — the matrix turns from smeared columns into a few bright cells, one per row.
 
 # %%
-beta_slider = widgets.beta_vae_widget(models, x_all, factors_all, FACTOR_NAMES, bins=MIG_BINS, seed=SEED)
+beta_slider = viz.beta_vae_widget(models, x_all, factors_all, FACTOR_NAMES, bins=MIG_BINS, seed=SEED)
 beta_slider
 
 # %% [markdown]
 # For a static page (or a printout), the two ends of the slider, $\beta = 1$ and the largest $\beta$:
 
 # %%
-plot.show(beta_slider.render(1.0 if 1.0 in beta_slider.summaries else min(beta_slider.summaries)))
-plot.show(beta_slider.render(max(beta_slider.summaries)))
+viz.show(beta_slider.render(1.0 if 1.0 in beta_slider.summaries else min(beta_slider.summaries)))
+viz.show(beta_slider.render(max(beta_slider.summaries)))
 
 # %% [markdown]
 # ## 8. What β buys, and what it cannot promise

@@ -15,7 +15,7 @@ import torch
 from coursekit import data
 from coursekit.grading.checks import check_close, check_shape, check_true
 from coursekit.models import VAE
-from coursekit.train import train
+from coursekit.training import train
 
 torch.set_num_threads(1)
 torch.manual_seed(0)

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from coursekit import sprites
+from coursekit.data import sprites
 from coursekit.grading.checks import check_close, check_shape, check_true
 
 torch.set_num_threads(1)  # the problems here are small: one thread is the fastest

@@ -1,11 +1,14 @@
-"""Lecture 03's β slider, in-process: each stop shows its own model's reconstructions, traversals and MIG."""
+"""coursekit.viz.beta_vae, lecture 03's β slider, in-process: each stop shows its own model's reconstructions,
+traversals and MIG; and the module only draws (the numbers come from the model and evaluation code)."""
+import ast
+from pathlib import Path
+
 import pytest
 import torch
 from matplotlib.figure import Figure
 
-from coursekit import evaluation
+from coursekit import evaluation, viz
 from coursekit.data import sprites
-from coursekit import widgets as ckw
 from coursekit.models import VAE
 from coursekit.training import train
 
@@ -32,7 +35,7 @@ def models(sprite_set):
 
 def test_the_slider_picks_a_model_and_the_picture_and_numbers_follow(models, sprite_set):
     x, f = sprite_set.train.x, sprite_set.train.factors
-    box = ckw.beta_vae_widget(models, x, f, sprite_set.train.factor_names, show=4, max_rows=2)
+    box = viz.beta_vae_widget(models, x, f, sprite_set.train.factor_names, show=4, max_rows=2)
     slider = box.sliders["beta"]
     assert [value for _, value in slider.options] == [1.0, 16.0] and slider.value == 1.0
     first = bytes(box.image.value)
@@ -66,10 +69,39 @@ def test_the_slider_picks_a_model_and_the_picture_and_numbers_follow(models, spr
 def test_bad_arguments_are_named(models, sprite_set):
     x, f, names = sprite_set.train.x, sprite_set.train.factors, sprite_set.train.factor_names
     with pytest.raises(ValueError, match="non-empty dict"):
-        ckw.beta_vae_widget({}, x, f, names)
+        viz.beta_vae_widget({}, x, f, names)
     with pytest.raises(ValueError, match=r"factors must have shape \(480, F\)"):
-        ckw.beta_vae_widget(models, x, f[:10], names)
+        viz.beta_vae_widget(models, x, f[:10], names)
     with pytest.raises(ValueError, match="must name the 5 factors"):
-        ckw.beta_vae_widget(models, x, f, names[:2])
+        viz.beta_vae_widget(models, x, f, names[:2])
     with pytest.raises(ValueError, match="not one of the trained β values"):
-        ckw.beta_vae_widget(models, x, f, names, value=3.0)
+        viz.beta_vae_widget(models, x, f, names, value=3.0)
+
+
+# The model's and the evaluation's own maths, which a viz module calls through `latent_report`,
+# `traverse`, `reconstruct` and `mig_details` instead of computing it inline.
+MODEL_MATHS = {"rate_distortion", "gaussian_kl", "gaussian_kl_per_dim", "reparameterize", "log_px_z", "elbo",
+               "iwae_bound", "encode", "decoder_output", "mig"}
+
+
+def names_used(source: str) -> set[str]:
+    """Every name, attribute and imported name a module's code refers to."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update(alias.name.rsplit(".", 1)[-1] for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(Path(viz.__file__).parent.glob("*.py")), ids=lambda p: p.name)
+def test_viz_modules_only_draw(path):
+    assert not names_used(path.read_text()) & MODEL_MATHS, f"{path.name} computes model maths inline"
+
+
+def test_the_guard_sees_inline_model_maths():
+    inline = "rate, distortion = model.rate_distortion(x)\nmu, log_var = model.encode(x)\n"
+    assert names_used(inline) & MODEL_MATHS == {"rate_distortion", "encode"}

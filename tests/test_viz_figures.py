@@ -1,4 +1,4 @@
-"""coursekit.plot: pyplot-free figures with the expected panels, and helpful shape errors."""
+"""coursekit.viz.figures, the generic layer: pyplot-free figures with the expected panels, and helpful shape errors."""
 import subprocess
 import sys
 import textwrap
@@ -8,8 +8,8 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from coursekit import plot
-from coursekit.divergences import fit_gaussian_forward_kl, fit_gaussian_reverse_kl, two_component_mixture
+from coursekit import viz
+from coursekit.divergences import two_component_mixture
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -27,8 +27,8 @@ def standard_normal_log_prob(points: torch.Tensor) -> torch.Tensor:
 
 
 def test_to_png_returns_png_bytes_and_dpi_sets_the_size():
-    fig = plot.image_grid(digits_like(4))
-    small, large = plot.to_png(fig, dpi=40), plot.to_png(fig, dpi=160)
+    fig = viz.image_grid(digits_like(4))
+    small, large = viz.to_png(fig, dpi=40), viz.to_png(fig, dpi=160)
     assert isinstance(small, bytes) and small.startswith(PNG_SIGNATURE)
     width = lambda png: int.from_bytes(png[16:20], "big")  # noqa: E731  (IHDR width)
     assert width(large) > 3 * width(small)
@@ -37,7 +37,7 @@ def test_to_png_returns_png_bytes_and_dpi_sets_the_size():
 def test_show_displays_a_png(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
-    plot.show(plot.image_grid(digits_like(2)))
+    viz.show(viz.image_grid(digits_like(2)))
     assert len(shown) == 1 and shown[0].data.startswith(PNG_SIGNATURE)
 
 
@@ -45,7 +45,7 @@ def test_show_displays_a_png(monkeypatch):
 
 
 def test_image_grid_lays_out_ten_images_in_two_rows_of_five():
-    fig = plot.image_grid(digits_like(10), nrow=5)
+    fig = viz.image_grid(digits_like(10), nrow=5)
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
     (image,) = ax.images
@@ -55,24 +55,24 @@ def test_image_grid_lays_out_ten_images_in_two_rows_of_five():
 
 def test_image_grid_places_the_images_in_reading_order():
     images = torch.arange(6).reshape(6, 1, 1, 1).expand(6, 1, 8, 8).float() / 5  # image i is all i/5
-    mosaic = plot.image_grid(images, nrow=3).axes[0].images[0].get_array()
+    mosaic = viz.image_grid(images, nrow=3).axes[0].images[0].get_array()
     assert mosaic[1, 1] == 0.0 and mosaic[1, 10] == pytest.approx(0.2)  # first row: images 0, 1
     assert mosaic[10, 1] == pytest.approx(0.6)  # second row starts with image 3
 
 
 def test_image_grid_accepts_nhw_rgb_numpy_and_titles():
-    assert plot.image_grid(np.random.rand(3, 8, 8), nrow=3).axes[0].images[0].get_array().shape == (10, 28)
-    default = plot.image_grid(np.random.rand(3, 8, 8)).axes[0].images[0].get_array()
+    assert viz.image_grid(np.random.rand(3, 8, 8), nrow=3).axes[0].images[0].get_array().shape == (10, 28)
+    default = viz.image_grid(np.random.rand(3, 8, 8)).axes[0].images[0].get_array()
     assert default.shape == (19, 19)  # nrow = ⌈√3⌉ = 2 images per row
-    rgb = plot.image_grid(torch.rand(4, 3, 6, 6), nrow=2).axes[0].images[0].get_array()
+    rgb = viz.image_grid(torch.rand(4, 3, 6, 6), nrow=2).axes[0].images[0].get_array()
     assert rgb.shape == (2 * 7 + 1, 2 * 7 + 1, 4)  # RGBA: the gaps are transparent
-    fig = plot.image_grid(digits_like(3), titles=["a", "b", "c"])
+    fig = viz.image_grid(digits_like(3), titles=["a", "b", "c"])
     assert [t.get_text() for t in fig.axes[0].texts] == ["a", "b", "c"]
 
 
 def test_image_grid_colour_range_levels_floats_and_vmin_vmax():
     def mosaic_range(images, **kwargs):
-        mosaic = plot.image_grid(images, nrow=len(images), **kwargs).axes[0].images[0].get_array()
+        mosaic = viz.image_grid(images, nrow=len(images), **kwargs).axes[0].images[0].get_array()
         return float(np.nanmin(mosaic)), float(np.nanmax(mosaic))
 
     levels = torch.tensor([0, 8, 16]).reshape(3, 1, 1, 1).expand(3, 1, 4, 4)
@@ -85,28 +85,28 @@ def test_image_grid_colour_range_levels_floats_and_vmin_vmax():
 
 def test_image_grid_detaches_tensors_that_require_grad():
     images = torch.rand(2, 1, 8, 8, requires_grad=True)
-    assert isinstance(plot.image_grid(images * 2), Figure)
+    assert isinstance(viz.image_grid(images * 2), Figure)
 
 
 def test_image_grid_draws_into_a_given_axes():
     fig = Figure()
     left, right = fig.subplots(1, 2)
-    assert plot.image_grid(digits_like(4), ax=left) is fig
-    plot.image_grid(digits_like(9), ax=right)
+    assert viz.image_grid(digits_like(4), ax=left) is fig
+    viz.image_grid(digits_like(9), ax=right)
     assert [len(ax.images) for ax in fig.axes] == [1, 1]
 
 
 @pytest.mark.parametrize("shape", [(10, 64), (10, 2, 8, 8), (10, 8, 8, 3), (8, 8, 1, 1, 1), (0, 1, 8, 8)])
 def test_image_grid_wrong_shapes_name_the_shape(shape):
     with pytest.raises(ValueError, match=rf"got {tuple(shape)}".replace("(", r"\(").replace(")", r"\)")):
-        plot.image_grid(torch.zeros(shape))
+        viz.image_grid(torch.zeros(shape))
 
 
 def test_image_grid_rejects_bad_nrow_and_titles():
     with pytest.raises(ValueError, match="nrow"):
-        plot.image_grid(digits_like(4), nrow=0)
+        viz.image_grid(digits_like(4), nrow=0)
     with pytest.raises(ValueError, match=r"one string per image \(4\), got 2"):
-        plot.image_grid(digits_like(4), titles=["a", "b"])
+        viz.image_grid(digits_like(4), titles=["a", "b"])
 
 
 # ---------------------------------------------------------------------------------- 2-D plots
@@ -114,7 +114,7 @@ def test_image_grid_rejects_bad_nrow_and_titles():
 
 @pytest.mark.parametrize("kind", ["heat", "contour"])
 def test_density_2d_draws_the_density_and_samples(kind):
-    fig = plot.density_2d(standard_normal_log_prob, (-3, 3), (-2, 2), resolution=30, kind=kind,
+    fig = viz.density_2d(standard_normal_log_prob, (-3, 3), (-2, 2), resolution=30, kind=kind,
                           samples=torch.randn(50, 2))
     (ax,) = fig.axes
     if kind == "heat":
@@ -139,35 +139,35 @@ def test_density_2d_passes_points_in_the_dtype_of_the_model():
             return -0.5 * self.scale * (points**2).sum(-1)
 
     model = Model()
-    plot.density_2d(model.log_prob, (-1, 1), (-1, 1), resolution=5)
-    plot.density_2d(lambda points: model.log_prob(points), (-1, 1), (-1, 1), resolution=5)
+    viz.density_2d(model.log_prob, (-1, 1), (-1, 1), resolution=5)
+    viz.density_2d(lambda points: model.log_prob(points), (-1, 1), (-1, 1), resolution=5)
     assert model.seen == [torch.float64, torch.float32]  # a plain function gets CPU float32
 
 
 def test_density_2d_errors():
     with pytest.raises(ValueError, match="kind must be 'heat' or 'contour', got 'surface'"):
-        plot.density_2d(standard_normal_log_prob, (-1, 1), (-1, 1), kind="surface")
+        viz.density_2d(standard_normal_log_prob, (-1, 1), (-1, 1), kind="surface")
     with pytest.raises(ValueError, match=r"returned \(5,\)"):
-        plot.density_2d(lambda p: p[:5, 0], (-1, 1), (-1, 1), resolution=10)
+        viz.density_2d(lambda p: p[:5, 0], (-1, 1), (-1, 1), resolution=10)
     with pytest.raises(ValueError, match="xlim"):
-        plot.density_2d(standard_normal_log_prob, (1, -1), (-1, 1))
+        viz.density_2d(standard_normal_log_prob, (1, -1), (-1, 1))
 
 
 def test_scatter_2d_one_collection_per_label():
     points = torch.randn(60, 2)
     labels = torch.arange(60) % 3
-    fig = plot.scatter_2d(points, labels=labels)
+    fig = viz.scatter_2d(points, labels=labels)
     (ax,) = fig.axes
     assert len(ax.collections) == 3
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0", "1", "2"]
-    assert len(plot.scatter_2d(points).axes[0].collections) == 1
+    assert len(viz.scatter_2d(points).axes[0].collections) == 1
 
 
 def test_scatter_2d_shape_errors_name_the_shape():
     with pytest.raises(ValueError, match=r"\(N, 2\), got \(10, 3\)"):
-        plot.scatter_2d(torch.zeros(10, 3))
+        viz.scatter_2d(torch.zeros(10, 3))
     with pytest.raises(ValueError, match=r"got \(9,\)"):
-        plot.scatter_2d(torch.zeros(10, 2), labels=torch.zeros(9))
+        viz.scatter_2d(torch.zeros(10, 2), labels=torch.zeros(9))
 
 
 # ---------------------------------------------------------------------------------- training
@@ -182,7 +182,7 @@ HISTORY = {
 
 
 def test_training_curves_one_panel_per_loss_part_train_and_val_together():
-    fig = plot.training_curves(HISTORY)
+    fig = viz.training_curves(HISTORY)
     assert [ax.get_title() for ax in fig.axes] == ["loss", "recon", "kl"]
     assert [len(ax.lines) for ax in fig.axes] == [2, 2, 1]
     assert fig.axes[0].lines[1].get_ydata().tolist() == [3.2, 2.4, 2.0]
@@ -193,72 +193,52 @@ def test_training_curves_accepts_a_history_object_keys_and_log_scale():
         def as_dict(self):
             return HISTORY
 
-    fig = plot.training_curves(History(), keys=["kl", "val/loss"], logy=True)
+    fig = viz.training_curves(History(), keys=["kl", "val/loss"], logy=True)
     assert [ax.get_title() for ax in fig.axes] == ["loss", "kl"]
     assert [len(ax.lines) for ax in fig.axes] == [1, 1]
     assert all(ax.get_yscale() == "log" for ax in fig.axes)
 
 
 def test_training_curves_stretches_per_step_series_over_the_epochs():
-    fig = plot.training_curves({"train/loss": list(np.linspace(3, 1, 100)), "val/loss": [2.5, 1.5]})
+    fig = viz.training_curves({"train/loss": list(np.linspace(3, 1, 100)), "val/loss": [2.5, 1.5]})
     train, val = fig.axes[0].lines
     assert train.get_xdata()[-1] == val.get_xdata()[-1] == 100
 
 
 def test_training_curves_errors():
     with pytest.raises(ValueError, match="no series"):
-        plot.training_curves({"epoch": [1, 2]})
+        viz.training_curves({"epoch": [1, 2]})
     with pytest.raises(ValueError, match=r"\['nll'\] are not in the history"):
-        plot.training_curves(HISTORY, keys=["nll"])
+        viz.training_curves(HISTORY, keys=["nll"])
     with pytest.raises(ValueError, match="got list"):
-        plot.training_curves([1.0, 2.0])
-
-
-# ---------------------------------------------------------------------------------- lecture 00
-
-
-def test_kl_fit_figure_shows_the_mixture_and_both_fits_with_their_kl():
-    p = two_component_mixture(8.0)
-    fig = plot.kl_fit_figure(p, forward=fit_gaussian_forward_kl(p), reverse=fit_gaussian_reverse_kl(p))
-    (ax,) = fig.axes
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[1].startswith("forward KL(p‖q): mode covering, KL = ")
-    assert labels[2].startswith("reverse KL(q‖p): mode seeking, KL = 0.693")  # q on one mode: log 2
-    assert len(ax.lines) == 2
-
-
-def test_kl_fit_figure_fits_when_no_fits_are_given():
-    p = two_component_mixture(8.0)
-    reverse_line = plot.kl_fit_figure(p).axes[0].lines[1]
-    x, q = reverse_line.get_xdata(), reverse_line.get_ydata()
-    assert abs(x[q.argmax()]) == pytest.approx(4.0, abs=0.1)  # the fitted q peaks on a mode
+        viz.training_curves([1.0, 2.0])
 
 
 # ---------------------------------------------------------------------------------- no pyplot
 
 
-def test_plot_functions_create_no_pyplot_figures():
+def test_viz_figures_create_no_pyplot_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
     p = two_component_mixture(2.0)
-    plot.image_grid(digits_like(4))
-    plot.density_2d(standard_normal_log_prob, (-1, 1), (-1, 1), resolution=5)
-    plot.scatter_2d(torch.randn(5, 2))
-    plot.training_curves(HISTORY)
-    plot.to_png(plot.kl_fit_figure(p, forward=(0.0, 1.0), reverse=(0.0, 1.0)))
+    viz.image_grid(digits_like(4))
+    viz.density_2d(standard_normal_log_prob, (-1, 1), (-1, 1), resolution=5)
+    viz.scatter_2d(torch.randn(5, 2))
+    viz.training_curves(HISTORY)
+    viz.to_png(viz.kl_fit_figure(p, forward=(0.0, 1.0), reverse=(0.0, 1.0)))
     assert plt.get_fignums() == []
 
 
-def test_importing_and_using_plot_leaves_the_backend_and_pyplot_alone():
+def test_importing_and_using_viz_leaves_the_backend_and_pyplot_alone():
     """In a fresh interpreter: no pyplot import, no backend change (checked without resolving it)."""
     script = textwrap.dedent("""
         import sys, matplotlib
         raw_backend = lambda: dict.__getitem__(matplotlib.rcParams, "backend")
         before = raw_backend()
         import torch
-        from coursekit import plot, widgets
-        png = plot.to_png(plot.image_grid(torch.zeros(2, 1, 8, 8)))
+        from coursekit import viz
+        png = viz.to_png(viz.image_grid(torch.zeros(2, 1, 8, 8)))
         assert png.startswith(b"\\x89PNG"), png[:8]
         assert raw_backend() == before, (before, raw_backend())
         assert "matplotlib.pyplot" not in sys.modules, "pyplot was imported"
@@ -272,9 +252,9 @@ def test_importing_and_using_plot_leaves_the_backend_and_pyplot_alone():
 def test_image_grid_levels_sets_the_colour_range():
     binary = torch.zeros(2, 1, 4, 4, dtype=torch.long)
     binary[:, :, 1:3, 1:3] = 1
-    bright = plot.image_grid(binary, levels=2).axes[0].images[0].get_array()
-    dim = plot.image_grid(binary).axes[0].images[0].get_array()
+    bright = viz.image_grid(binary, levels=2).axes[0].images[0].get_array()
+    dim = viz.image_grid(binary).axes[0].images[0].get_array()
     assert float(bright.max()) == pytest.approx(1.0)   # level 1 of 2 is white
     assert float(dim.max()) == pytest.approx(1 / 16)    # read as digits, level 1 of 17 is nearly black
     with pytest.raises(ValueError, match="levels must be an int >= 2"):
-        plot.image_grid(binary, levels=1)
+        viz.image_grid(binary, levels=1)

@@ -1,9 +1,9 @@
-"""Lecture 02's widgets, in-process: moving a slider re-renders the decoded image."""
+"""coursekit.viz.latent (lectures 01-02), in-process: moving a slider re-renders the decoded image."""
 import ipywidgets as widgets
 import pytest
 import torch
 
-from coursekit import widgets as ckw
+from coursekit import viz
 from coursekit.models import VAE
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -24,7 +24,7 @@ class Recorder:
 
 def test_latent_traversal_has_one_slider_per_dimension_and_moving_one_changes_the_image():
     decode = Recorder()
-    box = ckw.latent_traversal_widget(decode, torch.tensor([0.5, -1.0]), labels={0: "KL 1.2"})
+    box = viz.latent_traversal_widget(decode, torch.tensor([0.5, -1.0]), labels={0: "KL 1.2"})
     assert list(box.sliders) == ["z1", "z2"] and all(isinstance(s, widgets.FloatSlider) for s in box.sliders.values())
     assert "KL 1.2" in box.sliders["z1"].description
     torch.testing.assert_close(decode.calls[-1], torch.tensor([[0.5, -1.0]]))
@@ -41,7 +41,7 @@ def test_latent_traversal_has_one_slider_per_dimension_and_moving_one_changes_th
 
 def test_latent_traversal_picture_changes_even_for_a_dimension_the_decoder_ignores():
     ignores_z2 = lambda z: Recorder()(torch.stack([z[:, 0], torch.zeros_like(z[:, 0])], 1))  # noqa: E731
-    box = ckw.latent_traversal_widget(ignores_z2, torch.zeros(2), highlight=[0])
+    box = viz.latent_traversal_widget(ignores_z2, torch.zeros(2), highlight=[0])
     before = bytes(box.image.value)
     box.sliders["z2"].value = 0.1       # one arrow-key step: the bar moves, the digit cannot
     assert bytes(box.image.value) != before
@@ -52,7 +52,7 @@ def test_latent_traversal_drives_a_vae_decoder():
     model = VAE(latent_dim=3, hidden=16).eval()
     with torch.no_grad():
         model.decoder_head[-1].weight.mul_(20)   # a decoder whose output clearly depends on z
-    box = ckw.latent_traversal_widget(model.decode, torch.zeros(3), levels=17)
+    box = viz.latent_traversal_widget(model.decode, torch.zeros(3), levels=17)
     assert len(box.sliders) == 3
     before = bytes(box.image.value)
     box.sliders["z3"].value = 3.0
@@ -62,7 +62,7 @@ def test_latent_traversal_drives_a_vae_decoder():
 def test_interpolation_widget_walks_the_path_and_switches_to_slerp():
     decode = Recorder()
     z_a, z_b = torch.tensor([-2.0, 0.0]), torch.tensor([0.0, 2.0])
-    box = ckw.interpolation_widget(decode, z_a, z_b, steps=5)
+    box = viz.interpolation_widget(decode, z_a, z_b, steps=5)
     assert set(box.sliders) == {"t", "path"}
     first = bytes(box.image.value)
     torch.testing.assert_close(decode.calls[-1], torch.tensor([[-1.0, 1.0]]))      # t = 0.5, linear
@@ -78,20 +78,10 @@ def test_interpolation_widget_walks_the_path_and_switches_to_slerp():
     assert bytes(box.image.value) != first
 
 
-def test_slerp_ends_and_norms():
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(16, generator=g), torch.randn(16, generator=g)
-    torch.testing.assert_close(ckw.slerp(a, b, 0.0), a)
-    torch.testing.assert_close(ckw.slerp(a, b, 1.0), b)
-    mid = ckw.slerp(a, b, 0.5)
-    assert mid.norm() == pytest.approx(0.5 * (a.norm() + b.norm()).item(), rel=1e-5)
-    assert mid.norm() > (0.5 * (a + b)).norm()
-
-
 def test_latent_widgets_reject_bad_arguments():
     with pytest.raises(ValueError, match=r"shape \(L,\)"):
-        ckw.latent_traversal_widget(Recorder(), torch.zeros(1, 2))
+        viz.latent_traversal_widget(Recorder(), torch.zeros(1, 2))
     with pytest.raises(ValueError, match=r"\(1, C, H, W\)"):
-        ckw.latent_traversal_widget(lambda z: z, torch.zeros(2))
+        viz.latent_traversal_widget(lambda z: z, torch.zeros(2))
     with pytest.raises(ValueError, match="same shape"):
-        ckw.interpolation_widget(Recorder(), torch.zeros(2), torch.zeros(3))
+        viz.interpolation_widget(Recorder(), torch.zeros(2), torch.zeros(3))

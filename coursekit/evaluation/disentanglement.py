@@ -25,6 +25,11 @@ class MIGResult:
     def __float__(self) -> float:
         return self.score
 
+    @property
+    def top_factor(self) -> torch.Tensor:
+        """(L,) the factor each latent dimension has the most normalised information about."""
+        return self.normalized_mi.argmax(1)
+
 
 def _discretise_latents(z: torch.Tensor, bins: int) -> torch.Tensor:
     """Each column into `bins` equal-width bins between its min and max: (N, L) int64 in 0..bins-1."""

@@ -77,7 +77,7 @@ def out_of_date(solutions: Path, exercises: Path) -> list[str]:
 
 # --- the student release -----------------------------------------------------------------
 
-RELEASE_INCLUDE = ["README.md", "LICENSE", "pyproject.toml", "environment.yml", "postBuild", "Makefile",
+RELEASE_INCLUDE = ["README.md", "LICENSE", "pyproject.toml", "environment.yml", "postBuild", "Makefile", "jupytext.toml",
                    "scripts", "coursekit", "notebooks", "exercises"]
 """What a student gets. Not: solutions/, tests/ (they read the solutions), benchmarks/, .ci/."""
 _IGNORE = ["__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", ".pytest_cache"]

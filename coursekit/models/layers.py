@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..utils import check_shape
+from ..utils import check_shape, seeded_generator
 
 __all__ = [
     "MLP", "MaskedLinear", "made_degrees", "made_masks", "MaskedMLP", "MaskedConv2d", "CausalConv1d",
@@ -168,7 +168,7 @@ class MaskedMLP(nn.Module):
         super().__init__()
         _check_positive_int(out_per_dim, "out_per_dim")
         _check_activation(activation)
-        generator = None if seed is None else torch.Generator(device="cpu").manual_seed(seed)
+        generator = None if seed is None else seeded_generator(seed)
         degrees = made_degrees(D, hidden_sizes, order, generator)
         masks = made_masks(degrees)
         masks[-1] = masks[-1].repeat(out_per_dim, 1)  # (out_per_dim·D, H_L): the same mask for each block

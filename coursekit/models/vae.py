@@ -300,6 +300,15 @@ class VAE(GenerativeModel):
         return f"iwae-{self.config.iwae_k}"
 
     @property
+    def data_shape(self) -> tuple[int, int, int]:
+        return self.config.shape
+
+    @property
+    def data_levels(self) -> int | None:
+        """K (categorical), 2 (bernoulli) or None (gaussian: real-valued data), as `config.levels`."""
+        return self.config.levels
+
+    @property
     def dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype
 
@@ -556,3 +565,103 @@ class VAE(GenerativeModel):
         """decode(μ): the mean image at the encoder's mean, no sampling (what to use at inference)."""
         mu, _ = self.encode(x, y)
         return self.decode(mu, y)
+
+    # -- what the code carries (lecture 03) ------------------------------------------------------
+
+    @torch.no_grad()
+    def latent_report(self, x: torch.Tensor, y: torch.Tensor | int | None = None,
+                      generator: torch.Generator | None = None, batch_size: int = 2048) -> LatentReport:
+        """Rate, distortion and the per-dimension KL of the code on images x: a `LatentReport`.
+
+        R and D are `rate_distortion(x, y, generator, batch_size)` (D from one reparameterised
+        draw, the only random numbers used); μ and log σ² are the encoder's, in chunks of
+        `batch_size`; `kl_per_dim` (L,) is the mean over x of KL(q(z_j | x) ‖ N(0, 1)), the nats
+        each latent dimension carries, which sum to the mean rate.
+        """
+        rate, distortion = self.rate_distortion(x, y, generator=generator, batch_size=batch_size)  # (N,) each
+        y = self._check_y(y, x.shape[0], x.device)
+        encoded = [self.encode(x[i:i + batch_size], None if y is None else y[i:i + batch_size])
+                   for i in range(0, x.shape[0], batch_size)]
+        mu, log_var = torch.cat([m for m, _ in encoded]), torch.cat([v for _, v in encoded])    # (N, L) each
+        kl_per_dim = gaussian_kl_per_dim(mu, log_var).mean(0)                                   # (L,)
+        return LatentReport(rate=rate, distortion=distortion, mu=mu, log_var=log_var, kl_per_dim=kl_per_dim)
+
+    @torch.no_grad()
+    def traverse(self, z: torch.Tensor, dims, values, y: int | None = None) -> torch.Tensor:
+        """Latent traversals around one code z (L,): row r decodes z with z_{dims[r]} set to each of `values`.
+
+        Returns the mean images, shape (len(dims), S, C, H, W) for S = len(values), e.g. with z the
+        μ of one image, `dims` the latents by KL and values = linspace(−2.5, 2.5, 9). All other
+        coordinates stay at z. Each row is decoded as its own batch of S codes, so a row does not
+        depend on which other rows were asked for. `y` is the label of a conditional VAE.
+        """
+        L = self.config.latent_dim
+        if not isinstance(z, torch.Tensor) or tuple(z.shape) != (L,):
+            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"z must be one latent vector of shape ({L},), got {got}")
+        dims = [int(j) for j in dims]
+        if any(not 0 <= j < L for j in dims):
+            raise ValueError(f"dims must be latent dimensions in 0..{L - 1}, got {dims}")
+        values = torch.as_tensor(values, device=z.device)
+        if values.dim() != 1 or values.numel() < 1:
+            raise ValueError(f"values must be a non-empty 1-D sequence of z_j values, got shape {tuple(values.shape)}")
+        rows = []
+        for j in dims:
+            codes = z.repeat(values.numel(), 1)                    # (S, L): S copies of z
+            codes[:, j] = values                                    # sweep z_j
+            rows.append(self.decode(codes, y))                      # (S, C, H, W)
+        if not rows:
+            return torch.empty(0, values.numel(), *self.config.shape, device=z.device, dtype=self.dtype)
+        return torch.stack(rows)                                    # (len(dims), S, C, H, W)
+
+
+# --- the latent space: what a code carries, and paths through it ------------------------------
+
+ACTIVE_KL = 0.05
+"""Nats: a latent dimension whose mean KL(q(z_j | x) ‖ N(0, 1)) is at most this is switched off (lecture 03)."""
+
+
+@dataclass(frozen=True, eq=False)
+class LatentReport:
+    """What a VAE's code does on a set of images x, from `VAE.latent_report` (nats throughout).
+
+    - `rate` (N,): R = KL(q_φ(z | x) ‖ p(z)) of each image, in closed form;
+    - `distortion` (N,): D = −log p_θ(x | z), z ~ q_φ(z | x), one draw; R + D = −ELBO;
+    - `mu`, `log_var` (N, L): the encoder's q_φ(z | x);
+    - `kl_per_dim` (L,): the mean over x of KL(q(z_j | x) ‖ N(0, 1)); it sums to `rate.mean()`.
+    """
+
+    rate: torch.Tensor
+    distortion: torch.Tensor
+    mu: torch.Tensor
+    log_var: torch.Tensor
+    kl_per_dim: torch.Tensor
+
+    @property
+    def order(self) -> torch.Tensor:
+        """(L,) the latent dimensions by the nats they carry, most first."""
+        return torch.argsort(self.kl_per_dim, descending=True)
+
+    @property
+    def active(self) -> int:
+        """How many latent dimensions carry more than `ACTIVE_KL` nats on average."""
+        return int((self.kl_per_dim > ACTIVE_KL).sum())
+
+
+def slerp(z_a: torch.Tensor, z_b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation: along the great circle from z_a to z_b, norms interpolated linearly.
+
+    Under a Gaussian prior in many dimensions almost all mass sits near the sphere of radius
+    √L, while the straight line between two such points passes closer to the origin, where
+    typical latents do not live; slerp stays out at typical norms.
+    """
+    norm_a, norm_b = z_a.norm(), z_b.norm()
+    cos = torch.clamp(torch.dot(z_a / norm_a, z_b / norm_b), -1.0, 1.0)
+    omega = torch.arccos(cos)
+    if omega.abs() < 1e-6:
+        return (1 - t) * z_a + t * z_b
+    direction = (torch.sin((1 - t) * omega) * z_a / norm_a + torch.sin(t * omega) * z_b / norm_b) / torch.sin(omega)
+    return direction * ((1 - t) * norm_a + t * norm_b)
+
+
+__all__ += ["LatentReport", "ACTIVE_KL", "slerp"]

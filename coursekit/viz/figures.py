@@ -1,16 +1,17 @@
-"""Figures for the lectures, built without pyplot.
+"""The generic figures every lecture uses: image grids, 2-D densities and scatters, training curves.
 
 Every function returns a `matplotlib.figure.Figure` made with `Figure()` itself, never with
 `matplotlib.pyplot`, and nothing here calls `matplotlib.use`: pyplot's global state (its
 current figure, its backend switch) is what breaks `%matplotlib inline` inside an
 ipywidgets `Output`. Jupyter does not display a bare `Figure` by itself, so
 
-    show(image_grid(samples, nrow=8))        # in a notebook cell
-    png = to_png(density_2d(model.log_prob, (-3, 3), (-3, 3)))   # bytes, e.g. for a widget
+    viz.show(viz.image_grid(samples, nrow=8))      # in a notebook cell
+    png = viz.to_png(viz.density_2d(model.log_prob, (-3, 3), (-3, 3)))   # bytes, e.g. for a widget
 
-Figures are kept small (a few inches, PNG at 80 dpi) because the notebooks are committed with
-their outputs. Tensors are detached and moved to the CPU here, so a model's outputs can be
-passed straight in. Most functions take `ax=` to draw into a panel of a figure of your own.
+Figures are kept small (a few inches, PNG at `PNG_DPI` = 80 dpi) because the notebooks are
+committed with their outputs. Tensors are detached and moved to the CPU here, so a model's
+outputs can be passed straight in. Most functions take `ax=` to draw into a panel of a figure
+of your own (the per-idea files of `coursekit.viz` build their panels that way).
 """
 from __future__ import annotations
 
@@ -24,14 +25,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from . import divergences
-from .divergences import GaussianMixture1D
-
-__all__ = ["to_png", "show", "image_grid", "density_2d", "scatter_2d", "training_curves", "kl_fit_figure"]
+__all__ = ["PNG_DPI", "to_png", "show", "image_grid", "density_2d", "scatter_2d", "training_curves"]
 
 PNG_DPI = 80
-FORWARD_LABEL = "forward KL(p‖q): mode covering"
-REVERSE_LABEL = "reverse KL(q‖p): mode seeking"
 
 
 def to_png(fig: Figure, dpi: int = PNG_DPI) -> bytes:
@@ -343,52 +339,3 @@ def training_curves(history: Any, keys: Sequence[str] | None = None, logy: bool 
     for ax in axes[len(groups):]:
         fig.delaxes(ax)
     return fig
-
-
-# ---------------------------------------------------------------------------------- lecture 00
-
-
-def _plot_range(p: GaussianMixture1D, fits: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    lows = [(p.means - 4 * p.stds).min().item(), *(mu - 3 * sigma for mu, sigma in fits)]
-    highs = [(p.means + 4 * p.stds).max().item(), *(mu + 3 * sigma for mu, sigma in fits)]
-    return min(lows), max(highs)
-
-
-def kl_fit_figure(
-    p: GaussianMixture1D,
-    forward: tuple[float, float] | None = None,
-    reverse: tuple[float, float] | None = None,
-    grid: torch.Tensor | None = None,
-    ax: Axes | None = None,
-) -> Figure:
-    """The mixture p and the two Gaussian fits q = N(μ, σ²), each labelled with its KL.
-
-    `forward` and `reverse` are (μ, σ); left out, they are fitted here with
-    `divergences.fit_gaussian_forward_kl` / `fit_gaussian_reverse_kl`. The legend shows
-    KL(p‖q) for the forward fit and KL(q‖p) for the reverse fit, computed on `grid`
-    (default: `divergences.default_grid(p)`).
-    """
-    grid = divergences.default_grid(p) if grid is None else grid
-    forward = divergences.fit_gaussian_forward_kl(p) if forward is None else tuple(forward)
-    reverse = divergences.fit_gaussian_reverse_kl(p, grid=grid) if reverse is None else tuple(reverse)
-    kl_forward = divergences.forward_kl(p, *forward, grid=grid)
-    kl_reverse = divergences.reverse_kl(p, *reverse, grid=grid)
-
-    low, high = _plot_range(p, [forward, reverse])
-    x = torch.linspace(low, high, 400, dtype=p.dtype, device=p.device)
-    ax = _new_axes(ax, figsize=(5.0, 2.6))
-    density = p.log_prob(x).exp()
-    ax.fill_between(_to_numpy(x), _to_numpy(density), color="0.85", label="p (the mixture)")
-    peak = density.max().item()
-    curves = [(forward, f"{FORWARD_LABEL}, KL = {kl_forward:.3f}", "C0", "-"),
-              (reverse, f"{REVERSE_LABEL}, KL = {kl_reverse:.3f}", "C1", "--")]
-    for (mu, sigma), label, color, style in curves:
-        q = divergences.gaussian_log_prob(x, mu, sigma).exp()
-        ax.plot(_to_numpy(x), _to_numpy(q), color=color, linestyle=style, label=label)
-        peak = max(peak, q.max().item())
-    ax.set_xlim(low, high)
-    ax.set_ylim(0, 1.6 * peak)  # head-room for the legend
-    ax.set_xlabel("x", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper left", frameon=False)
-    return ax.figure
