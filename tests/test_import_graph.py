@@ -34,11 +34,24 @@ def resolve(importer: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+def type_checking_only(tree: ast.AST) -> set[int]:
+    """ids of the nodes inside `if TYPE_CHECKING:` blocks: imports for annotations, never run."""
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return skip
+
+
 def imports_of(name: str, path: Path) -> set[str]:
-    """The coursekit modules `name` imports (a name imported from a package counts as its submodule if one exists)."""
+    """The coursekit modules `name` imports at run time (a name imported from a package counts as
+    its submodule if one exists; imports under `if TYPE_CHECKING:` are for annotations only)."""
     tree = ast.parse(path.read_text(), filename=str(path))
+    skip = type_checking_only(tree)
     found = set()
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("coursekit"))
         elif isinstance(node, ast.ImportFrom):
@@ -95,6 +108,13 @@ def test_the_graph_sees_the_modules():
     assert "coursekit.data.splits" in GRAPH["coursekit.data.digits_8x8"]
     assert "coursekit.training.loop" in GRAPH["coursekit.evaluation.classifiers"] or \
         "coursekit.training" in GRAPH["coursekit.evaluation.classifiers"]
+
+
+def test_type_checking_imports_are_not_run_time_imports():
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .training import x\nimport coursekit.data\n")
+    skip = type_checking_only(tree)
+    kept = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and id(n) not in skip]
+    assert [ast.unparse(n) for n in kept] == ["from typing import TYPE_CHECKING", "import coursekit.data"]
 
 
 def test_find_cycle_finds_a_planted_cycle():

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from coursekit import evaluation
-from coursekit.models import PixelCategorical
+from coursekit.data import ImageSplit, dequantize, to_float
+from coursekit.models import VAE, GenerativeModel, MLPAutoencoder, PixelCategorical
+from coursekit.utils import seeded_generator
 
 
 def test_bits_nats_round_trip_and_uniform():
@@ -60,3 +62,170 @@ def test_floor_model_rejects_bad_input():
         model.fit(torch.full((3, 1, 8, 8), 20))
     with pytest.raises(ValueError, match="alpha"):
         PixelCategorical(alpha=-1)
+
+
+# --- evaluate_model: one row of the comparison table -------------------------------------------
+
+def small(split: ImageSplit, n: int) -> ImageSplit:
+    return ImageSplit(split.x[:n], split.y[:n], levels=split.levels, name=f"{split.name}[:{n}]")
+
+
+class UniformDensity(GenerativeModel):
+    """p(y) = 1 on [0, 1)^64: a density on real-valued data, exact."""
+
+    likelihood = "exact"
+    data_shape, data_levels = (1, 8, 8), None
+
+    def log_prob(self, y):
+        assert y.is_floating_point() and 0 <= y.min() and y.max() < 1, "the evaluator must dequantise"
+        return torch.zeros(y.shape[0], dtype=y.dtype)
+
+
+class Misbehaving(GenerativeModel, abstract=True):
+    """Declares what it likes; each test sets what it returns (abstract: not checked at class creation)."""
+
+    data_shape, data_levels = (1, 8, 8), 17
+
+    def __init__(self, returns=None):
+        super().__init__()
+        self.returns = returns
+
+
+class StubClassifier:
+    """The evaluation classifier's interface, with the float view itself as the features."""
+
+    def float_view(self, x):
+        return to_float(x.x, x.levels) if isinstance(x, ImageSplit) else x
+
+    def features(self, x):
+        return (to_float(x) if not x.is_floating_point() else x).flatten(1)
+
+
+def test_the_floor_models_row_is_the_floor(digits):
+    row = evaluation.evaluate_model(evaluation.floor_model(digits.train), digits.test, train_split=digits.train)
+    assert row.bits_per_dim == pytest.approx(row.floor_bits_per_dim, rel=1e-6)
+    assert row.bits_per_dim == pytest.approx(2.398, abs=1e-3)
+    assert row.is_exact and row.measure == "exact" and row.bound is None and row.likelihood == "exact"
+    assert row.uniform_bits_per_dim == pytest.approx(4.087, abs=5e-4)
+    assert (row.name, row.family, row.split, row.dims, row.levels, row.examples) == (
+        "PixelCategorical", "PixelCategorical", "test", 64, 17, 447)
+    assert row.nats == pytest.approx(evaluation.nats_per_example(row.bits_per_dim, 64))
+    assert row.frechet is None and row.frechet_n is None
+
+
+def test_a_bound_is_reported_as_its_named_bound(digits):
+    torch.manual_seed(0)
+    model = VAE(hidden=16, depth=1, latent_dim=2, iwae_k=5)
+    test = small(digits.test, 40)
+    state = torch.random.get_rng_state()
+    row = evaluation.evaluate_model(model, test, name="tiny VAE", seed=3)
+    assert torch.equal(torch.random.get_rng_state(), state), "the caller's random stream must be left alone"
+    assert model.training, "the model's mode must be restored"
+    assert (row.name, row.likelihood, row.bound, row.measure) == ("tiny VAE", "bound", "iwae-5", "≤ (bound: iwae-5)")
+    assert not row.is_exact
+    model.eval()
+    torch.manual_seed(3)
+    with torch.no_grad():
+        expected = model.nll_bound(test.x).double().mean().item()
+    assert row.nats == pytest.approx(expected, rel=1e-12)
+    assert row.bits_per_dim == pytest.approx(expected / (64 * math.log(2)), rel=1e-12)
+    again = evaluation.evaluate_model(model, test, seed=3, batch_size=7)  # batched: other draws, same quantity
+    assert again.bits_per_dim == pytest.approx(row.bits_per_dim, rel=0.05)
+
+
+def test_a_model_without_likelihood_still_gets_a_row(digits):
+    row = evaluation.evaluate_model(MLPAutoencoder(), digits.test)
+    assert row.bits_per_dim is None and row.nats is None and row.measure == "none" and not row.is_exact
+    assert row.uniform_bits_per_dim == pytest.approx(math.log2(17)) and row.floor_bits_per_dim is None
+
+
+def test_densities_on_real_values_are_dequantised(digits):
+    """log P(x) ≥ E_u log p((x + u)/K) − D log K: the uniform density on [0, 1)^D scores exactly log2 K."""
+    row = evaluation.evaluate_model(UniformDensity(), digits.test)
+    assert row.bits_per_dim == pytest.approx(math.log2(17), abs=1e-12)
+    assert row.bound == "dequantised" and row.measure == "≤ (bound: dequantised)"
+
+    torch.manual_seed(0)
+    model = VAE(decoder="gaussian", hidden=16, depth=1, latent_dim=2, iwae_k=3).eval()
+    test = small(digits.test, 30)
+    row = evaluation.evaluate_model(model, test, seed=1)
+    y = dequantize(test.x, 17, generator=seeded_generator(1))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        expected = model.nll_bound(y).double().mean().item() + 64 * math.log(17)
+    assert row.nats == pytest.approx(expected, rel=1e-9) and row.bound == "iwae-3+dequantised"
+
+
+def test_refuses_models_and_splits_that_do_not_fit(digits):
+    test = small(digits.test, 10)
+    with pytest.raises(ValueError, match=r"shape \(1, 4, 4\), but the split 'test\[:10\]' holds images of shape \(1, 8, 8\)"):
+        evaluation.evaluate_model(PixelCategorical(shape=(1, 4, 4)), test)
+    with pytest.raises(ValueError, match="models 2 levels per pixel, but the split 'test.*' has 17 .binarise"):
+        evaluation.evaluate_model(VAE(decoder="bernoulli"), test)
+    with pytest.raises(ValueError, match="train_split"):
+        evaluation.evaluate_model(PixelCategorical(), test, train_split=ImageSplit(
+            digits.train.x.clamp(max=4), digits.train.y, levels=5, name="train5"))
+    with pytest.raises(TypeError, match="ImageSplit"):
+        evaluation.evaluate_model(PixelCategorical(), test.x)
+    with pytest.raises(ValueError, match="classifier"):
+        evaluation.evaluate_model(PixelCategorical(), test, samples=test.x)
+
+
+def test_refuses_a_model_without_its_declared_method(digits):
+    class NoLogProb(Misbehaving, abstract=True):
+        likelihood = "exact"
+
+    class Unnamed(Misbehaving, abstract=True):
+        likelihood = "bound"
+        bound = property(lambda self: "")
+
+        def nll_bound(self, x):
+            return torch.zeros(x.shape[0])
+
+    class Returns(Misbehaving):
+        likelihood = "exact"
+
+        def log_prob(self, x):
+            return self.returns(x)
+
+    test = small(digits.test, 10)
+    with pytest.raises(TypeError, match=r"NoLogProb declares likelihood = 'exact' but has no log_prob"):
+        evaluation.evaluate_model(NoLogProb(), test)
+    with pytest.raises(TypeError, match="does not name its bound"):
+        evaluation.evaluate_model(Unnamed(), test)
+    with pytest.raises(ValueError, match=r"one value per example, \(10,\), got \(10, 64\)"):
+        evaluation.evaluate_model(Returns(lambda x: x.flatten(1).float()), test)
+    with pytest.raises(ValueError, match="NaN for 10 of 10"):
+        evaluation.evaluate_model(Returns(lambda x: torch.full((x.shape[0],), math.nan)), test)
+
+
+def test_frechet_distance_at_a_fixed_n(digits):
+    floor = evaluation.floor_model(digits.train)
+    samples = floor.sample(120, generator=torch.Generator().manual_seed(0))
+    clf = StubClassifier()
+    row = evaluation.evaluate_model(floor, digits.test, samples=samples, classifier=clf, n=100)
+    assert row.frechet_n == 100
+    assert row.frechet == evaluation.frechet_distance(samples, digits.test, clf, 100, 0).value > 0
+    default = evaluation.evaluate_model(floor, digits.test, samples=floor.sample(400), classifier=clf)
+    assert default.frechet_n == evaluation.DEFAULT_FRECHET_N == 400
+    with pytest.raises(ValueError, match="exactly n=400"):
+        evaluation.evaluate_model(floor, digits.test, samples=samples, classifier=clf)
+
+
+def test_the_table_says_which_numbers_are_bounds(digits):
+    test = small(digits.test, 40)
+    torch.manual_seed(0)
+    floor = evaluation.floor_model(digits.train)
+    rows = [evaluation.evaluate_model(floor, test, train_split=digits.train, name="floor",
+                                      samples=floor.sample(40), classifier=StubClassifier(), n=40),
+            evaluation.evaluate_model(VAE(hidden=16, depth=1, latent_dim=2, iwae_k=5), test, train_split=digits.train),
+            evaluation.evaluate_model(MLPAutoencoder(), test)]
+    table = evaluation.format_table(rows)
+    lines = table.splitlines()
+    assert len(lines) == 5 and lines[0].startswith("| model | family | likelihood | bits/dim")
+    assert "| floor | PixelCategorical | exact | " in lines[2] and "(n = 40)" in lines[2]
+    assert f"| ≤ (bound: iwae-5) | ≤ {rows[1].bits_per_dim:.3f} | ≤ " in lines[3]
+    assert lines[4] == "| MLPAutoencoder | MLPAutoencoder | none | — | — | 4.087 | — | — |"
+    assert rows[1].as_dict()["measure"] == "≤ (bound: iwae-5)"
+    with pytest.raises(ValueError, match="one split"):
+        evaluation.format_table([rows[0], evaluation.evaluate_model(floor, digits.test)])

@@ -1,8 +1,10 @@
 """Evaluation, one file per job.
 
 - `likelihood`: nats ↔ bits/dim, the baselines every model must beat (uniform, the per-pixel
-  floor) and `evaluate_model`, which turns any model and split into one row of the course's
-  comparison table;
+  floor);
+- `comparison`: `evaluate_model`, which turns any model and split into one row of the course's
+  comparison table (bits/dim with the bound's name, the baselines, the Fréchet distance), and
+  `format_table`;
 - `classifiers`: the small CNN trained once per data set (disk-cached) and conditional accuracy;
 - `frechet`: the Fréchet distance at a fixed n, with its reference scale;
 - `coverage`: modes hit on the 8-Gaussian ring;
@@ -15,12 +17,12 @@ from .classifiers import (
 from .coverage import mode_coverage
 from .disentanglement import MIGResult, mig, mig_details
 from .frechet import DEFAULT_FRECHET_N, FrechetResult, frechet_distance, frechet_from_stats, frechet_reference
-from .likelihood import (
-    bits_per_dim, floor_bits_per_dim, floor_model, nats_per_example, uniform_bits_per_dim,
-)
+from .comparison import ComparisonRow, evaluate_model, format_table
+from .likelihood import bits_per_dim, floor_bits_per_dim, floor_model, nats_per_example, uniform_bits_per_dim
 
 __all__ = [
     "bits_per_dim", "nats_per_example", "uniform_bits_per_dim", "floor_model", "floor_bits_per_dim",
+    "ComparisonRow", "evaluate_model", "format_table",
     "ClassifierConfig", "DEFAULT_CONFIGS", "SmallCNN", "random_shift", "Classifier", "classifier",
     "classifier_key", "conditional_accuracy", "DEFAULT_FRECHET_N", "FrechetResult", "frechet_distance",
     "frechet_from_stats", "frechet_reference", "mode_coverage", "MIGResult", "mig", "mig_details",

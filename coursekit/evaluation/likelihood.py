@@ -1,4 +1,5 @@
-"""Converting likelihoods to the course's common unit, and the baselines every model must beat.
+"""Converting likelihoods to the course's common unit and the baselines every model must beat
+(`coursekit.evaluation.comparison` turns a model and a split into a row of the course's table).
 
 Bits per dimension: bpd = NLL_nats / (D · ln 2), with D the number of dimensions of one
 example (64 for the 8×8 digits). Uniform over 17 levels is log2 17 ≈ 4.087 bits/dim; the
@@ -10,10 +11,12 @@ import math
 
 import torch
 
-from ..models.independent import PixelCategorical
 from ..data import DIGITS_LEVELS, ImageSplit
+from ..models.independent import PixelCategorical
 
-__all__ = ["bits_per_dim", "nats_per_example", "uniform_bits_per_dim", "floor_model", "floor_bits_per_dim"]
+__all__ = [
+    "bits_per_dim", "nats_per_example", "uniform_bits_per_dim", "floor_model", "floor_bits_per_dim",
+]
 
 
 def bits_per_dim(nats: torch.Tensor | float, dims: int) -> torch.Tensor | float:

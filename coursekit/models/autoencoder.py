@@ -165,13 +165,15 @@ def corrupt(x: torch.Tensor, noise_std: float = 0.0, mask_prob: float = 0.0,
 
 # --- the autoencoders --------------------------------------------------------------------
 
-class Autoencoder(GenerativeModel):
+class Autoencoder(GenerativeModel, abstract=True):
     """Encoder f and decoder g with g∘f ≈ id; the loss is ‖x − g(f(x))‖² per example.
 
     Subclasses build `encoder` ((N, C, H, W) → (N, k)) and `decoder` ((N, k) → (N, C, H, W)).
+    No likelihood and no sampling (`can_sample = False`): see the module docstring.
     """
 
     likelihood = "none"
+    can_sample = False
 
     def __init__(self, config: AutoencoderConfig, encoder: nn.Module, decoder: nn.Module):
         super().__init__()
@@ -183,6 +185,15 @@ class Autoencoder(GenerativeModel):
     def dims(self) -> int:
         """D = C·H·W."""
         return self.config.dims
+
+    @property
+    def data_shape(self) -> tuple[int, int, int]:
+        return self.shape
+
+    @property
+    def data_levels(self) -> None:
+        """None: the autoencoders take real-valued images (the float view in [0, 1])."""
+        return None
 
     @property
     def is_denoising(self) -> bool:
@@ -311,6 +322,7 @@ class PCA(GenerativeModel):
     """
 
     likelihood = "none"
+    can_sample = False
 
     def __init__(self, *, shape: tuple[int, int, int] = (1, 8, 8), latent_dim: int = 2):
         super().__init__()
@@ -328,6 +340,8 @@ class PCA(GenerativeModel):
     def dims(self) -> int:
         return math.prod(self.shape)
 
+    data_shape = Autoencoder.data_shape
+    data_levels = Autoencoder.data_levels
     _check_x = Autoencoder._check_x
 
     @torch.no_grad()

@@ -9,6 +9,8 @@ on the digits test split it scores ≈ 2.398 bits/dim, against log2 17 ≈ 4.087
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -28,8 +30,17 @@ class PixelCategorical(GenerativeModel):
         if alpha < 0:
             raise ValueError(f"alpha (the smoothing count) must be >= 0, got {alpha}")
         self.shape, self.levels, self.alpha = tuple(shape), int(levels), float(alpha)
-        # log π, (D, K); uniform until fit() is called.
-        self.register_buffer("log_pi", torch.full((int(torch.tensor(shape).prod()), levels), -torch.log(torch.tensor(float(levels)))))
+        # log π, (D, K); uniform until fit() is called. (Plain Python numbers, so the model can be built on any
+        # device, `meta` included: torch.full(..., -math.log(K)) holds the same float32 values as torch.log did.)
+        self.register_buffer("log_pi", torch.full((math.prod(self.shape), self.levels), -math.log(self.levels)))
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return self.shape
+
+    @property
+    def data_levels(self) -> int:
+        return self.levels
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.shape, levels=self.levels)
