@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from coursekit import data, divergences, evaluation, plot
+from coursekit import data, divergences, evaluation, viz
 from coursekit.data import toy2d
 from coursekit.models.base import GenerativeModel, batch_images
 from coursekit.training import evaluate, train
@@ -89,7 +89,7 @@ def test_trainer_keeps_the_models_dtype_and_moves_batches(device):
     assert history["val/loss"][-1] < history["val/loss"][0]
     same_place(model.mu, device)
     assert evaluate(model, loader)["loss"] == pytest.approx(history["val/loss"][history.best_round], rel=1e-6)
-    fig = plot.density_2d(model.log_prob, (-3, 3), (-3, 3), resolution=20)
+    fig = viz.density_2d(model.log_prob, (-3, 3), (-3, 3), resolution=20)
     assert len(fig.axes) >= 1
 
 
