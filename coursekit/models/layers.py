@@ -33,7 +33,9 @@ __all__ = [
     "attention", "causal_mask", "MultiHeadAttention", "SinusoidalTimeEmbedding",
 ]
 
-ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh}
+ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh,
+               "leaky_relu": nn.LeakyReLU}
+"""The activations the layers (and the models built from them) accept, by name."""
 
 
 def _check_positive_int(value, name: str) -> int:

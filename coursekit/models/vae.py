@@ -50,6 +50,7 @@ from torch import nn
 
 from ..utils import check_images, check_integer_range, draw_device, rand, randn
 from .base import GenerativeModel
+from .layers import ACTIVATIONS, MLP
 
 __all__ = [
     "VAEConfig", "VAE", "reparameterize", "gaussian_kl", "gaussian_kl_per_dim", "diagonal_gaussian_log_prob",
@@ -58,7 +59,6 @@ __all__ = [
 
 DECODERS = ("categorical", "bernoulli", "gaussian")
 ARCHITECTURES = ("mlp", "conv", "linear")
-ACTIVATIONS = {"elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "relu": nn.ReLU, "gelu": nn.GELU}
 _LOG_VAR_RANGE = (-30.0, 20.0)  # σ² in [1e-13, 5e8]: keeps exp(log σ²) finite in float32
 _CHUNK_ELEMENTS = 1 << 22       # iwae_bound: decoder outputs per chunk (16 MiB of float32)
 
@@ -196,16 +196,9 @@ class VAEConfig:
 
 # --- networks -------------------------------------------------------------------------------
 
-def _mlp(sizes: list[int], activation: str = "elu", dropout: float = 0.0) -> nn.Sequential:
+def _mlp(sizes: list[int], activation: str = "elu", dropout: float = 0.0) -> MLP:
     """Linear layers with an activation (then dropout, if any) between them, none after the last."""
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
+    return MLP(sizes, activation=activation, dropout=dropout)
 
 
 def _halve(size: tuple[int, int]) -> tuple[int, int]:
