@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -75,3 +77,82 @@ def test_pickled_modules_are_refused(tmp_path):
     torch.save({"format": 1, "model_class": "Net", "model": Net(), "optimizer": None, "extra": {}}, path)
     with pytest.raises(CheckpointError, match="corrupt, truncated or not a checkpoint"):
         load_checkpoint(path, Net())
+
+
+class TwoNets(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.g = nn.Linear(3, 4)
+        self.d = nn.Linear(4, 1)
+
+
+def stepped(model, make):
+    """Optimisers (a dict or list from `make`) that have taken one step, so they carry state."""
+    optimizers = make(model)
+    (model.d(model.g(torch.ones(2, 3))).sum()).backward()
+    for opt in (optimizers.values() if isinstance(optimizers, dict) else optimizers):
+        opt.step()
+    return optimizers
+
+
+def gan_optimizers(m):
+    return {"generator": torch.optim.Adam(m.g.parameters(), lr=0.1), "discriminator": torch.optim.SGD(m.d.parameters(), lr=0.1, momentum=0.9)}
+
+
+def test_several_optimizers_ema_and_scaler_round_trip(tmp_path):
+    from coursekit.training import EMA
+
+    torch.manual_seed(0)
+    a = TwoNets()
+    optimizers = stepped(a, gan_optimizers)
+    ema = EMA(a, 0.99)
+    ema.update(a)
+    scaler = torch.amp.GradScaler("cpu", init_scale=512.0)
+    path = save_checkpoint(tmp_path / "gan.pt", a, optimizers, ema=ema, scaler=scaler, step=7)
+    torch.manual_seed(1)
+    b = TwoNets()
+    optimizers_b, ema_b, scaler_b = gan_optimizers(b), EMA(b, 0.99), torch.amp.GradScaler("cpu")
+    assert load_checkpoint(path, b, optimizers_b, ema=ema_b, scaler=scaler_b) == {"step": 7}
+    for name in optimizers:
+        assert repr(optimizers_b[name].state_dict()) == repr(optimizers[name].state_dict()), name
+    assert ema_b.updates == 1 and all(torch.equal(x, y) for x, y in zip(ema_b.model.parameters(), ema.model.parameters()))
+    assert scaler_b.get_scale() == 512.0
+    load_checkpoint(path, TwoNets())                          # the weights alone load too
+
+    as_list = save_checkpoint(tmp_path / "list.pt", a, list(optimizers.values()))
+    c = TwoNets()
+    optimizers_c = list(gan_optimizers(c).values())
+    load_checkpoint(as_list, c, optimizers_c)
+    assert torch.equal(optimizers_c[1].state_dict()["state"][0]["momentum_buffer"],
+                       optimizers["discriminator"].state_dict()["state"][0]["momentum_buffer"])
+
+
+def test_optimizer_and_ema_mismatches_name_what_was_expected_and_nothing_is_loaded(tmp_path):
+    from coursekit.training import EMA
+
+    torch.manual_seed(0)
+    a = TwoNets()
+    path = save_checkpoint(tmp_path / "gan.pt", a, stepped(a, gan_optimizers))
+    single = save_checkpoint(tmp_path / "one.pt", a, torch.optim.Adam(a.parameters()))
+    b = TwoNets()
+    before = b.g.weight.clone()
+    cases = [
+        (path, torch.optim.Adam(b.parameters()), "holds several optimizers ['discriminator', 'generator'], but one optimizer"),
+        (single, gan_optimizers(b), "has one optimizer, but optimizers ['discriminator', 'generator'] were given"),
+        (path, {"gen": torch.optim.Adam(b.g.parameters())},
+         "holds optimizers ['discriminator', 'generator'], but ['gen'] were given"),
+        (path, {"generator": torch.optim.SGD(b.g.parameters(), lr=0.1), "discriminator": torch.optim.SGD(b.d.parameters(), lr=0.1)},
+         "optimizer 'generator' was saved as Adam, but SGD was given"),
+        (path, {"generator": torch.optim.Adam([b.g.weight]), "discriminator": torch.optim.SGD(b.d.parameters(), lr=0.1)},
+         "optimizer 'generator' has parameter groups of sizes [2] in the checkpoint, but the one given has [1]"),
+    ]
+    for file, optimizers, message in cases:
+        with pytest.raises(CheckpointError, match=re.escape(message)):
+            load_checkpoint(file, b, optimizers)
+        assert torch.equal(b.g.weight, before)                # nothing half-loaded
+    with pytest.raises(CheckpointError, match=r"has no EMA state, but an EMA \(decay 0.9\)"):
+        load_checkpoint(path, b, ema=EMA(b, 0.9))
+    with_ema = save_checkpoint(tmp_path / "ema.pt", a, ema=EMA(a, 0.9))
+    with pytest.raises(CheckpointError, match="holds an EMA with decay 0.9, but one with decay 0.5"):
+        load_checkpoint(with_ema, b, ema=EMA(b, 0.5))
+    assert torch.equal(b.g.weight, before)

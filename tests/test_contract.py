@@ -6,7 +6,7 @@ is made from the model's own `data_shape` and `data_levels`: integer levels 0..K
 0./1. floats for K = 2 (what `data.binarize` gives), floats in [0, 1) for real-valued data.
 
 Checks per configuration: `loss(batch)` is a dict with a finite scalar "loss" and one backward
-pass (or, for a model with its own `training_step`, one step of `coursekit.train`) reaches
+pass (or, for a model with its own `training_step`, one step of `coursekit.training`) reaches
 every parameter; `sample(n)` has the data's shape, dtype convention and range (or raises a
 NotImplementedError that explains, for `can_sample = False`); the declared likelihood method
 returns (N,) finite nats, and log P ≤ 0 for discrete data; everything runs in float64; the
@@ -138,7 +138,7 @@ def gradient_problems(model: nn.Module, loss: torch.Tensor, zero_ok: dict[str, s
 
 
 def step_problems(model: nn.Module, batch) -> list[str]:
-    """One step of `coursekit.train` (the model's own training_step); name every parameter it leaves untouched."""
+    """One step of `coursekit.training` (the model's own training_step); name every parameter it leaves untouched."""
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     train(model, [batch], steps=1, device="cpu", progress=False)
     return [f"{name}: unchanged by one training step and no gradient" for name, p in model.named_parameters()

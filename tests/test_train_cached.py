@@ -54,7 +54,8 @@ def test_second_call_loads_the_same_weights_and_history_without_training(loaders
 
 
 @pytest.mark.parametrize("change", ["epochs", "lr", "init seed", "training seed", "patience", "restore_best", "beta_kl",
-                                    "data", "batch size", "val data", "transform"])
+                                    "data", "batch size", "val data", "transform", "ema_decay", "warmup_steps",
+                                    "lr_schedule"])
 def test_anything_that_decides_the_weights_changes_the_key(loaders, change):
     base = dict(model=small_vae(), train_data=loaders["train"], epochs=2, val_data=loaders["val"])
     key = cache_key(base["model"], base["train_data"], epochs=2, val_data=loaders["val"])
@@ -69,6 +70,12 @@ def test_anything_that_decides_the_weights_changes_the_key(loaders, change):
         other["patience"] = 5
     elif change == "restore_best":
         other["restore_best"] = False
+    elif change == "ema_decay":
+        other["ema_decay"] = 0.99
+    elif change == "warmup_steps":
+        other["warmup_steps"] = 5
+    elif change == "lr_schedule":
+        other["lr_schedule"] = "cosine"
     elif change == "init seed":
         other["model"] = small_vae(seed=1)
     elif change == "beta_kl":                     # same initial weights: only the config differs
@@ -104,10 +111,20 @@ def test_defaults_spelled_out_give_the_same_key(loaders):
             == cache_key(model, loaders["train"], epochs=2, restore_best=True, lr=1e-3, seed=0))
 
 
-def test_device_and_progress_are_not_in_the_key(loaders):
+def test_device_progress_and_distributed_are_not_in_the_key(loaders):
     model = small_vae()
-    assert (cache_key(model, loaders["train"], epochs=2, device="cpu", progress=False)
+    assert (cache_key(model, loaders["train"], epochs=2, device="cpu", progress=False, distributed=False)
             == cache_key(model, loaders["train"], epochs=2, device="auto", progress=True, desc="x"))
+
+
+def test_the_weight_average_is_cached_with_the_model(loaders, tmp_path):
+    first = small_vae()
+    h1 = train_cached(first, loaders["train"], epochs=1, ema_decay=0.9, cache_dir=tmp_path, progress=False)
+    second = small_vae()
+    h2 = train_cached(second, loaders["train"], epochs=1, ema_decay=0.9, cache_dir=tmp_path, progress=False)
+    assert h2.from_cache and h2.ema is not None and h2.ema.updates == h1.ema.updates
+    for k, v in h1.ema.model.state_dict().items():
+        assert torch.equal(h2.ema.model.state_dict()[k], v), k
 
 
 def test_retrain_and_unreadable_cache_train_again(loaders, tmp_path):
@@ -160,6 +177,8 @@ def test_what_cannot_be_keyed_is_refused(loaders, tmp_path):
         odd = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(4, 1, 8, 8, dtype=torch.long)),
                                           batch_size=2, collate_fn=object())
         train_cached(small_vae(), odd, epochs=1, cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="resume_from"):
+        train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, resume_from="run.pt")
     with pytest.raises(TypeError, match="refuses them"):
         train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, epoch=3)
     assert not (tmp_path / "models").exists()

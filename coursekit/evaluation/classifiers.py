@@ -261,7 +261,7 @@ def classifier(splits: Splits | None = None, *, kind: str = "digits", seed: int 
     """The evaluation classifier for `splits` (default: the digits), trained once and cached.
 
     The first call trains a `SmallCNN` (`config`, default `DEFAULT_CONFIGS[kind]`) with
-    `coursekit.train.train` (Adam, random 1-pixel shifts, early stopping on the validation
+    `coursekit.training.train` (Adam, random 1-pixel shifts, early stopping on the validation
     loss, best weights kept), which takes seconds on the digits, and saves it to
     `<cache_dir>/<kind>-classifier-<key[:16]>.pt`; later calls with the same data,
     configuration, seed and torch version load that file (the device it was trained on is

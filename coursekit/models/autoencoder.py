@@ -14,7 +14,7 @@ identity is a perfect solution, so something else — noise, masking — must ma
 - **Denoising**: any of them with `noise_std > 0` (x̃ = x + σε) or `mask_prob > 0` (each pixel
   of x̃ set to 0 with that probability) is a denoising autoencoder: in training mode `loss`
   feeds the *corrupted* x̃ to the encoder and compares g(f(x̃)) with the *clean* x. In eval
-  mode (`model.eval()`, as `coursekit.train.evaluate` sets it) it measures plain
+  mode (`model.eval()`, as `coursekit.training.evaluate` sets it) it measures plain
   reconstruction, so validation numbers compare across models. Like dropout.
 - `PCA`: the closed-form linear autoencoder f(x) = U_kᵀ(x − μ), g(z) = μ + U_k z from the SVD of
   the centred data; its training error is the sum of the discarded eigenvalues.
@@ -318,7 +318,7 @@ class PCA(GenerativeModel):
 
     with V_k the first k right singular vectors (the principal directions, `components`, (k, D)).
     On the data it was fitted on, the mean of ‖x − g(f(x))‖² is exactly Σ_{j>k} λ_j. Same
-    `encode`/`decode`/`loss` as the autoencoders, so `coursekit.train.evaluate` scores both alike.
+    `encode`/`decode`/`loss` as the autoencoders, so `coursekit.training.evaluate` scores both alike.
     """
 
     likelihood = "none"

@@ -27,7 +27,7 @@ What a model provides (all log-likelihoods in **nats per example**, one value pe
   −log P(x) (Theis et al., 2016).
 - Models that need their own optimisation step (GANs: two optimisers, k critic steps)
   define `configure_optimizers(lr)` and `training_step(batch, optimizers, step) -> dict`;
-  `coursekit.train` then calls them instead of its default step.
+  `coursekit.training` then calls them instead of its default step.
 
 What is enforced where:
 

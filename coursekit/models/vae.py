@@ -128,7 +128,7 @@ class VAEConfig:
 
     The MLP defaults (latent 16, 2 × 512 ELU units each way, dropout 0.5) are the benchmark's
     model (`benchmarks/vae_bits_per_dim.py`). `dropout` acts in training mode only: evaluate
-    after `model.eval()` (as `coursekit.train` leaves it).
+    after `model.eval()` (as `coursekit.training` leaves it).
 
     `levels` defaults by decoder: 17 (categorical), 2 (bernoulli, which needs 2), None
     (gaussian: real-valued data). `beta_kl` weights the KL term of `loss` (β-VAE, lecture 03;

@@ -17,13 +17,16 @@ from torch import nn
 
 from ..cache import cache_path, load_cached, store_cached
 from ..utils import hash_tensor, resolve_device
-from . import loop
+from . import ema as ema_module, loop, schedules, step
+from .distributed import is_main_process
+from .ema import EMA
 from .loop import History, train
 
 __all__ = ["train_cached", "cache_key"]
 
 _CACHE_FORMAT = 2  # bump when the meaning of a cached model changes
-_NOT_IN_KEY = ("device", "progress", "desc", "checkpoint_path")  # do not change the weights trained
+_NOT_IN_KEY = ("device", "progress", "desc", "checkpoint_path", "distributed")  # do not change the weights trained
+_REFUSED = ("optimizer", "step_fn", "checkpoint_path", "resume_from")            # the key cannot describe them
 _SIMPLE = (int, float, str, bool, bytes, type(None))
 _TRAIN_SIGNATURE = inspect.signature(train)   # train's options and their defaults, for the key
 
@@ -103,7 +106,8 @@ def _source_key(h, model: nn.Module) -> None:
         except (OSError, TypeError) as err:
             raise TypeError(f"train_cached needs the source of {cls.__qualname__} to key its cache, and Python "
                             f"cannot find it ({err}); define the model in a .py file, or use `train`") from err
-    h.update(Path(loop.__file__).read_bytes())    # the training loop itself
+    for module in (loop, step, schedules, ema_module):   # the training loop itself
+        h.update(Path(module.__file__).read_bytes())
 
 
 def cache_key(model: nn.Module, train_data: Iterable, **train_options: Any) -> str:
@@ -112,13 +116,14 @@ def cache_key(model: nn.Module, train_data: Iterable, **train_options: Any) -> s
     It covers what decides the trained weights: the source of the model's classes and of the
     training loop, its `config`, plain attributes and layers, its initial weights (so the seed
     it was built with), the training options with `train`'s defaults filled in (`epochs`,
-    `lr`, `seed`, `patience`, ... but not `device` or `progress`), the training and
+    `lr`, `seed`, `patience`, `ema_decay`, `lr_schedule`, ... but not `device`, `progress` or
+    `distributed`, which say where and how, not what, is trained), the training and
     validation data (tensors, batch size, sampler, the code of the transform or collate
     function), torch's major.minor version and the cache format. Change any of them and the
     model is trained afresh; what it cannot describe (a custom step, an optimiser, a loader
     over another kind of data set) it refuses with a TypeError.
     """
-    for option in ("optimizer", "step_fn", "checkpoint_path"):
+    for option in _REFUSED:
         if train_options.get(option) is not None:
             raise TypeError(f"train_cached does not take {option!r} (got {type(train_options[option]).__name__}): "
                             f"it cannot key a cache on it; use `train`")
@@ -161,7 +166,9 @@ def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.
     overwrites. A cached file that cannot be read is trained again and replaced (it is a
     cache: nothing of the user's is lost); if the cache cannot be written (a read-only or
     full disk), the trained model is returned with a warning. `train_options` are `train`'s
-    keyword arguments except `optimizer`, `step_fn` and `checkpoint_path`.
+    keyword arguments except `optimizer`, `step_fn`, `checkpoint_path` and `resume_from`. With
+    `ema_decay`, the weight average is cached too and comes back as `history.ema`. Under
+    distributed training only rank 0 writes the cache.
     """
     key = cache_key(model, train_data, **train_options)
     path = cache_path("models", name or type(model).__name__, key, cache_dir)
@@ -176,7 +183,10 @@ def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.
                                   steps={k: list(v) for k, v in saved["steps"].items()},
                                   best_round=saved["best_round"], stopped_early=saved["stopped_early"],
                                   from_cache=True)
-            except (KeyError, TypeError, AttributeError) as err:
+                if train_options.get("ema_decay") is not None:
+                    history.ema = EMA(model, train_options["ema_decay"])
+                    history.ema.load_state_dict(extra["ema_state"])
+            except (KeyError, TypeError, AttributeError, ValueError, RuntimeError) as err:
                 model.load_state_dict(initial)
                 warnings.warn(f"the cached model {path} has an unreadable history ({err}); training it again",
                               stacklevel=2)
@@ -184,6 +194,8 @@ def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.
                 model.eval()
                 return history
     history = train(model, train_data, **train_options)
-    store_cached(path, model, key, history={"rounds": history.rounds, "steps": history.steps,
-                                            "best_round": history.best_round, "stopped_early": history.stopped_early})
+    if is_main_process():
+        store_cached(path, model, key, history={"rounds": history.rounds, "steps": history.steps,
+                                                "best_round": history.best_round, "stopped_early": history.stopped_early},
+                     ema_state=history.ema.state_dict() if history.ema is not None else None)
     return history

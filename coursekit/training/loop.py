@@ -6,29 +6,42 @@ The model provides `loss(batch) -> dict` with `"loss"` (and named parts such as 
 `"kl"`); the loop does the rest: device placement (`device="auto"`: CUDA, then MPS, then
 CPU), seeding, a progress bar (`tqdm.auto`: a widget in JupyterLab, text in a terminal),
 validation, early stopping with the best weights restored, optional mixed precision on CUDA,
-gradient clipping, atomic checkpoints, and a `History` of every named loss part.
+gradient clipping, a weight average (EMA), learning-rate warm-up and cosine decay, atomic
+checkpoints that a run resumes from, and a `History` of every named loss part.
 
 Training length is set in `epochs` or `steps`, never in seconds, so a seeded run reproduces.
 
 Models that need their own optimisation step (a GAN's two optimisers, k critic steps per
-generator step) define `configure_optimizers(lr)` and `training_step(batch, optimizers, step)`,
-or the caller passes `step_fn`; the loop then calls that instead of its default step.
+generator step) define `configure_optimizers(lr)` and `training_step(batch, optimizers, step, ctx)`,
+or the caller passes `step_fn(model, batch, optimizers, step, ctx)`; the loop then calls that
+instead of its default step, under the same autocast, and `ctx` (a `StepContext`, see step.py)
+gives it the default step's non-finite check, gradient scaling, clipping and averaging.
+
+Under `torchrun` the same call trains data-parallel with DistributedDataParallel (see
+distributed.py and scripts/train_ddp.py); the notebooks stay single-process.
 """
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import math
-import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
 from tqdm.auto import tqdm
 
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..utils import resolve_device, seed_everything
+from .distributed import LossForward, Ranks, broadcast_model, broadcast_object, mean_over_ranks, ranks_for, shard_loader
+from .ema import EMA
+from .schedules import LRSchedule
+from .step import StepContext, check_finite, loss_parts, optimizer_list
 
 __all__ = ["History", "train", "evaluate", "to_device"]
 
@@ -40,7 +53,9 @@ class History:
     `rounds` holds one value per evaluation round (an epoch, or `eval_every` steps): the keys
     "epoch" and "step" say when, "train/<part>" is the mean of each loss part over the round's
     steps and "val/<part>" its value on the validation data. `steps` holds every optimisation
-    step's values ("loss", ...). `history["val/loss"]` reads a round series.
+    step's values ("loss", ...) and its learning rate ("lr", or "lr/<name>" for each of several
+    optimisers). `history["val/loss"]` reads a round series. `ema` is the weight average when
+    training kept one (`ema_decay`): `history.ema.model` is the averaged model.
     """
 
     rounds: dict[str, list[float]] = field(default_factory=dict)
@@ -49,6 +64,7 @@ class History:
     stopped_early: bool = False
     from_cache: bool = False
     """True when `train_cached` loaded the model and this history from its cache instead of training."""
+    ema: EMA | None = field(default=None, repr=False)
 
     def __getitem__(self, key: str) -> list[float]:
         if key not in self.rounds:
@@ -59,7 +75,7 @@ class History:
         return key in self.rounds
 
     def as_dict(self) -> dict[str, list[float]]:
-        """The per-round series, e.g. for `coursekit.plot.training_curves` or a checkpoint."""
+        """The per-round series, e.g. for `coursekit.viz.training_curves` or a checkpoint."""
         return {k: list(v) for k, v in self.rounds.items()}
 
     def last(self, key: str) -> float:
@@ -81,14 +97,6 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def _loss_parts(model: nn.Module, batch: Any) -> dict[str, torch.Tensor]:
-    parts = model.loss(batch)
-    if not isinstance(parts, Mapping) or "loss" not in parts:
-        got = f"a dict with keys {sorted(parts)}" if isinstance(parts, Mapping) else type(parts).__name__
-        raise TypeError(f"{type(model).__name__}.loss(batch) must return a dict with a 'loss' entry, got {got}")
-    return parts
-
-
 @torch.no_grad()
 def evaluate(model: nn.Module, data: Iterable, device: str | torch.device | None = None) -> dict[str, float]:
     """The mean of every loss part over `data`, weighted by batch size, in eval mode."""
@@ -100,7 +108,7 @@ def evaluate(model: nn.Module, data: Iterable, device: str | torch.device | None
     for batch in data:
         batch = to_device(batch, device)
         size = _batch_size(batch)
-        for key, value in _loss_parts(model, batch).items():
+        for key, value in loss_parts(model, batch).items():
             sums[key] = sums.get(key, 0.0) + float(value) * size
         count += size
     model.train(was_training)
@@ -122,7 +130,9 @@ def _batch_size(batch: Any) -> int:
 
 def _make_optimizers(model: nn.Module, optimizer: torch.optim.Optimizer | None, lr: float, weight_decay: float):
     if hasattr(model, "configure_optimizers"):
-        return model.configure_optimizers(lr)
+        optimizers = model.configure_optimizers(lr)
+        optimizer_list(optimizers)  # one, or a dict / list of several: anything else is refused here
+        return optimizers
     if optimizer is not None:
         return optimizer
     params = [p for p in model.parameters() if p.requires_grad]
@@ -130,6 +140,72 @@ def _make_optimizers(model: nn.Module, optimizer: torch.optim.Optimizer | None, 
         raise ValueError(f"{type(model).__name__} has no trainable parameters; nothing for train() to do "
                          f"(a closed-form model such as PixelCategorical is fitted with .fit())")
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+def _custom_step(model: nn.Module, step_fn: Callable | None) -> tuple[Callable | None, bool]:
+    """The custom step as `call(batch, optimizers, step, **ctx)` (None: the default step), and whether it takes `ctx`."""
+    fn = step_fn if step_fn is not None else getattr(model, "training_step", None)
+    if fn is None:
+        return None, True
+    try:
+        params = inspect.signature(fn).parameters
+        takes_ctx = "ctx" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    except (TypeError, ValueError):
+        takes_ctx = False
+    return (functools.partial(step_fn, model) if step_fn is not None else fn), takes_ctx
+
+
+def _default_step(batch: Any, optimizers: Any, step: int, ctx: StepContext) -> dict[str, torch.Tensor]:
+    """Zero the gradients, backpropagate "loss" (checked, scaled, clipped), step every optimiser."""
+    ctx.zero_grad(optimizers)
+    parts = ctx.loss(batch)
+    ctx.backward(parts["loss"], optimizers, parts=parts)
+    ctx.step(optimizers)
+    return parts
+
+
+def _lr_keys(optimizers: Any) -> dict[str, torch.optim.Optimizer]:
+    """Where each optimiser's learning rate is recorded in `History.steps`: "lr", or "lr/<name>"."""
+    if isinstance(optimizers, torch.optim.Optimizer):
+        return {"lr": optimizers}
+    names = optimizers.keys() if isinstance(optimizers, Mapping) else range(len(optimizers))
+    return {f"lr/{name}": opt for name, opt in zip(names, optimizer_list(optimizers))}
+
+
+def _snapshot(model: nn.Module, ema: EMA | None) -> dict[str, Any]:
+    """A CPU copy of the weights (and the EMA's), to put back the best round's."""
+    copy_of = lambda m: copy.deepcopy({k: v.detach().cpu() for k, v in m.state_dict().items()})  # noqa: E731
+    return {"model": copy_of(model), "ema": copy_of(ema.model) if ema is not None else None}
+
+
+def _rng_state(device: torch.device) -> dict[str, torch.Tensor | None]:
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
+
+
+def _epoch_rng(device: torch.device, generator: torch.Generator | None) -> dict[str, Any]:
+    """The random state an epoch begins with: torch's and the loader's shuffling generator's."""
+    return {"epoch": _rng_state(device), "loader": generator.get_state() if generator is not None else None}
+
+
+def _set_rng_state(state: Mapping[str, torch.Tensor | None], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    if state.get("cuda") is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
+
+def _round_values(history: History, pending: dict[str, list], lrs: dict[str, list[float]], in_round: int,
+                  ranks: Ranks | None, device: torch.device) -> dict[str, float]:
+    """Move a round's per-step values into `history.steps` (averaged over processes) and return their means."""
+    means = {}
+    for key, values in pending.items():
+        if ranks is not None:   # one all-reduce per part and round, on the training device (NCCL needs CUDA)
+            values = list(mean_over_ranks(torch.stack([v.to(device) for v in values]), ranks))
+        means[f"train/{key}"] = float(sum(values, 0.0)) / in_round
+        history.steps.setdefault(key, []).extend(torch.stack(values).cpu().double().tolist())  # exact for float32
+    for key, values in lrs.items():
+        history.steps.setdefault(key, []).extend(values)
+    return means
 
 
 def train(
@@ -153,6 +229,12 @@ def train(
     checkpoint_path: str | None = None,
     progress: bool = True,
     desc: str | None = None,
+    ema_decay: float | None = None,
+    warmup_steps: int = 0,
+    lr_schedule: str = "constant",
+    min_lr: float = 0.0,
+    resume_from: str | None = None,
+    distributed: bool | str = "auto",
 ) -> History:
     """Train `model` on `train_data` for `epochs` epochs or `steps` optimisation steps.
 
@@ -162,11 +244,25 @@ def train(
     - `seed`: seeds everything before the first step (shuffling, including a DataLoader's own
       generator, dropout, sampling in the loss); `None` leaves the random state alone.
     - `amp`: float16 autocast with a gradient scaler, on CUDA only (ignored with a warning
-      elsewhere).
-    - `step_fn(model, batch, optimizers, step) -> dict`, or a model's own `training_step`,
-      replaces the default step (zero grad, backward on "loss", clip, optimizer step).
-    - `checkpoint_path`: the model and optimiser state are saved (atomically) whenever the
-      validation loss improves, or after every round without `val_data`.
+      elsewhere); `grad_clip`: the largest gradient norm (over the parameters being stepped).
+    - `step_fn(model, batch, optimizers, step, ctx) -> dict`, or a model's own
+      `training_step(batch, optimizers, step, ctx)`, replaces the default step (zero grad,
+      backward on "loss", clip, step every optimiser); `ctx.backward` / `ctx.step` give it the
+      same checks, scaling and clipping (step.py). Steps without `ctx` still work on one process.
+    - `ema_decay`: keep an exponential moving average of the weights, θ_ema ← d·θ_ema + (1−d)·θ
+      after every step (`history.ema`); validation, early stopping and `restore_best` then
+      use the averaged weights, and the raw weights stay in `model`.
+    - `warmup_steps`, `lr_schedule` ("constant" or "cosine"), `min_lr`: the learning rate of
+      every step, set per step (schedules.py) and recorded in `history.steps["lr"]`.
+    - `checkpoint_path`: the model, every optimiser, the EMA, the gradient scaler, the step
+      counter, the history and the random state are saved (atomically) whenever the
+      validation loss improves, or after every round without `val_data`;
+      `resume_from=<such a checkpoint>` continues that run to `epochs`/`steps` in total
+      (exactly as if it had not stopped, on one process).
+    - `distributed`: "auto" trains data-parallel when torch.distributed is initialised with
+      several processes (torchrun), True requires it, False trains this process alone. The
+      loader's batch size is then the global batch, split among the processes
+      (distributed.py); each process seeds its random stream with `seed + rank`.
     """
     if (epochs is None) == (steps is None):
         raise ValueError(f"give exactly one of epochs or steps, got epochs={epochs!r}, steps={steps!r}")
@@ -182,76 +278,111 @@ def train(
                         f"got {type(train_data).__name__}") from err
     if per_epoch == 0:
         raise ValueError("train_data yields no batches (is the data set smaller than drop_last's batch size?)")
+    ranks = ranks_for(distributed)
+    custom, takes_ctx = _custom_step(model, step_fn)
+    if ranks is not None:
+        if not takes_ctx:
+            raise TypeError("under distributed training a custom step must take a `ctx` argument and call "
+                            "ctx.backward(loss, optimizer), which averages the gradients over the processes")
+        train_data = shard_loader(train_data, ranks, seed=seed or 0)
+        per_epoch = len(train_data)
+    total_steps = epochs * per_epoch if epochs is not None else steps
+    schedule = LRSchedule(total_steps=total_steps, warmup_steps=warmup_steps, schedule=lr_schedule, min_lr=min_lr)
 
     if seed is not None:
-        seed_everything(seed)
+        seed_everything(seed if ranks is None else seed + ranks.rank)
         # A loader made by coursekit.data.loaders carries its own shuffling generator: reseed it
         # too, so training twice with the same loader and seed sees the same batches.
         generator = getattr(train_data, "generator", None)
         if isinstance(generator, torch.Generator):
             generator.manual_seed(seed)
     device = resolve_device(device)
+    if ranks is not None and device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())   # init_distributed set it to LOCAL_RANK
     model.to(device)
     optimizers = _make_optimizers(model, optimizer, lr, weight_decay)
     use_amp = bool(amp) and device.type == "cuda"
     if amp and not use_amp:
         warnings.warn(f"amp=True is ignored on {device.type}: mixed precision is used on CUDA only", stacklevel=2)
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
-    custom_step = step_fn or getattr(model, "training_step", None)
+    loss_module = None
+    if ranks is not None and custom is None:   # DDP averages the gradients of the default step (and broadcasts rank 0's weights)
+        loss_module = DistributedDataParallel(LossForward(model), device_ids=[device.index] if device.type == "cuda" else None)
+    elif ranks is not None:                    # a custom step's ctx.backward averages them; start from rank 0's weights
+        broadcast_model(model)
+    ema = EMA(model, ema_decay) if ema_decay is not None else None
+    ctx = StepContext(model, device=device, lr=lr, grad_clip=grad_clip, scaler=scaler, ranks=ranks,
+                      loss_module=loss_module, average_grads=custom is not None)
+    run_step = custom or _default_step
+    history = History(ema=ema)
+    main = ranks is None or ranks.main
+    settings = {"per_epoch": per_epoch, "total_steps": total_steps, "ema_decay": ema_decay,
+                "warmup_steps": warmup_steps, "lr_schedule": lr_schedule, "min_lr": min_lr}
 
-    total_steps = epochs * per_epoch if epochs is not None else steps
     round_len = per_epoch if epochs is not None else min(eval_every or per_epoch, total_steps)
-    history = History()
-    best_val, best_state, rounds_since_best = math.inf, None, 0
-    bar = tqdm(total=total_steps, desc=desc or f"training {type(model).__name__}", disable=not progress,
-               unit="step", dynamic_ncols=True)
-
-    def default_step(batch) -> dict[str, torch.Tensor]:
-        optimizers.zero_grad(set_to_none=True)
-        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-            parts = _loss_parts(model, batch)
-        loss = parts["loss"]
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss became {loss.item()} at step {step}: lower the learning rate "
-                                     f"(lr={lr}) or set grad_clip")
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizers)
-        else:
-            loss.backward()
-        if grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        if scaler is not None:
-            scaler.step(optimizers)
-            scaler.update()
-        else:
-            optimizers.step()
-        return parts
-
-    step, sums, pending, in_round = 0, {}, {}, 0
+    step, best_val, rounds_since_best, best_state, resumed_rng = 0, math.inf, 0, None, None
+    if resume_from is not None:
+        step, best_val, rounds_since_best, resumed_rng = _resume(
+            resume_from, model, optimizers, ema, scaler, history, settings, val_data=val_data, ranks=ranks)
+        if restore_best and val_data is not None:
+            best_state = _snapshot(model, ema)   # a checkpoint with val_data is written at a best round
+    if not schedule.is_constant:
+        schedule.attach(optimizer_list(optimizers))   # after a resume: the base rates come from the checkpoint
+    bar = tqdm(total=total_steps, initial=step, desc=desc or f"training {type(model).__name__}",
+               disable=not (progress and main), unit="step", dynamic_ncols=True)
+    generator = getattr(train_data, "generator", None)
+    generator = generator if isinstance(generator, torch.Generator) else None
+    opt_list, lr_keys = optimizer_list(optimizers), _lr_keys(optimizers)
+    pending, lrs, in_round = {}, {}, 0
     model.train()
     try:
         while step < total_steps:
-            for batch in train_data:
+            epoch, skip = divmod(step, per_epoch)
+            if isinstance(getattr(train_data, "sampler", None), DistributedSampler):
+                train_data.sampler.set_epoch(epoch)
+            if resumed_rng is not None:       # put back the random state this epoch began with
+                _set_rng_state(resumed_rng["epoch"], device)
+                if generator is not None and resumed_rng["loader"] is not None:
+                    generator.set_state(resumed_rng["loader"].cpu())
+            epoch_rng = _epoch_rng(device, generator)   # saved with a checkpoint written mid-epoch
+            batches = iter(train_data)
+            for _ in range(skip):             # resuming mid-epoch: the batches already trained on
+                next(batches)
+            if resumed_rng is not None:
+                if skip:
+                    _set_rng_state(resumed_rng["now"], device)
+                resumed_rng = None
+            for batch in batches:
+                if not schedule.is_constant:
+                    schedule.apply(opt_list, step)
+                for key, opt in lr_keys.items():
+                    lrs.setdefault(key, []).append(opt.param_groups[0]["lr"])
                 batch = to_device(batch, device)
-                parts = custom_step(model, batch, optimizers, step) if step_fn else (
-                    custom_step(batch, optimizers, step) if custom_step else default_step(batch))
+                ctx.step_index = step
+                with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
+                    parts = run_step(batch, optimizers, step, **({"ctx": ctx} if takes_ctx else {}))
+                ctx._end()
+                if custom is not None and "loss" in parts:   # the default step checked before its backward
+                    loss = torch.as_tensor(parts["loss"]).detach().float()
+                    check_finite(mean_over_ranks(loss, ranks) if ranks is not None else loss, step=step, lr=lr)
+                if ema is not None:
+                    ema.update(model)
                 step += 1
                 in_round += 1
                 for key, value in parts.items():
                     value = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
-                    sums[key] = sums.get(key, 0.0) + value
                     pending.setdefault(key, []).append(value)  # tensors until the round ends (one sync per round)
                 bar.update(1)
                 if in_round == round_len or step == total_steps:
                     record = {"step": step, "epoch": step / per_epoch}
-                    record.update({f"train/{k}": float(v) / in_round for k, v in sums.items()})
+                    record.update(_round_values(history, pending, lrs, in_round, ranks, device))
                     if val_data is not None:
-                        record.update({f"val/{k}": v for k, v in evaluate(model, val_data, device).items()})
+                        scored = ema.model if ema is not None else model
+                        values = evaluate(scored, val_data, device) if main else None
+                        values = broadcast_object(values) if ranks is not None else values   # all stop alike
+                        record.update({f"val/{k}": v for k, v in values.items()})
                     history._append(history.rounds, record)
-                    for key, values in pending.items():
-                        history.steps.setdefault(key, []).extend(torch.stack(values).float().tolist())
-                    sums, pending, in_round = {}, {}, 0
+                    pending, lrs, in_round = {}, {}, 0
                     postfix = {"loss": f"{record['train/loss']:.4g}"}
                     watched = record.get("val/loss", record["train/loss"])
                     if val_data is not None:
@@ -262,12 +393,20 @@ def train(
                         best_val, rounds_since_best = watched, 0
                         history.best_round = len(history.rounds["step"]) - 1
                         if restore_best and val_data is not None:
-                            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+                            best_state = _snapshot(model, ema)
                     else:
                         rounds_since_best += 1
-                    if checkpoint_path is not None and (improved or val_data is None):
-                        save_checkpoint(checkpoint_path, model, optimizers if isinstance(optimizers, torch.optim.Optimizer) else None,
-                                        step=step, history=history.as_dict())
+                    if checkpoint_path is not None and (improved or val_data is None) and main:
+                        if step % per_epoch == 0:
+                            # The epoch is over: let its sampler finish (a RandomSampler draws once more as
+                            # it stops), so that the state saved is the one the next epoch begins with.
+                            next(batches, None)
+                            epoch_rng = _epoch_rng(device, generator)
+                        trainer = {"step": step, "steps": history.steps, "best_round": history.best_round,
+                                   "best_val": best_val, "rounds_since_best": rounds_since_best,
+                                   "rng": {"now": _rng_state(device), **epoch_rng}, "settings": settings}
+                        save_checkpoint(checkpoint_path, model, optimizers, ema=ema, scaler=scaler,
+                                        step=step, history=history.as_dict(), trainer=trainer)
                     if patience is not None and rounds_since_best >= patience:
                         history.stopped_early = True
                         return history
@@ -276,6 +415,33 @@ def train(
     finally:
         bar.close()
         if best_state is not None and restore_best:
-            model.load_state_dict(best_state)
+            model.load_state_dict(best_state["model"])
+            if ema is not None:
+                ema.model.load_state_dict(best_state["ema"])
         model.eval()
     return history
+
+
+def _resume(path: str, model: nn.Module, optimizers: Any, ema: EMA | None, scaler: torch.amp.GradScaler | None,
+            history: History, settings: dict[str, Any], *, val_data: Iterable | None,
+            ranks: Ranks | None) -> tuple[int, float, int, dict | None]:
+    """Load a checkpoint written by `train(checkpoint_path=...)` and return where the run stood:
+    the step, the best watched loss, the rounds since it, and the random state to put back."""
+    extra = load_checkpoint(path, model, optimizers, ema=ema, scaler=scaler, require_extra=("trainer", "history"))
+    state = extra["trainer"]
+    if ("val/loss" in extra["history"]) != (val_data is not None):
+        had = "with" if "val/loss" in extra["history"] else "without"
+        raise CheckpointError(f"{path} was written by a run {had} val_data, but this one is "
+                              f"{'with' if val_data is not None else 'without'}; resume it as it was trained")
+    if state["step"] > settings["total_steps"]:
+        raise ValueError(f"{path} is at step {state['step']}, beyond the {settings['total_steps']} steps asked for")
+    changed = {k: (state["settings"].get(k), v) for k, v in settings.items()
+               if state["settings"].get(k) != v and not (k == "total_steps" and settings["lr_schedule"] == "constant")}
+    if changed:
+        warnings.warn(f"resuming {path} with other settings than it was trained with (was, now): {changed}; "
+                      f"the run will not be the one it would have been", stacklevel=3)
+    history.rounds = {k: list(v) for k, v in extra["history"].items()}
+    history.steps = {k: list(v) for k, v in state["steps"].items()}
+    history.best_round = state["best_round"]
+    rng = state["rng"] if ranks is None or ranks.main else None   # other ranks keep their own (seed + rank) stream
+    return state["step"], state["best_val"], state["rounds_since_best"], rng

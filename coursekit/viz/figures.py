@@ -275,7 +275,7 @@ _X_AXIS_KEYS = ("epoch", "step")
 
 
 def _history_dict(history: Any) -> dict[str, list[float]]:
-    """A dict of series from a dict or anything with `.as_dict()` (coursekit.train.History)."""
+    """A dict of series from a dict or anything with `.as_dict()` (coursekit.training.History)."""
     if hasattr(history, "as_dict"):
         history = history.as_dict()
     if not isinstance(history, Mapping):
@@ -306,7 +306,7 @@ def training_curves(history: Any, keys: Sequence[str] | None = None, logy: bool 
     """One panel per loss part ("loss", "recon", "kl", ...), its train and val series together.
 
     `history` maps names such as "train/loss", "val/loss", "train/kl" to lists of floats,
-    one per epoch or per step, or is a `coursekit.train.History` (anything with `.as_dict()`).
+    one per epoch or per step, or is a `coursekit.training.History` (anything with `.as_dict()`).
     "epoch" and "step" series, if present, are the x-axis, not curves. `keys` picks names
     ("val/loss") or parts ("kl"). Series of different lengths in one panel (per-step train,
     per-epoch val) are stretched over the same x-range.
