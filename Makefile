@@ -60,7 +60,7 @@ notebooks: sources
 	@echo "==> Removing execution timestamps and widget ids"
 	$(PY) scripts/notebook_sources.py clean
 
-exercises: setup
+exercises: sources
 	@echo "==> Building the student notebooks in exercises/ from solutions/"
 	$(VENV)/bin/coursekit build
 

@@ -15,18 +15,21 @@ or full disk) leaves the trained model in memory, with a warning.
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 import re
+import types
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
+import torch
 from torch import nn
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .utils import resolve_cache_dir
 
-__all__ = ["cache_root", "cache_path", "load_cached", "store_cached", "KINDS"]
+__all__ = ["cache_root", "cache_path", "load_cached", "store_cached", "source_key", "torch_version", "KINDS"]
 
 KINDS = ("models", "classifiers")
 """The folders of the cache: trained lecture models and evaluation classifiers."""
@@ -45,6 +48,50 @@ def cache_path(kind: str, label: str, key: str, cache_dir: str | os.PathLike | N
         raise ValueError(f"key must be a hex digest (at least 16 characters), got {key!r}")
     safe = re.sub(r"[^A-Za-z0-9_.=-]+", "_", label) or "model"
     return cache_root(cache_dir) / kind / f"{safe}-{key[:16]}.pt"
+
+
+def torch_version() -> str:
+    """torch's major.minor version, part of every key (a new PyTorch may train to other weights)."""
+    return ".".join(torch.__version__.split("+")[0].split(".")[:2])
+
+
+def _classes_of(model: nn.Module) -> list[type]:
+    """Every class whose code runs in `model`: the MRO of the model's type and of each submodule's."""
+    seen: dict[type, None] = {}
+    for module in model.modules():
+        for cls in type(module).__mro__:
+            if cls.__module__.split(".")[0] not in ("torch", "builtins", "typing", "abc"):
+                seen.setdefault(cls)
+    return list(seen)
+
+
+def source_key(h, model: nn.Module | None = None, modules: Iterable[types.ModuleType] = ()) -> None:
+    """Feed the hashlib object `h` the code that decides trained weights: the source files of every
+    class in `model` (the model's own, its layers' — e.g. `models/layers.py` — and their bases,
+    with the helper functions in those files), and of `modules` (e.g. the training loop).
+
+    A class without a file (defined in a notebook cell) is hashed by its own source; one whose
+    source Python cannot find is refused, since a key that misses code would serve stale weights.
+    """
+    files: dict[str, bytes] = {}
+    for cls in _classes_of(model) if model is not None else []:
+        try:
+            path = inspect.getsourcefile(cls)
+            if path:
+                files.setdefault(str(Path(path).resolve()), Path(path).read_bytes())
+                continue
+        except (OSError, TypeError):
+            pass
+        try:
+            files.setdefault(f"<{cls.__module__}.{cls.__qualname__}>", inspect.getsource(cls).encode())
+        except (OSError, TypeError) as err:
+            raise TypeError(f"the cache needs the source of {cls.__qualname__} to key it, and Python cannot find "
+                            f"it ({err}); define the model in a .py file, or train without the cache") from err
+    for module in modules:
+        files.setdefault(str(Path(module.__file__).resolve()), Path(module.__file__).read_bytes())
+    for name in sorted(files, key=lambda f: Path(f).name if not f.startswith("<") else f):
+        h.update(Path(name).name.encode() if not name.startswith("<") else name.encode())
+        h.update(files[name])
 
 
 def load_cached(path: str | os.PathLike, model: nn.Module, key: str, required: tuple[str, ...] = ()) -> dict[str, Any] | None:

@@ -61,7 +61,7 @@ FOLDERS = ("notebooks", "solutions")
 PATTERN = "[0-9]*"
 TEXT_FORMAT = "py:percent"
 # jupytext.toml holds the options (for this script, the jupytext command and JupyterLab). A copy
-# without it (the student release has scripts/ but no jupytext.toml) uses the same, written here;
+# without it (a copy of scripts/ alone) uses the same, written here;
 # tests/test_notebook_sources.py checks that the two agree.
 OPTIONS = {"formats": ["notebooks///ipynb,notebooks///py:percent", "solutions///ipynb,solutions///py:percent"],
            "notebook_metadata_filter": "-all", "cell_metadata_filter": "tags,coursekit,-all"}

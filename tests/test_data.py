@@ -117,3 +117,33 @@ def test_load_is_one_door_to_every_data_set(digits, tmp_path):
         data.load("mnist", root=tmp_path, split="test")
     with pytest.raises(ValueError, match="name must be one of"):
         data.load("cifar10")
+
+
+def test_binarized_splits_are_integer_levels_of_the_float_view():
+    splits = data.digits()
+    b = data.binarized(splits)
+    assert [len(p) for p in b] == [len(p) for p in splits]
+    for part, orig in zip(b, splits):
+        assert part.levels == 2 and part.x.dtype == torch.int64 and set(part.x.unique().tolist()) <= {0, 1}
+        assert torch.equal(part.x, data.binarize(orig.x).long())     # the same images as the float 0./1. view
+        assert torch.equal(part.y, orig.y)
+    assert b.test.name == "test-binary"
+    assert data.binarized(splits.test).x.equal(b.test.x)
+    with pytest.raises(TypeError, match="Splits"):
+        data.binarized(splits.test.x)
+
+
+def test_load_reads_the_registry_and_register_adds_to_it():
+    assert set(data.DATASETS) <= set(data.REGISTRY)
+    with pytest.raises(ValueError, match="must be one of"):
+        data.load("no-such-data")
+    calls = []
+    data.register("trial-data", lambda **options: calls.append(options) or data.digits())
+    try:
+        assert data.load("trial-data", seed=3).train.x.shape == (1000, 1, 8, 8) and calls == [{"seed": 3}]
+        with pytest.raises(ValueError, match="already registered"):
+            data.register("trial-data", data.digits)
+        with pytest.raises(TypeError, match="callable"):
+            data.register("other", 3)
+    finally:
+        data.REGISTRY.pop("trial-data")

@@ -3,11 +3,13 @@ one process trained on the same global batches, for models without batch statist
 
 The module starts `python -m torch.distributed.run --standalone --nproc_per_node=2` on this file
 once (a free port is chosen by the rendezvous; CUDA is hidden, so the backend is gloo), with a
-timeout after which the whole process group is killed, so it can never hang CI. Each process
+timeout after which the whole process group is killed, so it can never hang CI (the workers,
+which torchrun puts in sessions of their own, exit by themselves 30 s before it). Each process
 trains two models on half of every global batch of 16 (the loader's batch size is the global
 batch; `train` splits it), in float64: one through DDP (the default step), one with its own
 two-optimiser step whose `ctx.backward` averages the gradients. Rank 0 alone writes the
-checkpoints. Then both processes run scripts/train_ddp.py's `main` for a few steps. The
+checkpoints; then rank 0 alone fails to write one, and both must stop. Then both processes
+run scripts/train_ddp.py's `main` for a few steps. The
 single-process reference runs here, with a `DistributedSampler` of one replica, so that it
 sees the same global batches in the same order.
 
@@ -97,11 +99,16 @@ def models():
 def _worker(out: str) -> None:
     """One of the torchrun processes: train both models on its half of each global batch, then
     run scripts/train_ddp.py's `main` in the same process group (one start-up for both tests)."""
+    import faulthandler
     import importlib.util
 
     import torch.distributed as dist
 
     from coursekit.training import init_distributed, loop, train
+
+    # torchrun starts its workers in sessions of their own, out of reach of run_torchrun's kill: a worker
+    # stuck in a collective dumps every thread's stack and exits by itself, before run_torchrun gives up
+    faulthandler.dump_traceback_later(TIMEOUT_S - 30, exit=True)
 
     assert init_distributed() == torch.device("cpu") and dist.get_backend() == "gloo"   # CUDA is hidden
     rank = dist.get_rank()
@@ -116,8 +123,19 @@ def _worker(out: str) -> None:
         results[name] = {"steps": history.steps, "rounds": history.rounds,
                          "weights": model.state_dict(), "ema": history.ema.model.state_dict()}
     results["saves"] = saves
-    torch.save(results, f"{out}/rank{rank}.pt")
+
+    def full_disk(*args, **kwargs):          # rank 0 alone writes: its failure must stop every rank
+        raise OSError("No space left on device")
+
+    loop.save_checkpoint = full_disk
+    try:                                      # fails after epoch 1 of 2: the others must not step on into epoch 2
+        train(models()["ddp"], torch.utils.data.DataLoader(dataset(), batch_size=GLOBAL_BATCH),
+              checkpoint_path=f"{out}/full.pt", epochs=2, lr=0.05, device="cpu", progress=False)
+        results["failure"] = None
+    except Exception as err:                  # noqa: BLE001 - reported to the test
+        results["failure"] = [type(err).__name__, str(err)]
     loop.save_checkpoint = real_save
+    torch.save(results, f"{out}/rank{rank}.pt")
     spec = importlib.util.spec_from_file_location("train_ddp", ROOT / "scripts" / "train_ddp.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
@@ -181,6 +199,17 @@ def test_two_processes_match_one_process_on_the_same_global_batches(launched):
                 torch.testing.assert_close(got["weights"][key], value, rtol=RTOL, atol=ATOL)
                 torch.testing.assert_close(got["ema"][key], history.ema.model.state_dict()[key], rtol=RTOL, atol=ATOL)
         assert (tmp_path / f"{name}.pt").is_file()
+
+
+def test_a_failure_on_rank_0_alone_stops_every_rank(launched):
+    """Rank 0 cannot write its checkpoint: it raises its OSError, and rank 1, instead of waiting
+    for it in the next step's all-reduce, raises a RuntimeError that says so."""
+    tmp_path, _ = launched
+    failures = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True)["failure"] for r in range(2)]
+    assert failures[0] == ["OSError", "No space left on device"]
+    assert failures[1][0] == "RuntimeError"
+    assert failures[1][1].startswith("rank 0 failed to write the checkpoint ")
+    assert "(OSError: No space left on device); rank 1 stops too" in failures[1][1]
 
 
 def test_the_script_trains_the_vae_on_two_processes(launched):

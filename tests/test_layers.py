@@ -1,6 +1,7 @@
 """Properties the lectures claim for the shared layers: masks make outputs depend on earlier inputs
 only (exact zeros in the Jacobian, not small numbers), the hand-written attention equals the fused
-one, and every layer runs in float64 and on the meta device (no hard-coded device)."""
+one, and every layer runs in float64 and on the meta device (no hard-coded device), and a layer built
+on meta is whole again after `to_empty` and `reset_parameters()` (masks and tables rebuilt exactly)."""
 import math
 
 import pytest
@@ -10,7 +11,7 @@ from torch.autograd.functional import jacobian
 
 from coursekit.models.layers import (
     MLP, CausalConv1d, MaskedConv2d, MaskedLinear, MaskedMLP, MultiHeadAttention, SinusoidalTimeEmbedding,
-    attention, causal_mask, made_degrees, made_masks,
+    attention, causal_mask, made_degrees, made_masks, materialize,
 )
 
 
@@ -262,6 +263,102 @@ def test_time_embedding_in_float64_and_on_meta():
         emb = SinusoidalTimeEmbedding(8)
     y = emb(torch.zeros(3, device="meta", dtype=torch.long))
     assert y.shape == (3, 8) and y.device.type == "meta"
+
+
+# --- built on meta, materialised with to_empty, then reset ----------------------------------
+
+RESETTABLE = {
+    **{name: make for name, (make, _, _) in BUILDERS.items()},
+    "masked_conv_B": lambda: MaskedConv2d(3, 2, 3, "B"),
+    "masked_mlp_random_order": lambda: MaskedMLP(4, [8], out_per_dim=3, order=[3, 1, 4, 2], seed=5),
+    "masked_mlp_no_hidden": lambda: MaskedMLP(5, [], seed=None),
+    "time_embedding": lambda: SinusoidalTimeEmbedding(10, max_period=100.0),
+}
+
+
+def _scribble(module: torch.nn.Module) -> None:
+    """What `to_empty` may leave: garbage. Made deterministic (NaN, −1), so "not rebuilt" always shows."""
+    with torch.no_grad():
+        for t in (*module.parameters(), *module.buffers()):
+            t.fill_(float("nan") if t.is_floating_point() else -1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name", RESETTABLE)
+def test_meta_built_layers_are_rebuilt_exactly_after_to_empty(name, dtype):
+    """meta → `to_empty(device="cpu")` → `reset_parameters()` of each module with its own tensors
+    (`materialize`, FSDP's order) gives the CPU-built layer: buffers equal (masks, order, ω), and in
+    float32 with the same seed the weights too, since each reset draws what its constructor drew (in
+    float64 the reset draws float64 weights, the CPU build float32 ones cast up: other numbers)."""
+    make = RESETTABLE[name]
+    torch.manual_seed(0)
+    on_cpu = make().to(dtype)
+    with torch.device("meta"):
+        layer = make().to(dtype)
+    layer.to_empty(device="cpu")
+    _scribble(layer)
+    expected, buffers = on_cpu.state_dict(), dict(layer.named_buffers())
+    assert all(not torch.equal(t, expected[n]) for n, t in buffers.items()), "the check below would be vacuous"
+    torch.manual_seed(0)
+    assert materialize(layer) is layer
+    got = layer.state_dict()
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key].dtype == expected[key].dtype and got[key].device.type == "cpu", key
+        if key in buffers or dtype == torch.float32:
+            assert torch.equal(got[key], expected[key]), f"{key} differs from the CPU-built layer after the reset"
+        else:
+            assert torch.isfinite(got[key]).all(), f"{key} not re-initialised by the reset"
+
+
+@pytest.mark.parametrize("make", [lambda: MaskedLinear(5, 3), lambda: MaskedConv2d(2, 3, 5, "A"),
+                                  lambda: SinusoidalTimeEmbedding(8), lambda: CausalConv1d(2, 3, 2)])
+def test_a_single_layers_reset_parameters_rebuilds_its_buffers(make):
+    on_cpu = make()
+    with torch.device("meta"):
+        layer = make()
+    layer.to_empty(device="cpu")
+    _scribble(layer)
+    layer.reset_parameters()
+    for name, buffer in on_cpu.named_buffers():
+        assert torch.equal(layer.get_buffer(name), buffer), name
+    assert all(torch.isfinite(p).all() for p in layer.parameters())
+
+
+def test_reset_keeps_a_mask_given_by_set_mask():
+    torch.manual_seed(0)
+    custom = (torch.rand(2, 3, 3, 3) > 0.5).float()
+    conv, linear = MaskedConv2d(3, 2, 3, "A"), MaskedLinear(4, 2)
+    conv.set_mask(custom)
+    linear.set_mask([[1, 0, 1, 0], [0, 1, 1, 1]])
+    for layer in (conv, linear):
+        before = layer.mask.clone()
+        layer.to_empty(device="cpu")
+        _scribble(layer)
+        layer.reset_parameters()
+        assert torch.equal(layer.mask, before)
+    assert torch.equal(conv.mask, custom)
+
+
+def test_a_mask_set_from_meta_cannot_be_rebuilt_and_says_so():
+    with torch.device("meta"):
+        layer = MaskedLinear(4, 2)
+        layer.set_mask(torch.ones(2, 4))       # a meta tensor: no values to remember
+    layer.to_empty(device="cpu")
+    with pytest.raises(RuntimeError, match="set from a meta tensor.*set_mask"):
+        layer.reset_parameters()
+
+
+def test_materialize_refuses_a_module_it_cannot_reset():
+    class Table(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("table", torch.arange(3.0))
+
+    with torch.device("meta"):
+        net = torch.nn.Sequential(MaskedLinear(3, 3), Table())
+    with pytest.raises(TypeError, match=r"1 \(Table\) has parameters or buffers of its own but no reset_parameters"):
+        materialize(net)
 
 
 # --- bad input ------------------------------------------------------------------------------

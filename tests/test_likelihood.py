@@ -199,6 +199,47 @@ def test_refuses_a_model_without_its_declared_method(digits):
         evaluation.evaluate_model(Returns(lambda x: torch.full((x.shape[0],), math.nan)), test)
 
 
+def binary(split: ImageSplit, n: int) -> ImageSplit:
+    """The first n images at levels 0/1 (level > 8, as data.binarize), int64 like every ImageSplit."""
+    return ImageSplit((split.x[:n] > 8).long(), split.y[:n], levels=2, name=f"{split.name}[:{n}]>8")
+
+
+def test_binary_models_get_the_int64_levels_and_a_clear_error_if_they_refuse_them(digits):
+    """One convention (base.py): a model of integer levels takes int64 levels as well as integer-valued floats.
+    The evaluator passes the split's int64 levels; a Bernoulli model that only takes floats (the trial
+    contributor's `F.binary_cross_entropy_with_logits(logits, x)`) gets a TypeError saying what to change."""
+    test = binary(digits.test, 12)
+    assert test.x.dtype == torch.int64
+    torch.manual_seed(0)
+    vae = VAE(decoder="bernoulli", hidden=8, depth=1, latent_dim=2, iwae_k=2).eval()
+    row = evaluation.evaluate_model(vae, test, seed=0)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        as_floats = vae.nll_bound(test.x.float()).double().mean().item()
+    assert row.nats == pytest.approx(as_floats, rel=1e-6) and row.levels == 2
+
+    class NaiveBernoulli(Misbehaving):
+        likelihood = "exact"
+        data_levels = 2
+
+        def log_prob(self, x):
+            logits = torch.zeros(x.shape, dtype=torch.float32)
+            return -torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+    assert torch.isfinite(NaiveBernoulli().log_prob(test.x.float())).all()    # fine on the float view
+    with pytest.raises(TypeError, match=r"NaiveBernoulli.log_prob\(x\) fails on the split's integer levels "
+                                        r"\(x is torch.int64, levels 0..1\) but runs on the same levels as "
+                                        r"torch.float32 floats.*x.to\(logits.dtype\).*can't be cast"):
+        evaluation.evaluate_model(NaiveBernoulli(), test)
+
+    class Broken(NaiveBernoulli):                                             # fails on any dtype: its own error
+        def log_prob(self, x):
+            raise RuntimeError("the model's own bug")
+
+    with pytest.raises(RuntimeError, match="^the model's own bug$"):
+        evaluation.evaluate_model(Broken(), test)
+
+
 def test_frechet_distance_at_a_fixed_n(digits):
     floor = evaluation.floor_model(digits.train)
     samples = floor.sample(120, generator=torch.Generator().manual_seed(0))

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import notebook_sources as ns  # noqa: E402
 
-NOTEBOOKS = ns.course_notebooks()
+NOTEBOOKS = [p for p in ns.course_notebooks() if p.is_file()]     # a .py without its notebook: test below
+ORPHANS = [p for p in ns.course_notebooks() if not p.is_file()]
 IDS = [f"{p.parent.name}/{p.name}" for p in NOTEBOOKS]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -31,9 +32,10 @@ def test_every_lecture_and_solution_has_its_text_source():
         assert ipynb, f"{folder}/ holds no notebook"
         assert {f"{folder}/{p.stem}" for p in ipynb} <= names
     missing = [str(p.relative_to(ROOT)) for p in NOTEBOOKS if not p.with_suffix(".py").is_file()]
-    orphans = [str(p.relative_to(ROOT)) for p in NOTEBOOKS if not p.is_file()]
+    orphans = [str(p.relative_to(ROOT)) for p in ORPHANS]
     assert missing == [], "write them: python scripts/notebook_sources.py pair"
-    assert orphans == [], "a .py without its notebook: make sources"
+    assert orphans == [], ("a .py without its notebook: write it with `python scripts/notebook_sources.py sync "
+                           + " ".join(orphans) + "` (or `make sources`)")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

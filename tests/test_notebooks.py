@@ -34,7 +34,9 @@ def test_lecture_conventions(path):
     assert re.search(r"^DEVICE = \"auto\"", source(params[0]), re.M), "the parameters cell sets DEVICE = \"auto\""
     # it is committed executed, without errors, in order
     counts = [c["execution_count"] for c in cells]
-    assert all(counts) and counts == sorted(counts), "commit the lecture executed top to bottom (make notebooks)"
+    assert all(counts) and counts == sorted(counts), (
+        f"commit the lecture executed top to bottom: `python scripts/execute_notebooks.py notebooks/{path.name}` "
+        f"then `python scripts/notebook_sources.py clean notebooks/{path.name}` (or `make notebooks` for all)")
     assert not [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
     # light outputs
     assert path.stat().st_size < 600_000, f"{path.name} is {path.stat().st_size} bytes: keep outputs light"
@@ -43,7 +45,7 @@ def test_lecture_conventions(path):
             png = o.get("data", {}).get("image/png", "")
             assert len(png) < 150_000, f"an image in {path.name} is {len(png)} base64 bytes"
     assert "widgets" not in nb["metadata"], "widget state is not committed (store_widget_state=False)"
-    # no pyplot state in lectures: figures are matplotlib.figure.Figure, shown with plot.show
+    # no pyplot state in lectures: figures are matplotlib.figure.Figure, shown with viz.show
     assert not any(re.search(r"\bplt\.|import matplotlib.pyplot|matplotlib\.use", source(c)) for c in cells)
     # it ends with a summary, an exercises pointer and references
     text = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
@@ -53,7 +55,8 @@ def test_lecture_conventions(path):
 
 @pytest.mark.parametrize("path", LECTURES, ids=[p.name for p in LECTURES])
 def test_readme_lists_every_lecture(path):
-    assert f"notebooks/{path.name}" in (ROOT / "README.md").read_text()
+    assert f"notebooks/{path.name}" in (ROOT / "README.md").read_text(), (
+        f"add a row for notebooks/{path.name} to README's table of lectures ('What the course covers')")
 
 
 # --- notebooks/course_setup.py: what the first cell imports -------------------------------

@@ -87,7 +87,7 @@ def test_custom_training_step_hook(loaders):
             return {"a": torch.optim.SGD(self.net[1].parameters(), lr=lr),
                     "b": torch.optim.SGD(self.net[4].parameters(), lr=lr)}
 
-        def training_step(self, batch, optimizers, step):
+        def training_step(self, batch, optimizers, step):   # the older signature, without ctx (no grad_clip, amp)
             self.calls = getattr(self, "calls", 0) + 1
             for _ in range(2):  # k = 2 inner steps, as a GAN's critic
                 for opt in optimizers.values():
@@ -137,6 +137,11 @@ def test_bad_arguments_are_named(loaders):
         train(model, loaders["train"], epochs=0, progress=False)
     with pytest.raises(ValueError, match="patience"):
         train(model, loaders["train"], epochs=1, patience=2, progress=False)
+    with pytest.raises(ValueError, match=r"eval_every=5 counts optimisation steps and goes with steps=\.\.\.; "
+                                         r"with epochs=2 a round is one epoch"):
+        train(model, loaders["train"], epochs=2, eval_every=5, progress=False)
+    with pytest.raises(ValueError, match="eval_every must be a positive int, got 0"):
+        train(model, loaders["train"], steps=2, eval_every=0, progress=False)
 
     class NoDict(TinyCategorical):
         def loss(self, batch):

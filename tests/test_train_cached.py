@@ -182,3 +182,89 @@ def test_what_cannot_be_keyed_is_refused(loaders, tmp_path):
     with pytest.raises(TypeError, match="refuses them"):
         train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, epoch=3)
     assert not (tmp_path / "models").exists()
+
+
+LAYER_SOURCE = '''
+import torch
+from torch import nn
+
+
+class Scale(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(n))
+
+    def forward(self, x):
+        return x * self.w{extra}
+'''
+
+MODEL_SOURCE = '''
+import torch
+from torch import nn
+from trial_layers import Scale
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = Scale(64)
+
+    def loss(self, batch):
+        x = batch[0].float().flatten(1)
+        return {"loss": (self.scale(x) - x.mean()).pow(2).mean()}
+'''
+
+
+def _key_of_model_from_files(folder, loader, layer_extra: str) -> str:
+    """cache_key of `Tiny` built from two files: the model's, and the layer's it uses (rewritten with `layer_extra`)."""
+    import importlib
+    import sys
+
+    (folder / "trial_layers.py").write_text(LAYER_SOURCE.format(extra=layer_extra))
+    (folder / "trial_model.py").write_text(MODEL_SOURCE)
+    sys.path.insert(0, str(folder))
+    try:
+        for name in ("trial_layers", "trial_model"):
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        torch.manual_seed(0)
+        return cache_key(importlib.import_module("trial_model").Tiny(), loader, epochs=1)
+    finally:
+        sys.path.remove(str(folder))
+        for name in ("trial_layers", "trial_model"):
+            sys.modules.pop(name, None)
+
+
+def test_the_key_covers_the_code_of_the_layers_a_model_uses(loaders, tmp_path):
+    # A model whose layer lives in another file (as the families use models/layers.py): changing
+    # only the layer's code must change the key, or a stale model would be served.
+    key = _key_of_model_from_files(tmp_path, loaders["train"], "")
+    assert _key_of_model_from_files(tmp_path, loaders["train"], "") == key
+    assert _key_of_model_from_files(tmp_path, loaders["train"], " + 0.0") != key
+
+
+def test_the_vae_key_reads_the_shared_layers_file():
+    import hashlib
+
+    from coursekit.cache import source_key
+    from coursekit.models import layers
+
+    seen = []
+
+    class Recorder:
+        def update(self, data):
+            seen.append(bytes(data))
+
+    source_key(Recorder(), VAE())
+    assert any(chunk == open(layers.__file__, "rb").read() for chunk in seen)
+    assert hashlib  # the real key feeds the same chunks to a SHA-256
+
+
+def test_train_cached_refuses_to_run_across_processes(loaders, tmp_path, monkeypatch):
+    from coursekit.training.distributed import Ranks
+
+    monkeypatch.setattr("coursekit.training.cached.ranks_for", lambda distributed: Ranks(0, 2))
+    monkeypatch.setattr("torch.distributed.get_world_size", lambda: 2)
+    with pytest.raises(RuntimeError, match="one process.*torchrun"):
+        train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, progress=False)
+    assert not (tmp_path / "models").exists()

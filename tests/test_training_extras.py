@@ -181,6 +181,12 @@ def test_schedule_arguments_are_checked(loaders):
         train(fresh(), loaders["train"], steps=2, lr=0.01, min_lr=0.1, lr_schedule="cosine", progress=False)
     with pytest.raises(ValueError, match="warmup_steps must be an int >= 0, got -1"):
         train(fresh(), loaders["train"], steps=2, warmup_steps=-1, progress=False)
+    with pytest.raises(ValueError, match="warmup_steps=4 is longer than the run's 3 steps"):
+        train(fresh(), loaders["train"], steps=3, warmup_steps=4, progress=False)
+    with pytest.raises(ValueError, match="warmup_steps=21 is longer than the run's 20 steps"):
+        train(fresh(), loaders["train"], epochs=2, warmup_steps=21, progress=False)     # 10 batches an epoch
+    history = train(fresh(), loaders["train"], steps=3, warmup_steps=3, lr=0.03, progress=False)   # as long: fine
+    assert history.steps["lr"] == pytest.approx([0.01, 0.02, 0.03])
 
 
 # ---------------------------------------------------------------- several optimisers, custom steps
@@ -204,6 +210,44 @@ def test_two_optimisers_each_update_their_own_parameters_and_checkpoint_together
             for key, value in state.items():
                 assert torch.equal(value, saved[name]["state"][i][key]), (name, i, key)
         assert len(opt.state_dict()["state"]) == 2       # a weight and a bias, both with Adam moments
+
+
+def test_a_part_reported_on_some_steps_is_averaged_over_those_steps_and_aligned_with_them(loaders):
+    """A GAN logs "g_loss" once every k critic steps: its round mean is the mean of the values logged
+    (not their sum over every step of the round), and every series stays aligned with the steps."""
+    def step_fn(model, batch, optimizers, step, ctx):
+        ctx.zero_grad(optimizers)
+        loss = model.loss(batch)["loss"]
+        ctx.backward(loss, optimizers)
+        ctx.step(optimizers)
+        parts = {"loss": loss.detach(), "d_loss": torch.tensor(1.0)}
+        if step % 2 == 0:
+            parts["g_loss"] = torch.tensor(float(step + 1))     # steps 0, 2, 4: the values 1, 3, 5
+        if step == 4:
+            parts["late"] = 7.0                                 # once, in the second round only
+        if step == 1:
+            parts["early"] = 2.0                                # once, in the first round only
+        return parts
+
+    history = train(fresh(), loaders["train"], steps=6, eval_every=3, step_fn=step_fn, progress=False)
+    assert history["step"] == [3, 6]
+    assert history["train/g_loss"] == [2.0, 5.0]                # (1 + 3) / 2 and 5 / 1, not 4/3 and 5/3
+    assert history["train/d_loss"] == [1.0, 1.0]
+    assert math.isnan(history["train/late"][0]) and history["train/late"][1] == 7.0
+    assert history["train/early"][0] == 2.0 and math.isnan(history["train/early"][1])
+    assert {len(v) for v in history.rounds.values()} == {2}     # one value per round in every series
+    assert {len(v) for v in history.steps.values()} == {6}      # one value per step in every series
+    g = history.steps["g_loss"]
+    assert [g[0], g[2], g[4]] == [1.0, 3.0, 5.0] and all(math.isnan(g[s]) for s in (1, 3, 5))
+    assert history.logged("g_loss") == ([0, 2, 4], [1.0, 3.0, 5.0])
+    assert history.logged("late") == ([4], [7.0]) and history.logged("early") == ([1], [2.0])
+    assert history.logged("d_loss") == (list(range(6)), [1.0] * 6)
+    with pytest.raises(KeyError, match="no per-step series 'x'"):
+        history.logged("x")
+
+    from coursekit.viz import training_curves
+    fig = training_curves(history)
+    assert {ax.get_title() for ax in fig.axes} == {"loss", "d_loss", "g_loss", "late", "early"}
 
 
 def nan_in_default_step():
@@ -235,6 +279,38 @@ def test_a_non_finite_loss_raises_the_same_error_in_default_and_custom_steps(loa
         train(fresh(), loaders["train"], steps=2, step_fn=old_step, progress=False)
 
 
+def test_the_non_finite_error_reports_the_learning_rate_of_that_step(loaders):
+    """Under warm-up the rate of step s is lr·(s + 1)/W, not lr: the message says which one was used."""
+    lr, W, bad_step = 0.004, 8, 2
+    rate = LRSchedule(total_steps=10, warmup_steps=W).lr(bad_step, lr)                 # 0.0015
+    message = rf"became nan at step {bad_step}: lower the learning rate \(lr={re.escape(str(rate))}\)"
+
+    class LateNan(TinyMLP):
+        def loss(self, batch):
+            self.calls += 1
+            loss = super().loss(batch)["loss"]
+            return {"loss": loss * float("nan") if self.calls > bad_step else loss}
+
+    def ctx_step(model, batch, optimizers, step, ctx):
+        ctx.zero_grad(optimizers)
+        loss = model.loss(batch)["loss"]
+        ctx.backward(loss, optimizers)
+        ctx.step(optimizers)
+        return {"loss": loss}
+
+    def old_step(model, batch, optimizers, step):       # no ctx: the loss it returns is checked after the step
+        optimizers.zero_grad()
+        loss = model.loss(batch)["loss"]
+        if step < bad_step:
+            loss.backward()
+            optimizers.step()
+        return {"loss": loss.detach()}
+
+    for step_fn in (None, ctx_step, old_step):
+        with pytest.raises(FloatingPointError, match=message):
+            train(fresh(LateNan), loaders["train"], steps=10, lr=lr, warmup_steps=W, step_fn=step_fn, progress=False)
+
+
 @pytest.mark.parametrize("grad_clip", [0.5, None])
 def test_custom_steps_get_gradient_clipping(loaders, grad_clip):
     norms = []
@@ -253,6 +329,60 @@ def test_custom_steps_get_gradient_clipping(loaders, grad_clip):
         assert min(norms) > 10                           # so the clipped case below is a real test
     else:
         assert max(norms) <= grad_clip * (1 + 1e-5)
+
+
+def old_style_step(model, batch, optimizers, step):    # no ctx: its own backward, which the trainer cannot clip
+    optimizers.zero_grad()
+    loss = 1000 * model.loss(batch)["loss"]
+    loss.backward()
+    optimizers.step()
+    return {"loss": loss.detach()}
+
+
+class OldStyleModel(TinyMLP):
+    def configure_optimizers(self, lr):
+        return torch.optim.Adam(self.parameters(), lr=lr)
+
+    def training_step(self, batch, optimizer, step):
+        return old_style_step(self, batch, optimizer, step)
+
+
+def test_a_step_without_ctx_is_refused_where_it_would_lose_clipping_or_loss_scaling(loaders):
+    model = fresh()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(TypeError) as err:
+        train(model, loaders["train"], steps=3, step_fn=old_style_step, grad_clip=0.5, progress=False)
+    message = str(err.value)
+    assert "step_fn old_style_step(model, batch, optimizers, step) takes no `ctx` argument" in message   # found
+    assert "cannot clip its gradients (grad_clip=0.5)" in message                                        # why
+    assert "define it as step_fn(model, batch, optimizers, step, ctx)" in message                       # what to do
+    assert "ctx.backward(loss, optimizers)" in message
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())          # nothing was trained
+
+    with pytest.raises(TypeError, match=re.escape("OldStyleModel.training_step(batch, optimizer, step) takes no `ctx` "
+                                                  "argument, so the trainer cannot clip its gradients (grad_clip=0.5): "
+                                                  "define it as training_step(self, batch, optimizers, step, ctx)")):
+        train(fresh(OldStyleModel), loaders["train"], steps=3, grad_clip=0.5, progress=False)
+
+    # mixed precision (on CUDA only) would run the step's own backward without a GradScaler
+    from coursekit.training.loop import _refuse_step_without_ctx
+    with pytest.raises(TypeError, match=r"cannot scale its loss for mixed precision \(amp=True, a GradScaler\): "
+                                        r"define it as training_step"):
+        _refuse_step_without_ctx("M.training_step(batch, optimizers, step)",
+                                 "training_step(self, batch, optimizers, step, ctx)", grad_clip=None, use_amp=True,
+                                 ranks=None)
+    if torch.cuda.is_available():
+        with pytest.raises(TypeError, match=r"amp=True"):
+            train(fresh(), loaders["train"], steps=1, step_fn=old_style_step, amp=True, device="cuda", progress=False)
+    else:                                                # amp is ignored on the CPU: nothing is lost, nothing refused
+        with pytest.warns(UserWarning, match="amp=True is ignored on cpu"):
+            train(fresh(), loaders["train"], steps=1, step_fn=old_style_step, amp=True, device="cpu", progress=False)
+
+    # without grad_clip and amp such a step still trains (the same steps as the model's own, older training_step)
+    a, b = fresh(OldStyleModel), fresh(OldStyleModel)
+    train(a, loaders["train"], steps=3, progress=False)
+    train(b, loaders["train"], steps=3, step_fn=old_style_step, progress=False)
+    assert same_weights(a, b) and not same_weights(a, fresh(OldStyleModel))
 
 
 def test_ctx_refuses_a_step_without_backward_and_two_backwards_per_step(loaders):

@@ -17,11 +17,11 @@ from typing import Callable
 from . import digits_8x8 as _digits_module
 from . import mnist, sprites, toy2d
 from .digits_8x8 import DIGITS_LEVELS, DIGITS_SPLIT, TINTS, colour_digits, digits
-from .splits import ImageSplit, Splits, binarize, dequantize, loaders, to_float
+from .splits import ImageSplit, Splits, binarize, binarized, dequantize, loaders, to_float
 
 __all__ = [
     "DIGITS_LEVELS", "DIGITS_SPLIT", "ImageSplit", "Splits", "digits", "TINTS", "colour_digits",
-    "to_float", "binarize", "dequantize", "loaders", "load", "register", "REGISTRY", "DATASETS",
+    "to_float", "binarize", "binarized", "dequantize", "loaders", "load", "register", "REGISTRY", "DATASETS",
     "mnist", "sprites", "toy2d",
 ]
 

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..utils import check_integer_range, rand, seeded_generator
 
-__all__ = ["DIGITS_LEVELS", "ImageSplit", "Splits", "to_float", "binarize", "dequantize", "loaders"]
+__all__ = ["DIGITS_LEVELS", "ImageSplit", "Splits", "to_float", "binarize", "binarized", "dequantize", "loaders"]
 
 DIGITS_LEVELS = 17
 """Number of grey levels in the digits (values 0..16), the default `levels` of the views."""
@@ -79,6 +79,21 @@ def to_float(x: torch.Tensor, levels: int = DIGITS_LEVELS) -> torch.Tensor:
 def binarize(x: torch.Tensor, levels: int = DIGITS_LEVELS, threshold: float = 0.5) -> torch.Tensor:
     """Integer levels → {0., 1.}: 1 where the float view exceeds `threshold` (default: level > 8)."""
     return (to_float(x, levels) > threshold).float()
+
+
+def binarized(splits: Splits | ImageSplit, threshold: float = 0.5) -> Splits | ImageSplit:
+    """The same images as binary *integer levels* 0/1 (`levels = 2`): what a Bernoulli model's
+    likelihood and `coursekit.evaluation.evaluate_model` take, so its bits/dim are measured on
+    the data it models (the baselines then become 1 bit/dim uniform and a binary floor; a
+    table mixes only rows of one data set). `binarize` gives the float 0./1. view for training.
+    """
+    if isinstance(splits, ImageSplit):
+        x = binarize(splits.x, splits.levels, threshold).long()
+        return ImageSplit(x, splits.y, 2, f"{splits.name}-binary" if splits.name else "binary",
+                          splits.factors, splits.factor_names)
+    if not (isinstance(splits, tuple) and hasattr(splits, "_asdict")):
+        raise TypeError(f"splits must be a Splits(train, val, test) or an ImageSplit, got {type(splits).__name__}")
+    return Splits(**{name: binarized(part, threshold) for name, part in splits._asdict().items()})
 
 
 def dequantize(x: torch.Tensor, levels: int = DIGITS_LEVELS, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -23,6 +23,7 @@ import math
 import os
 import random
 import re
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,9 +34,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..cache import cache_path, load_cached, store_cached
+from ..cache import cache_path, load_cached, source_key, store_cached, torch_version
 from ..data import ImageSplit, Splits, digits, loaders, to_float
-from ..training import train
+from ..data import splits as data_splits
+from ..training import ema as training_ema, loop as training_loop, schedules as training_schedules
+from ..training import step as training_step, train
 from ..utils import check_shape, hash_tensor, resolve_device
 
 __all__ = ["ClassifierConfig", "DEFAULT_CONFIGS", "SmallCNN", "random_shift", "Classifier", "classifier",
@@ -212,15 +215,17 @@ def classifier_key(splits: Splits, *, kind: str = "digits", seed: int = 0,
     """The cache key: a SHA-256 of everything that determines the trained weights.
 
     The training and validation images and labels (bytes, dtype, shape), the levels, the
-    kind, the configuration, the seed, torch's major.minor version and the cache format. The
-    test split is not in it: the test accuracy is measured afresh on every call. `config`
-    defaults to `DEFAULT_CONFIGS[kind]`, as in `classifier`.
+    kind, the configuration, the seed, the code that trains it (this file, the data views and
+    loaders, the training loop: the same rule as `train_cached`'s key), torch's major.minor
+    version and the cache format. The test split is not in it: the test accuracy is measured
+    afresh on every call. `config` defaults to `DEFAULT_CONFIGS[kind]`, as in `classifier`.
     """
     config = config or DEFAULT_CONFIGS.get(kind, ClassifierConfig())
-    torch_version = ".".join(torch.__version__.split("+")[0].split(".")[:2])
     h = hashlib.sha256()
     h.update(repr((_CACHE_FORMAT, SmallCNN.__name__, kind, splits.train.levels, seed,
-                   sorted(asdict(config).items()), torch_version)).encode())
+                   sorted(asdict(config).items()), torch_version())).encode())
+    source_key(h, modules=(sys.modules[__name__], data_splits, training_loop, training_step, training_schedules,
+                           training_ema))
     for part in (splits.train, splits.val):
         hash_tensor(h, part.x)
         hash_tensor(h, part.y)
@@ -263,7 +268,7 @@ def classifier(splits: Splits | None = None, *, kind: str = "digits", seed: int 
     The first call trains a `SmallCNN` (`config`, default `DEFAULT_CONFIGS[kind]`) with
     `coursekit.training.train` (Adam, random 1-pixel shifts, early stopping on the validation
     loss, best weights kept), which takes seconds on the digits, and saves it to
-    `<cache_dir>/<kind>-classifier-<key[:16]>.pt`; later calls with the same data,
+    `<cache_dir>/classifiers/<kind>-<key[:16]>.pt` (`coursekit.cache`); later calls with the same data,
     configuration, seed and torch version load that file (the device it was trained on is
     not in the key). A cache file that cannot be read is retrained and overwritten, with a
     warning. Training does not disturb the caller's random streams, so a notebook gives the
@@ -304,7 +309,8 @@ def classifier(splits: Splits | None = None, *, kind: str = "digits", seed: int 
             with _single_thread_on_cpu(device):
                 history = train(net, data["train"], val_data=data["val"], epochs=config.epochs, lr=config.lr,
                                 weight_decay=config.weight_decay, patience=config.patience, device=device,
-                                seed=seed, progress=progress, desc=f"{kind} classifier")
+                                seed=seed, progress=progress, desc=f"{kind} classifier",
+                                distributed=False)   # each process trains the same classifier alone
             seconds = time.perf_counter() - start
             extra = {"train_seconds": seconds, "epochs_trained": len(history["epoch"]),
                      "best_epoch": (history.best_round or 0) + 1, "history": history.as_dict()}

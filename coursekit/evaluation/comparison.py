@@ -90,6 +90,27 @@ def _likelihood_method(model: GenerativeModel):
     return method, 1.0, bound
 
 
+def _call_on_levels(method, x: torch.Tensor, dtype: torch.dtype, family: str, levels: int):
+    """method(x); when it fails on integer levels but runs on the same levels as floats, a TypeError that
+    says so (the contract: a model of integer levels takes int64 levels; see coursekit/models/base.py)."""
+    try:
+        return method(x)
+    except (RuntimeError, TypeError) as err:
+        if x.is_floating_point():
+            raise
+        try:
+            method(x.to(dtype))
+        except (RuntimeError, TypeError, ValueError):
+            raise err from None                                 # not (only) the dtype: the model's own error
+        raise TypeError(
+            f"{family}.{method.__name__}(x) fails on the split's integer levels (x is {x.dtype}, levels "
+            f"0..{levels - 1}) but runs on the same levels as {dtype} floats. evaluate_model passes the levels as "
+            f"ImageSplit.x holds them, int64, and the contract (coursekit/models/base.py) is that a model of "
+            f"integer levels takes them as int64 as well as integer-valued floats: cast inside the model, e.g. "
+            f"x.to(logits.dtype) for a Bernoulli likelihood, x.long() for a categorical one. "
+            f"({type(err).__name__}: {err})") from err
+
+
 @contextlib.contextmanager
 def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
     """Seed torch's global stream for a stochastic bound, and give the caller's stream back afterwards."""
@@ -111,7 +132,11 @@ def evaluate_model(model: GenerativeModel, split: ImageSplit, *, name: str | Non
       ("bound", reported with the bound's name), averaged over the split in batches of
       `batch_size`, in eval mode and without gradients (the mode is restored afterwards).
       The model's `data_shape` must be the split's image shape, and a model of integer levels
-      (`data_levels = K`) must have K = split.levels (binarise the split for a Bernoulli model).
+      (`data_levels = K`) must have K = split.levels (binarise the split for a Bernoulli model:
+      levels 0/1, e.g. `ImageSplit((s.x > 8).long(), s.y, levels=2)` for the 17-level digits).
+      Such a model is given x as the split holds it, int64 levels (the contract of base.py: it
+      takes int64 levels and integer-valued floats alike); one that fails on int64 but runs on
+      floats gets a TypeError saying so.
     - A model of real-valued data (`data_levels = None`: a Gaussian decoder, a flow on [0, 1))
       is evaluated on the dequantised split y = (x + u)/K, u ~ U[0, 1)^D (`data.dequantize`, one
       draw from `seed`), and its nats get + D·log K: log P(x) ≥ E_u[log p(y)] − D·log K
@@ -172,7 +197,7 @@ def evaluate_model(model: GenerativeModel, split: ImageSplit, *, name: str | Non
                     x = x.to(model.device)
                     if dequantised:
                         x = dequantize(x, levels, generator=noise).to(dtype)       # y = (x + u)/K ∈ [0, 1)
-                    nll = sign * method(x)                                          # (B,) nats
+                    nll = sign * _call_on_levels(method, x, dtype, family, levels)  # (B,) nats
                     if not isinstance(nll, torch.Tensor) or tuple(nll.shape) != (x.shape[0],):
                         got = tuple(nll.shape) if isinstance(nll, torch.Tensor) else type(nll).__name__
                         raise ValueError(f"{family}.{method.__name__}(x) must return one value per example, "

@@ -7,6 +7,7 @@ at a fixed sample size n, and its reference scale (real vs real, the per-pixel f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -145,7 +146,7 @@ def frechet_reference(splits: Splits, classifier: Classifier, n: int = DEFAULT_F
 
     - `"real"`: training images vs test images, what a model whose samples are as good as
       fresh data would score (the best to hope for);
-    - `"floor"`: samples of the floor model (independent pixels, `metrics.floor_model`);
+    - `"floor"`: samples of the floor model (independent pixels, `evaluation.floor_model`);
     - `"noise"`: uniformly random levels at every pixel.
     A model is reported as FD(its n samples, test) and read between "real" and "floor".
     """

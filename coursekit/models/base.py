@@ -4,9 +4,9 @@ What a model provides (all log-likelihoods in **nats per example**, one value pe
 
 - `loss(batch) -> dict` with `"loss"` (the scalar to minimise) and its named parts
   (`"recon"`, `"kl"`, ...); `batch` is what the loader yields, `(x,)` or `(x, y)`.
-- `sample(n, **options)` where the family can sample: a tensor (n, *data_shape) in the
-  data's convention (below). A model that cannot generate (a plain autoencoder, PCA) sets
-  `can_sample = False` and its `sample` raises `NotImplementedError` saying why.
+- `sample(n, **options)` where the family can sample: a tensor (n, *data_shape) on the
+  model's device, in the data's convention (below). A model that cannot generate (a plain
+  autoencoder, PCA) sets `can_sample = False` and its `sample` raises `NotImplementedError` saying why.
 - The likelihood, declared in the class attribute `likelihood`:
   - `"exact"`: `log_prob(x)` returns log p(x), shape (N,);
   - `"bound"`: `nll_bound(x)` returns an upper bound on −log p(x) (in expectation for a
@@ -17,7 +17,12 @@ What a model provides (all log-likelihoods in **nats per example**, one value pe
   prints its name beside every number.
 - `data_shape` (the shape of one example, (C, H, W) for images) and `data_levels` (K when
   the data are integer levels 0..K−1, None when they are real-valued): what `loss`, the
-  likelihood method and `sample` take and give. `sample` returns, accordingly,
+  likelihood method and `sample` take and give. A model of integer levels (`data_levels = K`,
+  K = 2 included) takes x both as int64 levels 0..K−1 (what `ImageSplit.x` holds and
+  `evaluate_model` passes) and as the same levels in floats (what the loaders' views give,
+  e.g. `data.binarize`'s 0./1.), with the same result: it casts inside, `x.long()` for a
+  categorical, `x.to(logits.dtype)` for a Bernoulli likelihood (`F.binary_cross_entropy_with_logits`
+  refuses an int64 target). `sample` returns, accordingly,
   - categorical models (`data_levels = K`): integer levels 0..K−1, dtype int64;
   - Bernoulli models (`data_levels = 2`): 0./1. in the model's float dtype;
   - real-valued models (`data_levels = None`, Gaussian decoders, dequantised data): floats in
@@ -26,8 +31,10 @@ What a model provides (all log-likelihoods in **nats per example**, one value pe
   uniform noise itself and returns −E_u log p((x + u)/K) + D·log K, a bound on the discrete
   −log P(x) (Theis et al., 2016).
 - Models that need their own optimisation step (GANs: two optimisers, k critic steps)
-  define `configure_optimizers(lr)` and `training_step(batch, optimizers, step) -> dict`;
-  `coursekit.training` then calls them instead of its default step.
+  define `configure_optimizers(lr)` and `training_step(batch, optimizers, step, ctx) -> dict`;
+  `coursekit.training` then calls them instead of its default step, and `ctx.backward(loss,
+  optimizers)` / `ctx.step(optimizers)` give them its non-finite check, loss scaling and
+  gradient clipping (`coursekit.training.step`).
 
 What is enforced where:
 
@@ -38,8 +45,9 @@ What is enforced where:
   that leaves these to its subclasses says so with `class Autoencoder(GenerativeModel,
   abstract=True)`; `abstract` is not inherited, so every subclass is checked again.
 - **In `tests/test_contract.py`**: every concrete model of `coursekit.models` is registered
-  there in a tiny configuration and run through the rest (finite loss, gradients reach every
-  parameter, `sample`'s shape and range, float64, the meta device, checkpoint round trip).
+  there in a tiny configuration and run through the rest (finite loss on int64 and float levels
+  alike, gradients reach every parameter and no unregistered tensor, `sample`'s shape, dtype and
+  range, float64, the meta device, checkpoint round trip).
 """
 from __future__ import annotations
 

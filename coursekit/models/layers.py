@@ -13,6 +13,14 @@
 Masks and constant tables are buffers, so they follow the module to its device and dtype;
 masks multiply the weights inside `forward` and never overwrite them.
 
+Every layer builds under `with torch.device("meta")` (nothing in `__init__` names a device).
+A meta-built layer materialised with `layer.to_empty(device=...)` holds uninitialised memory in
+its parameters *and* its buffers; `reset_parameters()` (what FSDP and PyTorch's meta-device
+recipes call after `to_empty`, on every module with parameters or buffers of its own) draws
+fresh weights and rebuilds the module's own masks, order and frequency tables exactly, from the
+constructor's arguments or the last `set_mask` (kept as a small CPU copy). `materialize(module,
+device)` does both for a whole tree: `to_empty`, then `reset_parameters()` parents first.
+
     net = MaskedMLP(64, [512, 512], out_per_dim=17)       # output d sees only x_<d in the order
     conv = MaskedConv2d(1, 64, 7, mask_type="A")           # first PixelCNN layer
     attn = MultiHeadAttention(128, n_heads=4, causal=True)  # GPT's self-attention
@@ -30,7 +38,7 @@ from ..utils import check_shape, seeded_generator
 
 __all__ = [
     "MLP", "MaskedLinear", "made_degrees", "made_masks", "MaskedMLP", "MaskedConv2d", "CausalConv1d",
-    "attention", "causal_mask", "MultiHeadAttention", "SinusoidalTimeEmbedding",
+    "attention", "causal_mask", "MultiHeadAttention", "SinusoidalTimeEmbedding", "materialize",
 ]
 
 ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh,
@@ -52,6 +60,46 @@ def _check_activation(activation: str) -> None:
 def _check_last_dim(x: torch.Tensor, size: int, name: str = "x") -> None:
     if x.dim() == 0 or x.shape[-1] != size:
         raise ValueError(f"{name} must have shape (..., {size}), got {tuple(x.shape)}")
+
+
+def _cpu_source(mask, expected: tuple[int, ...], what: str) -> torch.Tensor | None:
+    """`mask` (a tensor or nested lists) as a CPU copy to rebuild a buffer from, after checking its
+    shape against `expected`; None when its values are unknown (a meta tensor)."""
+    if not isinstance(mask, torch.Tensor):
+        mask = torch.as_tensor(mask, device="cpu")
+    if tuple(mask.shape) != expected:
+        raise ValueError(f"mask must have shape {what} = {expected}, got {tuple(mask.shape)}")
+    return None if mask.device.type == "meta" else mask.detach().to("cpu", copy=True)
+
+
+def _copy_into(buffer: torch.Tensor, source: torch.Tensor | None, owner: str) -> None:
+    """buffer ← source (on the buffer's device and dtype), or a clear error when the source is unknown."""
+    if source is None:
+        raise RuntimeError(f"{owner}'s mask was set from a meta tensor, so its values are unknown and cannot be "
+                           f"rebuilt: call set_mask with a real mask after to_empty")
+    with torch.no_grad():
+        buffer.copy_(source)
+
+
+def materialize(module: nn.Module, device: torch.device | str = "cpu") -> nn.Module:
+    """Give a module built on the `meta` device real storage on `device` and initialise it:
+    `module.to_empty(device=device)`, then `reset_parameters()` of every submodule that has
+    parameters or buffers of its own, parents first (the order FSDP uses). Weights are drawn
+    afresh from torch's global stream; masks, orders and frequency tables are rebuilt exactly.
+    Returns `module`. A submodule with its own tensors but no `reset_parameters` is an error
+    (its values would stay uninitialised memory)."""
+    module.to_empty(device=device)
+    with torch.no_grad():
+        for name, sub in module.named_modules():
+            own = [*sub.parameters(recurse=False), *sub.buffers(recurse=False)]
+            if not own:
+                continue
+            reset = getattr(sub, "reset_parameters", None)
+            if not callable(reset):
+                raise TypeError(f"{name or 'the module'} ({type(sub).__name__}) has parameters or buffers of its "
+                                f"own but no reset_parameters(): after to_empty they would stay uninitialised")
+            reset()
+    return module
 
 
 # --- MLP ------------------------------------------------------------------------------------
@@ -91,21 +139,35 @@ class MLP(nn.Sequential):
 class MaskedLinear(nn.Linear):
     """y = x (W ⊙ M)ᵀ + b: a Linear layer whose weight W (out, in) is multiplied by a fixed 0/1 mask
     M (out, in), a buffer of ones until `set_mask`. W itself is never changed: a masked entry keeps
-    its value and gets zero gradient, because the product W ⊙ M is taken in every forward."""
+    its value and gets zero gradient, because the product W ⊙ M is taken in every forward.
+
+    `reset_parameters()` re-draws W and b (as `nn.Linear`) and rebuilds M: ones, or the last
+    `set_mask` (kept as a CPU copy), so a layer built on `meta` is whole after `to_empty`."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__(_check_positive_int(in_features, "in_features"),
                          _check_positive_int(out_features, "out_features"), bias=bias)
-        self.register_buffer("mask", torch.ones(out_features, in_features))
+        self._custom_mask, self._mask_source = False, None   # set_mask: True and its CPU copy (None: unknown)
+        self.register_buffer("mask", torch.empty(out_features, in_features))
+        self._reset_mask()
 
     def set_mask(self, mask: torch.Tensor) -> None:
-        """Copy `mask` (out_features, in_features) into the mask buffer (on the buffer's device and dtype)."""
-        mask = torch.as_tensor(mask)
-        if tuple(mask.shape) != tuple(self.mask.shape):
-            raise ValueError(f"mask must have shape (out_features, in_features) = {tuple(self.mask.shape)}, "
-                             f"got {tuple(mask.shape)}")
+        """Copy `mask` (out_features, in_features) into the mask buffer (on the buffer's device and dtype),
+        and keep a CPU copy for `reset_parameters`."""
+        self._mask_source = _cpu_source(mask, tuple(self.mask.shape), "(out_features, in_features)")
+        self._custom_mask = True
         with torch.no_grad():
-            self.mask.copy_(mask)
+            self.mask.copy_(torch.as_tensor(mask) if self._mask_source is None else self._mask_source)
+
+    def reset_parameters(self) -> None:
+        """W and b as `nn.Linear` initialises them; the mask rebuilt (ones, or the last `set_mask`)."""
+        super().reset_parameters()
+        if "mask" in self._buffers:   # nn.Linear.__init__ calls this before the mask exists
+            self._reset_mask()
+
+    def _reset_mask(self) -> None:
+        source = self._mask_source if self._custom_mask else torch.ones(self.mask.shape, device="cpu")
+        _copy_into(self.mask, source, type(self).__name__)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_last_dim(x, self.in_features)
@@ -127,7 +189,7 @@ def made_degrees(D: int, hidden_sizes: Sequence[int], order: Sequence[int] | tor
         m0 = torch.arange(1, D + 1, device="cpu")
     else:
         m0 = torch.as_tensor(order, dtype=torch.long, device="cpu").flatten()
-        if m0.numel() != D or not torch.equal(m0.sort().values, torch.arange(1, D + 1)):
+        if m0.numel() != D or not torch.equal(m0.sort().values, torch.arange(1, D + 1, device="cpu")):
             raise ValueError(f"order must be a permutation of 1..{D} (the degree m(d) of each input; "
                              f"add 1 to a 0-based torch.randperm), got {m0.tolist()}")
     degrees = [m0]
@@ -163,7 +225,8 @@ class MaskedMLP(nn.Module):
     only on the inputs that come before d in `order`. ∂ out[j·D + d] / ∂ x_e = 0 unless order[e] < order[d].
 
     `order`: a permutation of 1..D (see `made_degrees`), kept as the buffer `order`; `seed`
-    draws the hidden degrees (None spreads them evenly)."""
+    draws the hidden degrees (None spreads them evenly). `reset_parameters()` rebuilds `order`
+    (each MaskedLinear's own `reset_parameters` rebuilds its weights and MADE mask)."""
 
     def __init__(self, D: int, hidden_sizes: Sequence[int], out_per_dim: int = 1,
                  order: Sequence[int] | torch.Tensor | None = None, seed: int | None = 0, activation: str = "relu"):
@@ -175,15 +238,19 @@ class MaskedMLP(nn.Module):
         masks = made_masks(degrees)
         masks[-1] = masks[-1].repeat(out_per_dim, 1)  # (out_per_dim·D, H_L): the same mask for each block
         self.D, self.out_per_dim = D, out_per_dim
+        self._order_source = degrees[0].clone()        # m⁰ on the CPU, to rebuild the buffer from
         self.register_buffer("order", torch.empty(D, dtype=torch.long))
-        with torch.no_grad():
-            self.order.copy_(degrees[0])
+        self.reset_parameters()
         layers: list[nn.Module] = []
         for i, mask in enumerate(masks):
             layer = MaskedLinear(mask.shape[1], mask.shape[0])
             layer.set_mask(mask)
             layers += [layer] if i == len(masks) - 1 else [layer, ACTIVATIONS[activation]()]
         self.net = nn.Sequential(*layers)
+
+    def reset_parameters(self) -> None:
+        """Rebuild this module's own buffer, `order` (the layers in `net` reset themselves)."""
+        _copy_into(self.order, self._order_source, type(self).__name__)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_shape(x, (None, self.D), "x")
@@ -201,7 +268,10 @@ class MaskedConv2d(nn.Conv2d):
     (i, j) may see the features already computed there). Masking is per pixel, all channels
     together: output (i, j) never sees any channel of input pixel (i, j) in a type A layer (no
     R → G → B ordering within a pixel; that needs per-channel-group masks via `set_mask`).
-    A stack has PixelCNN's blind spot: some pixels up and to the right are never seen."""
+    A stack has PixelCNN's blind spot: some pixels up and to the right are never seen.
+
+    `reset_parameters()` re-draws W and b (as `nn.Conv2d`) and rebuilds M: the type A/B mask,
+    or the last `set_mask` (kept as a CPU copy), so a layer built on `meta` is whole after `to_empty`."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, mask_type: str = "A",
                  bias: bool = True):
@@ -215,21 +285,36 @@ class MaskedConv2d(nn.Conv2d):
                          _check_positive_int(out_channels, "out_channels"), kernel_size,
                          padding=kernel_size // 2, bias=bias)
         self.mask_type = mask_type
-        c = kernel_size // 2
-        mask = torch.ones(out_channels, in_channels, kernel_size, kernel_size, device="cpu")
-        mask[:, :, c, c + (mask_type == "B"):] = 0  # centre row: the centre (type A) and right of it
-        mask[:, :, c + 1:, :] = 0                    # every row below the centre
+        self._custom_mask, self._mask_source = False, None   # set_mask: True and its CPU copy (None: unknown)
         self.register_buffer("mask", torch.empty_like(self.weight))
-        self.set_mask(mask)
+        self._reset_mask()
+
+    def _type_mask(self) -> torch.Tensor:
+        """The type A/B mask (out_channels, in_channels, k, k), on the CPU."""
+        k = self.kernel_size[0]
+        c = k // 2
+        mask = torch.ones(self.out_channels, self.in_channels, k, k, device="cpu")
+        mask[:, :, c, c + (self.mask_type == "B"):] = 0  # centre row: the centre (type A) and right of it
+        mask[:, :, c + 1:, :] = 0                         # every row below the centre
+        return mask
 
     def set_mask(self, mask: torch.Tensor) -> None:
-        """Copy `mask` (out_channels, in_channels, k, k) into the mask buffer."""
-        mask = torch.as_tensor(mask)
-        if tuple(mask.shape) != tuple(self.mask.shape):
-            raise ValueError(f"mask must have shape (out_channels, in_channels, k, k) = {tuple(self.mask.shape)}, "
-                             f"got {tuple(mask.shape)}")
+        """Copy `mask` (out_channels, in_channels, k, k) into the mask buffer, and keep a CPU copy
+        for `reset_parameters`."""
+        self._mask_source = _cpu_source(mask, tuple(self.mask.shape), "(out_channels, in_channels, k, k)")
+        self._custom_mask = True
         with torch.no_grad():
-            self.mask.copy_(mask)
+            self.mask.copy_(torch.as_tensor(mask) if self._mask_source is None else self._mask_source)
+
+    def reset_parameters(self) -> None:
+        """W and b as `nn.Conv2d` initialises them; the mask rebuilt (type A/B, or the last `set_mask`)."""
+        super().reset_parameters()
+        if "mask" in self._buffers:   # nn.Conv2d.__init__ calls this before the mask exists
+            self._reset_mask()
+
+    def _reset_mask(self) -> None:
+        source = self._mask_source if self._custom_mask else self._type_mask()
+        _copy_into(self.mask, source, type(self).__name__)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_shape(x, (None, self.in_channels, None, None), "x")
@@ -357,7 +442,7 @@ class SinusoidalTimeEmbedding(nn.Module):
 
     sines in the first half, cosines in the second (DDPM's layout; the Transformer interleaves
     them, sin at even and cos at odd dims, a fixed permutation of the same features). t may be
-    integer steps or floats; the frequencies ω are a buffer."""
+    integer steps or floats; the frequencies ω are a buffer, rebuilt by `reset_parameters()`."""
 
     def __init__(self, dim: int, max_period: float = 10000.0):
         super().__init__()
@@ -366,8 +451,16 @@ class SinusoidalTimeEmbedding(nn.Module):
         if not max_period > 0:
             raise ValueError(f"max_period must be > 0, got {max_period!r}")
         self.dim, self.max_period = dim, max_period
-        half = dim // 2
-        self.register_buffer("freqs", torch.exp(-math.log(max_period) * torch.arange(half) / half))  # ω_i
+        self.register_buffer("freqs", torch.empty(dim // 2))   # ω_i, computed on the CPU by reset_parameters
+        self._freqs_dtype = self.freqs.dtype                    # computed in the dtype it was built in
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Rebuild the frequency table ω exactly as `__init__` computed it (on the CPU, in the dtype the
+        module was built in, then cast to the buffer's), so meta + `to_empty` + reset equals a CPU build."""
+        half = self.dim // 2
+        steps = torch.arange(half, device="cpu", dtype=self._freqs_dtype)
+        _copy_into(self.freqs, torch.exp(-math.log(self.max_period) * steps / half), type(self).__name__)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         check_shape(t, (None,), "t")

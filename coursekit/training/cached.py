@@ -15,10 +15,10 @@ from typing import Any, Iterable
 import torch
 from torch import nn
 
-from ..cache import cache_path, load_cached, store_cached
+from ..cache import cache_path, load_cached, source_key, store_cached, torch_version
 from ..utils import hash_tensor, resolve_device
 from . import ema as ema_module, loop, schedules, step
-from .distributed import is_main_process
+from .distributed import ranks_for
 from .ema import EMA
 from .loop import History, train
 
@@ -91,23 +91,9 @@ def _data_key(h, data: Iterable, name: str) -> None:
 
 
 def _source_key(h, model: nn.Module) -> None:
-    """Hash the code that decides the weights: the files that define the model's classes (with
-    their helper functions), or a class's own source where it has no file, and this file."""
-    for cls in type(model).__mro__:
-        if cls.__module__.split(".")[0] in ("torch", "builtins"):
-            continue
-        try:
-            h.update(Path(inspect.getsourcefile(cls) or "").read_bytes())
-            continue
-        except (OSError, TypeError):
-            pass
-        try:
-            h.update(inspect.getsource(cls).encode())  # e.g. a class defined in a notebook cell
-        except (OSError, TypeError) as err:
-            raise TypeError(f"train_cached needs the source of {cls.__qualname__} to key its cache, and Python "
-                            f"cannot find it ({err}); define the model in a .py file, or use `train`") from err
-    for module in (loop, step, schedules, ema_module):   # the training loop itself
-        h.update(Path(module.__file__).read_bytes())
+    """Hash the code that decides the weights: the source files of every class in the model (its
+    own, its layers', their bases) and of the training loop (loop, step, schedules, ema)."""
+    source_key(h, model, modules=(loop, step, schedules, ema_module))
 
 
 def cache_key(model: nn.Module, train_data: Iterable, **train_options: Any) -> str:
@@ -136,9 +122,8 @@ def cache_key(model: nn.Module, train_data: Iterable, **train_options: Any) -> s
                if k not in _NOT_IN_KEY and k not in ("model", "train_data", "val_data")}
     h = hashlib.sha256()
     _source_key(h, model)
-    torch_version = ".".join(torch.__version__.split("+")[0].split(".")[:2])
     cls = type(model)
-    h.update(repr((_CACHE_FORMAT, cls.__module__, cls.__qualname__, torch_version,
+    h.update(repr((_CACHE_FORMAT, cls.__module__, cls.__qualname__, torch_version(),
                    sorted((k, _value_key(v, k)) for k, v in options.items()))).encode())
     h.update(repr(getattr(model, "config", None)).encode())   # e.g. a VAE's beta_kl, which no weight shows
     plain = {k: v for k, v in vars(model).items() if not k.startswith("_") and isinstance(v, _SIMPLE + (tuple,))}
@@ -167,9 +152,16 @@ def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.
     cache: nothing of the user's is lost); if the cache cannot be written (a read-only or
     full disk), the trained model is returned with a warning. `train_options` are `train`'s
     keyword arguments except `optimizer`, `step_fn`, `checkpoint_path` and `resume_from`. With
-    `ema_decay`, the weight average is cached too and comes back as `history.ema`. Under
-    distributed training only rank 0 writes the cache.
+    `ema_decay`, the weight average is cached too and comes back as `history.ema`.
+
+    It runs in one process (the notebooks): under torchrun, where several processes would
+    each train on a shard and race to one file, it refuses; use `train` with `checkpoint_path`.
     """
+    if train_options.get("distributed", "auto") is not False and ranks_for("auto") is not None:
+        raise RuntimeError("train_cached runs in one process, but torch.distributed is initialised with "
+                           f"{torch.distributed.get_world_size()} processes; under torchrun use `train` with "
+                           "checkpoint_path (scripts/train_ddp.py), or pass distributed=False to train this model "
+                           "in each process alone")
     key = cache_key(model, train_data, **train_options)
     path = cache_path("models", name or type(model).__name__, key, cache_dir)
     model.to(resolve_device(train_options.get("device", "auto")))
@@ -194,8 +186,7 @@ def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.
                 model.eval()
                 return history
     history = train(model, train_data, **train_options)
-    if is_main_process():
-        store_cached(path, model, key, history={"rounds": history.rounds, "steps": history.steps,
-                                                "best_round": history.best_round, "stopped_early": history.stopped_early},
-                     ema_state=history.ema.state_dict() if history.ema is not None else None)
+    store_cached(path, model, key, history={"rounds": history.rounds, "steps": history.steps,
+                                            "best_round": history.best_round, "stopped_early": history.stopped_early},
+                 ema_state=history.ema.state_dict() if history.ema is not None else None)
     return history

@@ -20,12 +20,22 @@ The same `train` runs on one process (the notebooks) or on N (a script started w
 - logged losses are averaged over the processes; validation runs on rank 0 and its numbers
   are broadcast, so every process takes the same early-stopping decision; only rank 0 writes
   checkpoints and shows a progress bar.
+
+Failures. Every collective (DDP's gradient all-reduce, a broadcast) waits until every process
+has reached it, so an exception raised on one process alone leaves the others blocked in the
+next collective, until the process group's timeout (30 minutes by default) or until torchrun,
+seeing a worker exit with an error, stops the rest. The work `train` does on rank 0 alone, the
+validation and the checkpoint (an `OSError` when the disk is full, say), runs through
+`on_main`, which broadcasts whether it failed: rank 0 raises its own error and every other
+rank a RuntimeError that says rank 0 failed and why. An exception on another process alone (a
+custom step raising on one rank, CUDA running out of memory on one GPU) is not caught this
+way: those processes wait for the timeout or for torchrun.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 import torch.distributed as dist
@@ -33,7 +43,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
 
 __all__ = ["Ranks", "LossForward", "init_distributed", "is_main_process", "ranks_for", "shard_loader",
-           "average_gradients", "mean_over_ranks", "broadcast_model", "broadcast_object"]
+           "average_gradients", "mean_over_ranks", "broadcast_model", "broadcast_object", "on_main"]
 
 
 @dataclass(frozen=True)
@@ -170,3 +180,31 @@ def broadcast_object(value: Any) -> Any:
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def on_main(fn: Callable[[], Any], ranks: Ranks | None, *, what: str, share: bool = False) -> Any:
+    """`fn()` on rank 0 alone, and every process told whether it failed.
+
+    Outside a process group (`ranks` is None) this is `fn()`. Under one, rank 0 runs `fn` and
+    broadcasts whether it raised (one collective, which every process must reach): rank 0 then
+    raises its own exception, every other rank a RuntimeError naming `what` failed and why, so
+    that none is left waiting for rank 0 in the next collective. With `share`, every process
+    returns rank 0's result (e.g. the validation losses, so that all stop together); without,
+    the others return None.
+    """
+    if ranks is None:
+        return fn()
+    result, failure = None, None
+    if ranks.main:
+        try:
+            result = fn()
+        except Exception as err:   # noqa: BLE001 - re-raised below, after the others are told
+            failure = err
+    shared, failed = broadcast_object((result if share else None,
+                                       None if failure is None else f"{type(failure).__name__}: {failure}"))
+    if failure is not None:
+        raise failure
+    if failed is not None:
+        raise RuntimeError(f"rank 0 failed to {what} ({failed}); rank {ranks.rank} stops too, instead of waiting "
+                           f"for rank 0 in the next collective")
+    return shared if share else result

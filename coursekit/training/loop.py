@@ -38,10 +38,10 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..utils import resolve_device, seed_everything
-from .distributed import LossForward, Ranks, broadcast_model, broadcast_object, mean_over_ranks, ranks_for, shard_loader
+from .distributed import LossForward, Ranks, broadcast_model, mean_over_ranks, on_main, ranks_for, shard_loader
 from .ema import EMA
 from .schedules import LRSchedule
-from .step import StepContext, check_finite, loss_parts, optimizer_list
+from .step import StepContext, check_finite, current_lr, loss_parts, optimizer_list
 
 __all__ = ["History", "train", "evaluate", "to_device"]
 
@@ -51,11 +51,19 @@ class History:
     """What happened during training.
 
     `rounds` holds one value per evaluation round (an epoch, or `eval_every` steps): the keys
-    "epoch" and "step" say when, "train/<part>" is the mean of each loss part over the round's
-    steps and "val/<part>" its value on the validation data. `steps` holds every optimisation
-    step's values ("loss", ...) and its learning rate ("lr", or "lr/<name>" for each of several
-    optimisers). `history["val/loss"]` reads a round series. `ema` is the weight average when
-    training kept one (`ema_decay`): `history.ema.model` is the averaged model.
+    "epoch" and "step" say when, "train/<part>" is the mean of each loss part over the values
+    logged in the round and "val/<part>" its value on the validation data. `steps` holds every
+    optimisation step's values ("loss", ...) and its learning rate ("lr", or "lr/<name>" for
+    each of several optimisers). `history["val/loss"]` reads a round series. `ema` is the
+    weight average when training kept one (`ema_decay`): `history.ema.model` is the averaged model.
+
+    Every series is aligned with its index: `steps[key][s]` belongs to optimisation step s
+    (0-based) and `rounds[key][r]` to the round that ended at `rounds["step"][r]`. A part that
+    a custom step reports on some steps only (a GAN's "g_loss" once every k critic steps) is
+    NaN on the steps that did not report it (and in a round where it was never reported);
+    its round mean is the mean of the values logged, not divided by the steps that lacked it.
+    `history.logged("g_loss")` gives the steps and values actually logged (NaNs left out),
+    e.g. `plt.plot(*history.logged("g_loss"))`; `numpy.nanmean` averages such a series.
     """
 
     rounds: dict[str, list[float]] = field(default_factory=dict)
@@ -80,6 +88,14 @@ class History:
 
     def last(self, key: str) -> float:
         return self[key][-1]
+
+    def logged(self, key: str) -> tuple[list[int], list[float]]:
+        """The optimisation steps (0-based) at which the per-step series `key` was logged, and
+        its values there: `history.steps[key]` without the NaNs of the steps that did not report it."""
+        if key not in self.steps:
+            raise KeyError(f"no per-step series {key!r} in the history; it has {sorted(self.steps)}")
+        pairs = [(s, v) for s, v in enumerate(self.steps[key]) if not math.isnan(v)]
+        return [s for s, _ in pairs], [v for _, v in pairs]
 
     def _append(self, store: dict[str, list[float]], values: Mapping[str, float]) -> None:
         for key, value in values.items():
@@ -142,17 +158,43 @@ def _make_optimizers(model: nn.Module, optimizer: torch.optim.Optimizer | None, 
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
-def _custom_step(model: nn.Module, step_fn: Callable | None) -> tuple[Callable | None, bool]:
-    """The custom step as `call(batch, optimizers, step, **ctx)` (None: the default step), and whether it takes `ctx`."""
+def _custom_step(model: nn.Module, step_fn: Callable | None) -> tuple[Callable | None, bool, str, str]:
+    """The custom step as `call(batch, optimizers, step, **ctx)` (None: the default step), whether it
+    takes `ctx`, and, for an error message, the step as found and the signature expected."""
     fn = step_fn if step_fn is not None else getattr(model, "training_step", None)
     if fn is None:
-        return None, True
+        return None, True, "", ""
+    if step_fn is not None:
+        name = f"step_fn {getattr(step_fn, '__qualname__', type(step_fn).__name__)}"
+        expected = "step_fn(model, batch, optimizers, step, ctx)"
+    else:
+        name = f"{type(model).__name__}.training_step"
+        expected = "training_step(self, batch, optimizers, step, ctx)"
     try:
-        params = inspect.signature(fn).parameters
+        signature = inspect.signature(fn)
+        params = signature.parameters
         takes_ctx = "ctx" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        found = f"{name}{signature}"
     except (TypeError, ValueError):
-        takes_ctx = False
-    return (functools.partial(step_fn, model) if step_fn is not None else fn), takes_ctx
+        takes_ctx, found = False, f"{name}(...)"
+    return (functools.partial(step_fn, model) if step_fn is not None else fn), takes_ctx, found, expected
+
+
+def _refuse_step_without_ctx(found: str, expected: str, *, grad_clip: float | None, use_amp: bool,
+                             ranks: Ranks | None) -> None:
+    """Raise a TypeError when a custom step without `ctx` would silently lose what `ctx.backward` does."""
+    needs = []
+    if grad_clip is not None:
+        needs.append(f"clip its gradients (grad_clip={grad_clip})")
+    if use_amp:
+        needs.append("scale its loss for mixed precision (amp=True, a GradScaler)")
+    if ranks is not None:
+        needs.append(f"average its gradients over the {ranks.world_size} processes (distributed training)")
+    if needs:
+        raise TypeError(f"{found} takes no `ctx` argument, so the trainer cannot {' or '.join(needs)}: define it "
+                        f"as {expected} and backpropagate with ctx.zero_grad(optimizers); "
+                        f"ctx.backward(loss, optimizers); ctx.step(optimizers) instead of loss.backward() and "
+                        f"optimizer.step() (coursekit.training.step)")
 
 
 def _default_step(batch: Any, optimizers: Any, step: int, ctx: StepContext) -> dict[str, torch.Tensor]:
@@ -194,18 +236,41 @@ def _set_rng_state(state: Mapping[str, torch.Tensor | None], device: torch.devic
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
 
 
-def _round_values(history: History, pending: dict[str, list], lrs: dict[str, list[float]], in_round: int,
-                  ranks: Ranks | None, device: torch.device) -> dict[str, float]:
-    """Move a round's per-step values into `history.steps` (averaged over processes) and return their means."""
+def _round_values(history: History, pending: dict[str, list], logged_at: dict[str, list[int]],
+                  lrs: dict[str, list[float]], step: int, ranks: Ranks | None,
+                  device: torch.device) -> dict[str, float]:
+    """Move a round's per-step values into `history.steps` (averaged over processes) and return their means.
+
+    `pending[key]` holds the values of part `key`, logged at the steps `logged_at[key]`; the round
+    ends before step `step`. Each part's mean is over its own values; in `history.steps` every
+    series gets one entry per step, NaN where a step did not report the part (see `History`).
+    """
     means = {}
     for key, values in pending.items():
         if ranks is not None:   # one all-reduce per part and round, on the training device (NCCL needs CUDA)
             values = list(mean_over_ranks(torch.stack([v.to(device) for v in values]), ranks))
-        means[f"train/{key}"] = float(sum(values, 0.0)) / in_round
-        history.steps.setdefault(key, []).extend(torch.stack(values).cpu().double().tolist())  # exact for float32
+        means[f"train/{key}"] = float(sum(values, 0.0)) / len(values)   # over the steps that reported it
+        series = history.steps.setdefault(key, [])
+        for index, value in zip(logged_at[key], torch.stack(values).cpu().double().tolist()):  # exact for float32
+            series.extend([math.nan] * (index - len(series)))       # the steps before it that did not report it
+            series.append(value)
     for key, values in lrs.items():
         history.steps.setdefault(key, []).extend(values)
+    for series in history.steps.values():                           # parts the round's last steps did not report
+        series.extend([math.nan] * (step - len(series)))
     return means
+
+
+def _append_round(history: History, record: Mapping[str, float]) -> None:
+    """Append a round to `history.rounds`, keeping every series one value per round: a part
+    missing from this round is NaN here, a part new in it is NaN in the rounds before."""
+    done = len(history.rounds.get("step", []))
+    for key, value in record.items():
+        series = history.rounds.setdefault(key, [])
+        series.extend([math.nan] * (done - len(series)))
+        series.append(float(value))
+    for series in history.rounds.values():
+        series.extend([math.nan] * (done + 1 - len(series)))
 
 
 def train(
@@ -238,7 +303,8 @@ def train(
 ) -> History:
     """Train `model` on `train_data` for `epochs` epochs or `steps` optimisation steps.
 
-    - `val_data`: evaluated after every round (every epoch, or every `eval_every` steps).
+    - `val_data`: evaluated after every round: every epoch with `epochs`; with `steps`, every
+      `eval_every` steps (default: an epoch's worth). `eval_every` with `epochs` is refused.
     - `patience`: stop when "val/loss" has not improved for that many rounds; with
       `restore_best` the best round's weights are put back at the end.
     - `seed`: seeds everything before the first step (shuffling, including a DataLoader's own
@@ -248,12 +314,15 @@ def train(
     - `step_fn(model, batch, optimizers, step, ctx) -> dict`, or a model's own
       `training_step(batch, optimizers, step, ctx)`, replaces the default step (zero grad,
       backward on "loss", clip, step every optimiser); `ctx.backward` / `ctx.step` give it the
-      same checks, scaling and clipping (step.py). Steps without `ctx` still work on one process.
+      same checks, scaling and clipping (step.py). A step without `ctx` is refused (TypeError)
+      with `grad_clip`, with `amp` on CUDA and under distributed training, which it would
+      silently escape; without those it still works.
     - `ema_decay`: keep an exponential moving average of the weights, θ_ema ← d·θ_ema + (1−d)·θ
       after every step (`history.ema`); validation, early stopping and `restore_best` then
       use the averaged weights, and the raw weights stay in `model`.
     - `warmup_steps`, `lr_schedule` ("constant" or "cosine"), `min_lr`: the learning rate of
-      every step, set per step (schedules.py) and recorded in `history.steps["lr"]`.
+      every step, set per step (schedules.py) and recorded in `history.steps["lr"]`; a warm-up
+      longer than the run is refused (ValueError).
     - `checkpoint_path`: the model, every optimiser, the EMA, the gradient scaler, the step
       counter, the history and the random state are saved (atomically) whenever the
       validation loss improves, or after every round without `val_data`;
@@ -278,12 +347,17 @@ def train(
                         f"got {type(train_data).__name__}") from err
     if per_epoch == 0:
         raise ValueError("train_data yields no batches (is the data set smaller than drop_last's batch size?)")
+    if eval_every is not None:
+        if epochs is not None:
+            raise ValueError(f"eval_every={eval_every} counts optimisation steps and goes with steps=...; with "
+                             f"epochs={epochs} a round is one epoch: drop eval_every, or give the length in steps")
+        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
+            raise ValueError(f"eval_every must be a positive int, got {eval_every!r}")
     ranks = ranks_for(distributed)
-    custom, takes_ctx = _custom_step(model, step_fn)
+    custom, takes_ctx, found, expected = _custom_step(model, step_fn)
     if ranks is not None:
         if not takes_ctx:
-            raise TypeError("under distributed training a custom step must take a `ctx` argument and call "
-                            "ctx.backward(loss, optimizer), which averages the gradients over the processes")
+            _refuse_step_without_ctx(found, expected, grad_clip=None, use_amp=False, ranks=ranks)
         train_data = shard_loader(train_data, ranks, seed=seed or 0)
         per_epoch = len(train_data)
     total_steps = epochs * per_epoch if epochs is not None else steps
@@ -299,11 +373,13 @@ def train(
     device = resolve_device(device)
     if ranks is not None and device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())   # init_distributed set it to LOCAL_RANK
-    model.to(device)
-    optimizers = _make_optimizers(model, optimizer, lr, weight_decay)
     use_amp = bool(amp) and device.type == "cuda"
     if amp and not use_amp:
         warnings.warn(f"amp=True is ignored on {device.type}: mixed precision is used on CUDA only", stacklevel=2)
+    if not takes_ctx:
+        _refuse_step_without_ctx(found, expected, grad_clip=grad_clip, use_amp=use_amp, ranks=ranks)
+    model.to(device)
+    optimizers = _make_optimizers(model, optimizer, lr, weight_decay)
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
     loss_module = None
     if ranks is not None and custom is None:   # DDP averages the gradients of the default step (and broadcasts rank 0's weights)
@@ -333,7 +409,7 @@ def train(
     generator = getattr(train_data, "generator", None)
     generator = generator if isinstance(generator, torch.Generator) else None
     opt_list, lr_keys = optimizer_list(optimizers), _lr_keys(optimizers)
-    pending, lrs, in_round = {}, {}, 0
+    pending, logged_at, lrs, in_round = {}, {}, {}, 0
     model.train()
     try:
         while step < total_steps:
@@ -364,7 +440,8 @@ def train(
                 ctx._end()
                 if custom is not None and "loss" in parts:   # the default step checked before its backward
                     loss = torch.as_tensor(parts["loss"]).detach().float()
-                    check_finite(mean_over_ranks(loss, ranks) if ranks is not None else loss, step=step, lr=lr)
+                    check_finite(mean_over_ranks(loss, ranks) if ranks is not None else loss, step=step,
+                                 lr=current_lr(opt_list))
                 if ema is not None:
                     ema.update(model)
                 step += 1
@@ -372,19 +449,22 @@ def train(
                 for key, value in parts.items():
                     value = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
                     pending.setdefault(key, []).append(value)  # tensors until the round ends (one sync per round)
+                    logged_at.setdefault(key, []).append(step - 1)
                 bar.update(1)
                 if in_round == round_len or step == total_steps:
                     record = {"step": step, "epoch": step / per_epoch}
-                    record.update(_round_values(history, pending, lrs, in_round, ranks, device))
+                    record.update(_round_values(history, pending, logged_at, lrs, step, ranks, device))
                     if val_data is not None:
                         scored = ema.model if ema is not None else model
-                        values = evaluate(scored, val_data, device) if main else None
-                        values = broadcast_object(values) if ranks is not None else values   # all stop alike
+                        # on rank 0, its numbers broadcast (all stop alike), its failure too (distributed.py)
+                        values = on_main(functools.partial(evaluate, scored, val_data, device), ranks,
+                                         what="evaluate the validation data", share=True)
                         record.update({f"val/{k}": v for k, v in values.items()})
-                    history._append(history.rounds, record)
-                    pending, lrs, in_round = {}, {}, 0
-                    postfix = {"loss": f"{record['train/loss']:.4g}"}
-                    watched = record.get("val/loss", record["train/loss"])
+                    _append_round(history, record)
+                    pending, logged_at, lrs, in_round = {}, {}, {}, 0
+                    trained = record.get("train/loss", math.nan)   # NaN: a custom step reported no "loss"
+                    postfix = {"loss": f"{trained:.4g}"}
+                    watched = record.get("val/loss", trained)
                     if val_data is not None:
                         postfix["val"] = f"{watched:.4g}"
                     bar.set_postfix(postfix)
@@ -396,17 +476,20 @@ def train(
                             best_state = _snapshot(model, ema)
                     else:
                         rounds_since_best += 1
-                    if checkpoint_path is not None and (improved or val_data is None) and main:
-                        if step % per_epoch == 0:
-                            # The epoch is over: let its sampler finish (a RandomSampler draws once more as
-                            # it stops), so that the state saved is the one the next epoch begins with.
-                            next(batches, None)
-                            epoch_rng = _epoch_rng(device, generator)
-                        trainer = {"step": step, "steps": history.steps, "best_round": history.best_round,
-                                   "best_val": best_val, "rounds_since_best": rounds_since_best,
-                                   "rng": {"now": _rng_state(device), **epoch_rng}, "settings": settings}
-                        save_checkpoint(checkpoint_path, model, optimizers, ema=ema, scaler=scaler,
-                                        step=step, history=history.as_dict(), trainer=trainer)
+                    if checkpoint_path is not None and (improved or val_data is None):   # alike on every rank
+                        def write_checkpoint():   # on rank 0 alone; a failure there stops every rank
+                            rng = epoch_rng
+                            if step % per_epoch == 0:
+                                # The epoch is over: let its sampler finish (a RandomSampler draws once more as
+                                # it stops), so that the state saved is the one the next epoch begins with.
+                                next(batches, None)
+                                rng = _epoch_rng(device, generator)
+                            trainer = {"step": step, "steps": history.steps, "best_round": history.best_round,
+                                       "best_val": best_val, "rounds_since_best": rounds_since_best,
+                                       "rng": {"now": _rng_state(device), **rng}, "settings": settings}
+                            save_checkpoint(checkpoint_path, model, optimizers, ema=ema, scaler=scaler,
+                                            step=step, history=history.as_dict(), trainer=trainer)
+                        on_main(write_checkpoint, ranks, what=f"write the checkpoint {checkpoint_path}")
                     if patience is not None and rounds_since_best >= patience:
                         history.stopped_early = True
                         return history

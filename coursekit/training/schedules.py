@@ -8,7 +8,7 @@ parameter group's own `lr`) and floor η_min:
     cosine    s ≥ W:   η_s = η_min + ½ (η − η_min) (1 + cos(π (s − W) / (T − W)))
 
 so the cosine starts at η right after the warm-up and would reach η_min at step T, one past the
-last. The schedule keeps no state of its own: the rate follows from the step, and the base rate
+last. A warm-up longer than the run (W > T) is refused: the rate would never reach η. The schedule keeps no state of its own: the rate follows from the step, and the base rate
 is stored in each parameter group as `"initial_lr"` (as torch's schedulers do), so it travels
 with the optimiser's state dict in a checkpoint.
 """
@@ -32,6 +32,10 @@ class LRSchedule:
             raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {schedule!r}")
         if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
             raise ValueError(f"warmup_steps must be an int >= 0, got {warmup_steps!r}")
+        if warmup_steps > total_steps:
+            raise ValueError(f"warmup_steps={warmup_steps} is longer than the run's {total_steps} steps: the rate "
+                             f"would never reach lr; give warmup_steps <= {total_steps} (a few percent of the run "
+                             f"is usual)")
         if not isinstance(min_lr, (int, float)) or min_lr < 0:
             raise ValueError(f"min_lr must be a number >= 0, got {min_lr!r}")
         if min_lr != 0 and schedule != "cosine":

@@ -15,9 +15,17 @@ defines `configure_optimizers(lr)` and
 that the loss is finite (the same `FloatingPointError`, naming the step, the loss part and its
 value), scales it for mixed precision, averages the gradients over processes under
 distributed training, unscales them and clips their norm to `grad_clip`; `step` steps the
-optimiser through the gradient scaler. A step that takes no `ctx` argument (the older
-`training_step(batch, optimizers, step)` and `step_fn(model, batch, optimizers, step)`) still
-works on one process, runs under the same autocast and has the loss it returns checked.
+optimiser through the gradient scaler. The step returns the loss parts to log; a part may be
+left out on steps that do not compute it (a GAN's "g_loss" on its critic-only steps): the
+round's mean of that part is then over the steps that reported it (see `History`).
+
+The signature is `training_step(self, batch, optimizers, step, ctx)` for a model's own step and
+`step_fn(model, batch, optimizers, step, ctx)` for one passed to `train(step_fn=...)`. A step
+without `ctx` (the older `training_step(batch, optimizers, step)`) does its own backward, which
+the trainer cannot clip, scale or average: `train` refuses it, with a TypeError saying to take
+`ctx` and call `ctx.backward(loss, optimizers)`, when `grad_clip` is set, when mixed precision
+is on (`amp=True` on CUDA) and under distributed training. Otherwise it still works: it runs
+under the same autocast and the "loss" it returns is checked to be finite after the step.
 """
 from __future__ import annotations
 
@@ -28,7 +36,7 @@ from torch import nn
 
 from .distributed import Ranks, average_gradients, mean_over_ranks
 
-__all__ = ["StepContext", "loss_parts", "optimizer_list", "check_finite"]
+__all__ = ["StepContext", "loss_parts", "optimizer_list", "check_finite", "current_lr"]
 
 Optimizers = torch.optim.Optimizer | Mapping[str, torch.optim.Optimizer] | Sequence[torch.optim.Optimizer]
 
@@ -59,9 +67,17 @@ def optimizer_list(optimizers: Optimizers) -> list[torch.optim.Optimizer]:
     return items
 
 
-def check_finite(loss: torch.Tensor, *, step: int, name: str = "loss", lr: float | None = None,
+def current_lr(optimizers: Optimizers) -> float | list[float]:
+    """The learning rate `optimizers` step with now (after warm-up and decay): one number, or the
+    distinct rates of their parameter groups in order when they differ."""
+    rates = list(dict.fromkeys(g["lr"] for o in optimizer_list(optimizers) for g in o.param_groups))
+    return rates[0] if len(rates) == 1 else rates
+
+
+def check_finite(loss: torch.Tensor, *, step: int, name: str = "loss", lr: float | list[float] | None = None,
                  parts: Mapping[str, Any] | None = None) -> None:
-    """Raise a FloatingPointError naming the step, the loss part and its value when `loss` is not finite."""
+    """Raise a FloatingPointError naming the step, the loss part and its value when `loss` is not finite
+    (and the learning rate `lr` of that step, as `current_lr` gives it)."""
     if bool(torch.isfinite(loss)):
         return
     others = ""
@@ -77,10 +93,12 @@ class StepContext:
     """The trainer's machinery, handed to every training step as `ctx`.
 
     `step_index` is the optimisation step (0-based), `device` the training device, `model`
-    the model being trained. Call `backward(loss, optimizer)` once per `step(optimizer)`.
+    the model being trained, `lr` the base learning rate given to `train` (the rate of the
+    current step, after warm-up and decay, is each optimiser's `param_groups[i]["lr"]`). Call
+    `backward(loss, optimizer)` once per `step(optimizer)`.
     """
 
-    def __init__(self, model: nn.Module, *, device: torch.device, lr: float, grad_clip: float | None,
+    def __init__(self, model: nn.Module, *, device: torch.device, lr: float | None = None, grad_clip: float | None,
                  scaler: torch.amp.GradScaler | None, ranks: Ranks | None = None,
                  loss_module: nn.Module | None = None, average_grads: bool = False):
         self.model, self.device, self.lr, self.grad_clip = model, device, lr, grad_clip
@@ -111,7 +129,7 @@ class StepContext:
             raise RuntimeError(f"ctx.backward was called twice for the same optimizer ({type(twice[0]).__name__}) "
                                f"before ctx.step: add the losses and call backward once per step")
         value = mean_over_ranks(loss.detach().float(), self.ranks) if self.ranks is not None else loss
-        check_finite(value, step=self.step_index, name=name, lr=self.lr, parts=parts)  # on every rank alike
+        check_finite(value, step=self.step_index, name=name, lr=current_lr(opts), parts=parts)  # on every rank alike
         with torch.autocast(device_type=self.device.type, enabled=False):  # backward runs outside autocast
             (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
         params = list({id(p): p for o in opts for g in o.param_groups for p in g["params"]}.values())

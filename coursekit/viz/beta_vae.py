@@ -21,6 +21,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..evaluation.disentanglement import mig_details
+from ..utils import seeded_generator
 from .figures import image_grid
 from .slider import image_slider_widget
 
@@ -33,7 +34,7 @@ def _beta_summary(model, x: torch.Tensor, factors: torch.Tensor, bins: int, show
     model.eval()
     device = next(model.parameters()).device
     x = x.to(device)
-    generator = torch.Generator(device=device).manual_seed(seed)      # D's one draw: the only random numbers
+    generator = seeded_generator(seed)      # D's one draw (a CPU generator: the same numbers on every device)
     report = model.latent_report(x, generator=generator)              # R, D (N,); μ (N, L); KL per z_j (L,)
     order = report.order                                              # latents by the nats they carry
     recon = model.reconstruct(x[:show])                               # (show, C, H, W)
