@@ -97,10 +97,6 @@ class History:
         pairs = [(s, v) for s, v in enumerate(self.steps[key]) if not math.isnan(v)]
         return [s for s, _ in pairs], [v for _, v in pairs]
 
-    def _append(self, store: dict[str, list[float]], values: Mapping[str, float]) -> None:
-        for key, value in values.items():
-            store.setdefault(key, []).append(float(value))
-
 
 def to_device(batch: Any, device: torch.device) -> Any:
     """Move a batch (a tensor, or a tuple/list/dict of them) to `device`."""
