@@ -26,6 +26,8 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
+from .utils import draw_device, randn
+
 __all__ = [
     "GaussianMixture1D",
     "two_component_mixture",
@@ -115,8 +117,9 @@ class GaussianMixture1D:
         """n draws: pick component k with probability w_k, then x = m_k + s_k ε with ε ~ N(0, 1)."""
         if not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a non-negative int, got {n!r}")
-        k = torch.multinomial(self.weights, n, replacement=True, generator=generator)  # (n,)
-        eps = torch.randn(n, dtype=self.dtype, device=self.device, generator=generator)
+        on = draw_device(generator, self.device)       # the package's rule: the generator's device, else p's
+        k = torch.multinomial(self.weights.to(on), n, replacement=True, generator=generator).to(self.device)  # (n,)
+        eps = randn((n,), device=self.device, dtype=self.dtype, generator=generator)
         return self.means[k] + self.stds[k] * eps
 
     def mean(self) -> Tensor:

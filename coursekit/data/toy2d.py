@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
-from ..utils import seeded_generator
+from ..utils import draw_device, seeded_generator
 from ..divergences import GaussianMixture1D
 
 __all__ = [
@@ -88,13 +88,14 @@ class Toy2D:
                device: str | torch.device | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
         """n points, shape (n, 2), dtype `dtype`, on `device` (default: the CPU).
 
-        Drawn with `generator` on its device (CPU by default), then moved: a seeded CPU
-        generator gives the same points whatever `device` is.
+        Drawn by the package's rule (`coursekit.utils.draw_device`): with `generator`, on its
+        device (a seeded CPU generator gives the same points whatever `device` is), then moved;
+        without one, from torch's global stream on `device` itself.
         """
         n = _check_n(n)
         if not dtype.is_floating_point:
             raise ValueError(f"dtype must be a floating-point dtype, got {dtype}")
-        draw_on = generator.device if generator is not None else torch.device("cpu")
+        draw_on = draw_device(generator, device if device is not None else "cpu")
         x = self._sample(n, generator, dtype, draw_on)  # (n, 2)
         return x.to(device) if device is not None else x
 
