@@ -20,7 +20,7 @@ from typing import IO, Iterator, Sequence
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "resolve_device", "float64_device", "seeded_generator", "draw_device", "randn", "rand", "randperm",
+__all__ = ["seed_everything", "resolve_device", "random_state_preserved", "float64_device", "seeded_generator", "draw_device", "randn", "rand", "randperm",
            "check_shape", "check_integer_range", "check_images", "atomic_write", "resolve_cache_dir", "hash_tensor"]
 
 
@@ -60,6 +60,21 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use device='auto' or 'cpu'")
     return resolved
+
+
+@contextlib.contextmanager
+def random_state_preserved(device: torch.device | str = "cpu") -> Iterator[None]:
+    """Give Python's, NumPy's and torch's random streams (the CPU's and, on CUDA, `device`'s) back
+    as they were when the block ends: what a helper that trains or samples with its own seed uses,
+    so a notebook gives the same numbers whether the helper ran or loaded from a cache."""
+    device = torch.device(device)
+    py_state, np_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        try:
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
 
 
 def float64_device(t: torch.Tensor) -> torch.device:

@@ -147,3 +147,20 @@ def test_load_reads_the_registry_and_register_adds_to_it():
             data.register("other", 3)
     finally:
         data.REGISTRY.pop("trial-data")
+
+
+def test_random_state_preserved_gives_every_stream_back():
+    import random
+
+    import numpy as np
+
+    from coursekit.utils import random_state_preserved
+
+    torch.manual_seed(5); random.seed(5); np.random.seed(5)
+    expected = (torch.rand(3), random.random(), np.random.rand())
+    torch.manual_seed(5); random.seed(5); np.random.seed(5)
+    with random_state_preserved():
+        torch.manual_seed(0); random.seed(0); np.random.seed(0)
+        torch.rand(10); random.random(); np.random.rand(10)
+    got = (torch.rand(3), random.random(), np.random.rand())
+    assert torch.equal(got[0], expected[0]) and got[1:] == expected[1:]

@@ -21,7 +21,6 @@ import functools
 import hashlib
 import math
 import os
-import random
 import re
 import sys
 import time
@@ -29,7 +28,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -39,7 +37,7 @@ from ..data import ImageSplit, Splits, digits, loaders, to_float
 from ..data import splits as data_splits
 from ..training import ema as training_ema, loop as training_loop, schedules as training_schedules
 from ..training import step as training_step, train
-from ..utils import check_shape, hash_tensor, resolve_device
+from ..utils import check_shape, hash_tensor, random_state_preserved, resolve_device
 
 __all__ = ["ClassifierConfig", "DEFAULT_CONFIGS", "SmallCNN", "random_shift", "Classifier", "classifier",
            "classifier_key", "conditional_accuracy"]
@@ -233,19 +231,6 @@ def classifier_key(splits: Splits, *, kind: str = "digits", seed: int = 0,
 
 
 @contextlib.contextmanager
-def _rng_preserved(device: torch.device):
-    """Leave Python's, NumPy's and torch's random streams as they were (train() reseeds them)."""
-    py_state, np_state = random.getstate(), np.random.get_state()
-    cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        try:
-            yield
-        finally:
-            random.setstate(py_state)
-            np.random.set_state(np_state)
-
-
-@contextlib.contextmanager
 def _single_thread_on_cpu(device: torch.device):
     """Train on one CPU thread: batches this small gain nothing from more, and on shared cores
     (a laptop with a browser, CI) torch's thread pool makes them 10-20× slower."""
@@ -297,7 +282,7 @@ def classifier(splits: Splits | None = None, *, kind: str = "digits", seed: int 
     path = cache_path("classifiers", kind, key, cache_dir)
     device = resolve_device(device)
 
-    with _rng_preserved(device):
+    with random_state_preserved(device):   # train() reseeds: the caller's streams come back afterwards
         torch.manual_seed(seed)  # the initial weights
         net = SmallCNN(shape=shape, num_classes=num_classes, config=config).to(device)
         extra = load_cached(path, net, key)

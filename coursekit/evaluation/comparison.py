@@ -20,7 +20,7 @@ import torch
 
 from ..data import ImageSplit, dequantize
 from ..models.base import LIKELIHOODS, GenerativeModel
-from ..utils import seeded_generator
+from ..utils import random_state_preserved, seeded_generator
 from .frechet import DEFAULT_FRECHET_N, frechet_distance
 from .likelihood import bits_per_dim, floor_bits_per_dim, uniform_bits_per_dim
 
@@ -117,7 +117,7 @@ def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
     if seed is None:
         yield
         return
-    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+    with random_state_preserved(device):
         torch.manual_seed(seed)
         yield
 
