@@ -54,6 +54,11 @@ def cmd_grade(args) -> int:
     results = grade_class(args.submissions, args.solutions, args.out, exercises=args.exercise or None,
                           limits=limits, jobs=args.jobs)
     print(f"graded {len(results)} student(s): {Path(args.out) / 'gradebook.csv'}, feedback in {Path(args.out) / 'feedback'}")
+    errors = sorted(f"{student}/{name}" for student, by in results.items() for name, r in by.items() if r.status == "error")
+    if errors:
+        print(f"{len(errors)} notebook(s) could not be graded (status error, no total written): {', '.join(errors)}; "
+              f"re-run `coursekit grade` for those students", file=sys.stderr)
+        return 3
     return 0
 
 

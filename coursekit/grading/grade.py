@@ -23,18 +23,37 @@ from ..utils import atomic_write
 from .format import read_source
 from .run import STATUSES, Limits, Result, TestResult, grade_notebook
 
-__all__ = ["grade_class", "write_gradebook", "feedback_html", "STATUS_ORDER"]
+__all__ = ["grade_class", "write_gradebook", "feedback_html", "csv_cell", "STATUS_ORDER", "TOOL_FOLDERS"]
 
-STATUS_ORDER = ["error", "tampered", "memory", "timeout", "crash", "invalid", "ok"]
-"""Which status a student row shows when exercises differ: the first that occurs."""
+STATUS_ORDER = ["tampered", "error", "memory", "timeout", "crash", "invalid", "ok"]
+"""Which status a student row shows when exercises differ: the first that occurs (tampered wins)."""
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")
+TOOL_FOLDERS = (".ipynb_checkpoints", ".git", "__pycache__")
+"""Folders in SUBMISSIONS that tools make, not students: passed over, and listed in the summary."""
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _students(submissions: Path) -> list[Path]:
-    """The student folders: every real folder (not a link) whose name does not start with '.'."""
+def _students(submissions: Path) -> tuple[list[Path], list[str]]:
+    """The student folders (every real folder, dotted names included) and what was refused, with why."""
     if not submissions.is_dir():
         raise FileNotFoundError(f"no submissions folder at {submissions} (expected one folder per student)")
-    return sorted(p for p in submissions.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    folders, refused = [], []
+    for p in sorted(submissions.iterdir()):
+        if p.name in TOOL_FOLDERS:
+            refused.append(f"{p.name}: a folder tools make, not a student's (passed over)")
+        elif p.is_symlink():
+            refused.append(f"{p.name}: a link, which the grader does not follow (no row)")
+        elif p.is_dir():
+            folders.append(p)
+        else:
+            refused.append(f"{p.name}: a file, not a student's folder (no row)")
+    return folders, refused
+
+
+def csv_cell(value: str) -> str:
+    """A text cell a spreadsheet shows as text: one that starts like a formula (=, +, -, @, tab,
+    carriage return) gets a leading apostrophe, so `=1+2` as a student id is never evaluated."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def file_stem(student: str) -> str:
@@ -61,7 +80,8 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
         raise FileNotFoundError(f"no solution notebooks (NN_topic.ipynb) in {solutions}")
     jobs = max(1, jobs or os.cpu_count() or 1)
     work = []  # (student, exercise, path or None)
-    for folder in _students(submissions):
+    folders, refused = _students(submissions)
+    for folder in folders:
         student = folder.name
         for name in sources:
             path = folder / f"{name}.ipynb"
@@ -74,7 +94,14 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
             return Result(name, status="invalid", notes=[f"no {name}.ipynb was submitted"],
                           tests=[TestResult(s.id, s.kind, 0.0, s.points, False, "not submitted")
                                  for s in source_specs if s.is_test])
-        return grade_notebook(source_nb, source_specs, path, name, limits=limits)
+        try:   # the exception barrier: whatever goes wrong here is this row's `error`, never the run's
+            return grade_notebook(source_nb, source_specs, path, name, limits=limits)
+        except Exception as err:  # noqa: BLE001 - recorded in the row, reported in the summary
+            return Result(name, status="error", detail=f"the grader failed ({type(err).__name__}: {err})"[:300],
+                          notes=["the grader could not grade this notebook; this is not charged to you, "
+                                 "your instructor re-runs it"],
+                          tests=[TestResult(s.id, s.kind, 0.0, s.points, False, "not graded (grader error)")
+                                 for s in source_specs if s.is_test])
 
     log(f"grading {len(work)} notebook(s), {jobs} at a time ...")
     results: dict[str, dict[str, Result]] = {student: {} for student, _, _ in work}
@@ -82,6 +109,13 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
         for (student, name, _), result in zip(work, pool.map(one, work)):
             results[student][name] = result
             log(f"  {student}/{name}: {result.points:g}/{result.max_points:g} ({result.status})")
+    for line in refused:
+        log(f"  not graded: {line}")
+    errors = sorted(f"{student}/{name}" for student, by in results.items() for name, r in by.items()
+                    if r.status == "error")
+    if errors:
+        log(f"{len(errors)} notebook(s) ended in a grader error (no total written for those students): "
+            f"{', '.join(errors)}; re-run them")
     write_gradebook(results, out / "gradebook.csv")
     for student, by_exercise in results.items():
         stem = file_stem(student)
@@ -103,7 +137,11 @@ def _overall_status(by_exercise: dict[str, Result]) -> str:
 
 
 def write_gradebook(results: dict[str, dict[str, Result]], path: Path) -> None:
-    """One row per student: student_id, total, max, status, then per exercise and per test points."""
+    """One row per student: student_id, total, max, status, then per exercise and per test points.
+
+    A notebook the grader itself failed on (status `error`) writes no number: its points and
+    the student's total are left empty (the summary says to re-run it), so a grader's failure
+    is never recorded as a zero. Text cells that a spreadsheet would evaluate are neutralised."""
     exercises = sorted({e for r in results.values() for e in r})
     tests = {e: [t.id for t in next(r[e] for r in results.values() if e in r).tests] for e in exercises}
     header = ["student_id", "total", "max", "status"]
@@ -114,14 +152,16 @@ def write_gradebook(results: dict[str, dict[str, Result]], path: Path) -> None:
     writer.writerow(header)
     for student in sorted(results):
         by_exercise = results[student]
-        row = [student, f"{sum(r.points for r in by_exercise.values()):g}",
+        failed = any(r.status == "error" for r in by_exercise.values())   # the grader's failure, not the student's
+        row = [csv_cell(student), "" if failed else f"{sum(r.points for r in by_exercise.values()):g}",
                f"{sum(r.max_points for r in by_exercise.values()):g}", _overall_status(by_exercise)]
         for e in exercises:
             r = by_exercise.get(e)
             points = {t.id: t.points for t in r.tests} if r else {}
-            row += [f"{r.points:g}" if r else "0", f"{r.max_points:g}" if r else "", r.status if r else "missing",
-                    r.detail if r else ""]
-            row += [f"{points.get(t, 0):g}" for t in tests[e]]
+            error = r is not None and r.status == "error"
+            row += ["" if error else (f"{r.points:g}" if r else "0"), f"{r.max_points:g}" if r else "",
+                    r.status if r else "missing", csv_cell(r.detail) if r else ""]
+            row += ["" if error else f"{points.get(t, 0):g}" for t in tests[e]]
         writer.writerow(row)
     _write_text(Path(path), buffer.getvalue())
 

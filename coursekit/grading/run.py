@@ -379,7 +379,14 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
     tamper_hits = [o.get("evalue", "") for o in outcomes.values() if o.get("ename") == "GraderTamperError"]
     if any(o.get("suppressed") for o in outcomes.values()):
         tamper_hits.append("tracebacks were suppressed: a failing cell showed no error")
-    if run.killed == "memory" or "MemoryError" in enames:
+    if tampering or tamper_hits:   # tampered wins over every other status: no error can hide it
+        result.status = "tampered"
+        result.detail = "; ".join(tampering + [hit.split(": the test")[0] for hit in tamper_hits])
+        ended = ("memory" if run.killed == "memory" or "MemoryError" in enames else
+                 "timeout" if run.killed == "timeout" or timed_out else "crash" if dead else None)
+        if ended:
+            result.detail += f"; the run then ended in {ended}"
+    elif run.killed == "memory" or "MemoryError" in enames:
         result.status = "memory"
         result.detail = (f"more than {limits.memory_mb} MiB" if run.killed == "memory"
                          else "an allocation failed (MemoryError)")
@@ -394,9 +401,6 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
         result.detail = f"no result from the test run (exit code {run.returncode})"
         result.notes.append("the grader could not run the notebook; this is not charged to you, "
                             "your instructor has the log")
-    elif tampering or tamper_hits:
-        result.status = "tampered"
-        result.detail = "; ".join(tampering + [hit.split(": the test")[0] for hit in tamper_hits])
     for cell, spec in tests:
         outcome = outcomes.get(code_index[spec.id], {})
         passed = outcome.get("outcome") == "passed"

@@ -1,0 +1,114 @@
+"""The class run's bookkeeping (issue 12, first part), without executing a notebook: every
+submitted id gets a row or a listed refusal, a grader failure writes no number and makes the
+command exit non-zero, tampered wins over every other status, spreadsheet formulas are
+neutralised. (The runs themselves are graded in test_grading.py and test_grader_adversarial.py.)"""
+import csv
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursekit.grading import cli, grade, run
+from coursekit.grading.run import Execution, Result, TestResult
+
+from test_grading import tiny_source
+
+
+@pytest.fixture
+def tiny_course(tmp_path):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nbformat.write(tiny_source(), solutions / "00_tiny.ipynb")
+    subs = tmp_path / "subs"
+    for student in ("alice", ".dotted", "..x", "=1+2", "bob"):
+        (subs / student).mkdir(parents=True)
+        nbformat.write(tiny_source(), subs / student / "00_tiny.ipynb")
+    (subs / ".ipynb_checkpoints").mkdir()
+    (subs / "notes.txt").write_text("not a student")
+    (subs / "linked").symlink_to(subs / "alice")
+    return solutions, subs
+
+
+def fake_grade(failing=("bob",)):
+    """grade_notebook that scores every test and raises for the students in `failing`."""
+    def grade_notebook(source_nb, source_specs, path, name, limits=None):
+        if Path(path).parent.name in failing:
+            raise RuntimeError("the grader broke")
+        return Result(name, tests=[TestResult(s.id, s.kind, s.points, s.points, True) for s in source_specs if s.is_test])
+    return grade_notebook
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+def test_every_submitted_id_gets_a_row_or_a_listed_refusal(tiny_course, tmp_path, monkeypatch):
+    solutions, subs = tiny_course
+    monkeypatch.setattr(grade, "grade_notebook", fake_grade(failing=()))
+    lines = []
+    grade.grade_class(subs, solutions, tmp_path / "out", jobs=2, log=lines.append)
+    rows = read_rows(tmp_path / "out" / "gradebook.csv")
+    assert set(rows) == {"alice", ".dotted", "..x", "'=1+2", "bob"}        # dotted ids are students too
+    assert all(rows[s]["total"] == "3" for s in rows)
+    summary = "\n".join(lines)
+    for refused in (".ipynb_checkpoints", "notes.txt", "linked"):
+        assert f"not graded: {refused}" in summary
+    feedback = sorted(p.name for p in (tmp_path / "out" / "feedback").iterdir())
+    assert len(feedback) == 5 and all(not f.startswith(".") for f in feedback)
+
+
+def test_a_formula_id_or_detail_is_text_in_a_spreadsheet():
+    assert grade.csv_cell("=1+2") == "'=1+2" and grade.csv_cell("+cmd") == "'+cmd"
+    assert grade.csv_cell("@SUM(A1)") == "'@SUM(A1)" and grade.csv_cell("-2+3") == "'-2+3"
+    assert grade.csv_cell("s1234") == "s1234" and grade.csv_cell("") == ""
+
+
+def test_a_grader_failure_is_that_rows_error_writes_no_number_and_fails_the_command(tiny_course, tmp_path,
+                                                                                     monkeypatch, capsys):
+    solutions, subs = tiny_course
+    monkeypatch.setattr(grade, "grade_notebook", fake_grade(failing=("bob",)))
+    code = cli.main(["grade", str(subs), "--solutions", str(solutions), "--out", str(tmp_path / "out"),
+                     "--jobs", "2"])
+    rows = read_rows(tmp_path / "out" / "gradebook.csv")
+    assert rows["bob"]["status"] == "error" and rows["bob"]["total"] == "" and rows["bob"]["00_tiny"] == ""
+    assert rows["bob"]["00_tiny/double-hidden"] == "" and "the grader broke" in rows["bob"]["00_tiny detail"]
+    assert rows["alice"]["total"] == "3" and rows["alice"]["status"] == "ok"   # the others are graded
+    assert code != 0 and "bob/00_tiny" in capsys.readouterr().err
+
+
+def test_tampered_wins_over_every_other_status_in_a_row():
+    order = grade.STATUS_ORDER
+    assert order[0] == "tampered" and set(order) >= {"error", "memory", "timeout", "crash", "invalid", "ok"}
+    both = {"a": Result("a", status="memory"), "b": Result("b", status="tampered"), "c": Result("c", status="error")}
+    assert grade._overall_status(both) == "tampered"
+
+
+@pytest.mark.parametrize("ending", ["memory", "timeout", "crash", "error"])
+def test_a_detected_tampering_is_not_masked_by_how_the_run_ended(ending, monkeypatch, tmp_path):
+    from coursekit.grading.build import build_exercise
+    from coursekit.grading.format import specs as read_specs
+
+    source = tiny_source()
+    source_specs = read_specs(source, "tiny")
+    submission = tmp_path / "00_tiny.ipynb"
+    nbformat.write(build_exercise(source, source_specs, keep_solutions=True), submission)   # an honest notebook
+    tamper = {"outcome": "failed", "ename": "GraderTamperError", "evalue": "check_close was replaced: the test ..."}
+    cells = {1: tamper}
+    killed = None
+    if ending == "memory":
+        cells[2] = {"outcome": "failed", "ename": "MemoryError"}
+    elif ending == "timeout":
+        killed = "timeout"
+    elif ending == "crash":
+        cells[2] = {"outcome": "failed", "kernel_alive": False}
+    else:
+        cells = {}          # no result at all would be the grader's error
+        tamper = None
+    monkeypatch.setattr(run, "execute", lambda *a, **k: Execution(cells, "", 1, killed, 0.1))
+    result = run.grade_notebook(source, source_specs, submission, "00_tiny")
+    if tamper is None:
+        assert result.status == "error"
+    else:
+        assert result.status == "tampered", (ending, result.status, result.detail)
+        assert "check_close was replaced" in result.detail and ending in result.detail
