@@ -112,3 +112,33 @@ def test_a_detected_tampering_is_not_masked_by_how_the_run_ended(ending, monkeyp
     else:
         assert result.status == "tampered", (ending, result.status, result.detail)
         assert "check_close was replaced" in result.detail and ending in result.detail
+
+
+@pytest.mark.parametrize("mutation", ["no cell_type", "unknown cell_type", "int source", "list of ints"])
+def test_a_valid_json_notebook_with_malformed_cells_is_invalid_not_a_stopped_class(mutation, tmp_path, monkeypatch):
+    import json
+
+    from coursekit.grading.build import build_exercise
+    from coursekit.grading.format import specs as read_specs
+
+    source = tiny_source()
+    source_specs = read_specs(source, "tiny")
+    nb = json.loads(nbformat.writes(build_exercise(source, source_specs, keep_solutions=True)))
+    cell = nb["cells"][1]
+    {"no cell_type": lambda: cell.pop("cell_type"), "unknown cell_type": lambda: cell.update(cell_type="python"),
+     "int source": lambda: cell.update(source=5), "list of ints": lambda: cell.update(source=[1, 2])}[mutation]()
+    path = tmp_path / "00_tiny.ipynb"
+    path.write_text(json.dumps(nb))
+    monkeypatch.setattr(run, "execute", lambda *a, **k: pytest.fail("a malformed notebook must not be run"))
+    result = run.grade_notebook(source, source_specs, path, "00_tiny")
+    assert result.status == "invalid" and result.points == 0 and len(result.tests) == 2
+    notes = " ".join(result.notes)
+    assert "cell 1" in notes or "could not be read" in notes      # named, whichever check caught it
+
+
+def test_an_honest_notebook_is_not_called_malformed():
+    from coursekit.grading.build import build_exercise
+    from coursekit.grading.format import specs as read_specs
+
+    source = tiny_source()
+    assert run._malformed_cells(build_exercise(source, read_specs(source, "tiny"), keep_solutions=True)) == []

@@ -348,6 +348,25 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
     return Execution(cells, log_tail, proc.returncode, killed, time.monotonic() - start)
 
 
+def _malformed_cells(nb) -> list[str]:
+    """What makes a read notebook's cells unusable: a cell without a known `cell_type`, or whose
+    `source` is not text (a string or a list of strings). Other schema details are left alone,
+    so an honest notebook from any editor is never refused for them."""
+    problems = []
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        return ["it has no list of cells"]
+    for i, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            kind = cell.get("cell_type") if isinstance(cell, dict) else type(cell).__name__
+            problems.append(f"cell {i} has cell_type {kind!r} (expected 'code', 'markdown' or 'raw')")
+            continue
+        source = cell.get("source", "")
+        if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(x, str) for x in source))):
+            problems.append(f"cell {i}'s source is a {type(source).__name__}, not text")
+    return problems
+
+
 def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Path, exercise: str,
                    limits: Limits = Limits()) -> Result:
     """Score one submitted notebook against its source; never raises for a bad submission."""
@@ -365,6 +384,12 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
         result.status, result.detail = "invalid", "not a readable notebook"
         result.notes.append(f"the submission could not be read as a notebook ({type(err).__name__}: "
                             f"{str(err).splitlines()[0][:200] if str(err) else 'empty file'})")
+        result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not run") for _, s in tests]
+        return result
+    malformed = _malformed_cells(submission)
+    if malformed:   # valid JSON, but not cells the grader can splice: the submission scores 0, the class goes on
+        result.status, result.detail = "invalid", "not a well-formed notebook"
+        result.notes.append("the submission's cells are malformed: " + "; ".join(malformed[:5]))
         result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not run") for _, s in tests]
         return result
     nb, notes, tampering = splice(source_nb, source_specs, submission)
