@@ -142,3 +142,51 @@ def test_an_honest_notebook_is_not_called_malformed():
 
     source = tiny_source()
     assert run._malformed_cells(build_exercise(source, read_specs(source, "tiny"), keep_solutions=True)) == []
+
+
+def test_the_grader_reads_only_plain_files_from_the_scratch_folder_and_never_blocks(tmp_path):
+    import os
+    import threading
+
+    plain = tmp_path / "report.json"
+    plain.write_text('{"1": {"outcome": "passed"}}')
+    assert run._read_regular_file(plain) == '{"1": {"outcome": "passed"}}'
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)                                   # a student's code can put a FIFO where a report was
+    link = tmp_path / "link"
+    link.symlink_to(plain)
+    got = {}
+    reader = threading.Thread(target=lambda: got.update(fifo=run._read_regular_file(fifo),
+                                                        link=run._read_regular_file(link),
+                                                        missing=run._read_regular_file(tmp_path / "gone")))
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "reading a FIFO blocked the grader"
+    assert got == {"fifo": None, "link": None, "missing": None}
+
+
+@pytest.mark.slow
+def test_a_fifo_in_place_of_the_log_does_not_stop_the_grader(tmp_path):
+    # End to end (one real run, ~10 s): the answer replaces the run's log with a FIFO. The grader
+    # reads its log through the descriptor it wrote, so it finishes and scores the answer.
+    import threading
+
+    from coursekit.grading.build import build_exercise
+    from coursekit.grading.format import specs as read_specs
+
+    source = tiny_source()
+    source_specs = read_specs(source, "tiny")
+    submission = build_exercise(source, source_specs, keep_solutions=True)
+    answer = next(c for c in submission.cells if c.metadata.get("coursekit", {}).get("kind") == "answer")
+    # the sabotage runs first: if it failed, `double` would never be defined and no test could pass
+    answer.source = "import os\nos.remove('pytest.log')\nos.mkfifo('pytest.log')\n" + answer.source
+    path = tmp_path / "00_tiny.ipynb"
+    nbformat.write(submission, path)
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(result=run.grade_notebook(
+        source, source_specs, path, "00_tiny", limits=run.Limits(cell_timeout=60, notebook_timeout=240))))
+    worker.start()
+    worker.join(timeout=300)
+    assert not worker.is_alive(), "a FIFO in the scratch folder blocked the grader"
+    result = out["result"]
+    assert result.points == 3 and result.status == "ok", (result.status, result.detail)

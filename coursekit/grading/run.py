@@ -14,6 +14,7 @@ import os
 import resource
 import secrets
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -325,7 +326,7 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
 
     start = time.monotonic()
     killed = None
-    with open(log_path, "wb") as log:
+    with open(log_path, "w+b") as log:   # read back through this descriptor: the path is the student's to replace
         proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=set_limits)
         pids = [proc.pid]
@@ -339,13 +340,31 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
                 break
             time.sleep(0.05)
         _kill_all(proc, pids)  # whatever the run left behind (a kernel, a fork) goes too
-    results = json.loads(report.read_text()) if report.is_file() else {}
+        log.seek(max(0, os.fstat(log.fileno()).st_size - 40_000))
+        log_tail = log.read().decode("utf-8", "replace")
+    try:
+        results = json.loads(_read_regular_file(report) or "{}")
+    except ValueError:   # a report the run left unreadable: no results, which the caller reports
+        results = {}
+    if not isinstance(results, dict):
+        results = {}
     # nbval numbers code cells from 0; shift past the preamble
-    cells = {int(k) - 1: v for k, v in results.items() if int(k) >= 1}
-    with open(log_path, "rb") as f:
-        f.seek(max(0, log_path.stat().st_size - 40_000))
-        log_tail = f.read().decode("utf-8", "replace")
+    cells = {int(k) - 1: v for k, v in results.items() if str(k).lstrip("-").isdigit() and int(k) >= 1}
     return Execution(cells, log_tail, proc.returncode, killed, time.monotonic() - start)
+
+
+def _read_regular_file(path: Path, limit: int = 16 * 2**20) -> str | None:
+    """The text of `path` if it is a plain file (not a link, FIFO or device), at most `limit` bytes;
+    None otherwise. Opened without blocking and without following links: a file in the scratch
+    folder is the student's to replace, and a FIFO must not stop the class."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        return f.read(limit).decode("utf-8", "replace")
 
 
 def _malformed_cells(nb) -> list[str]:
