@@ -102,6 +102,41 @@ def materialize(module: nn.Module, device: torch.device | str = "cpu") -> nn.Mod
     return module
 
 
+class _FixedMask:
+    """What MaskedLinear and MaskedConv2d share: a 0/1 `mask` buffer shaped like the weight, set by
+    `set_mask` (a CPU copy is kept) or else the layer's `_default_mask()`, and rebuilt by
+    `reset_parameters()` after the weights, so a layer built on `meta` is whole after `to_empty`.
+    The host class calls `_init_mask()` once its weight exists."""
+
+    _MASK_SHAPE = "(weight's shape)"   # how an error names the mask's dimensions
+
+    def _default_mask(self) -> torch.Tensor:  # pragma: no cover - each layer defines its own
+        raise NotImplementedError
+
+    def _init_mask(self) -> None:
+        self._custom_mask, self._mask_source = False, None   # set_mask: True and its CPU copy (None: unknown)
+        self.register_buffer("mask", torch.empty_like(self.weight))
+        self._reset_mask()
+
+    def set_mask(self, mask: torch.Tensor) -> None:
+        """Copy `mask` (the weight's shape) into the mask buffer (on the buffer's device and dtype),
+        and keep a CPU copy for `reset_parameters`."""
+        self._mask_source = _cpu_source(mask, tuple(self.mask.shape), self._MASK_SHAPE)
+        self._custom_mask = True
+        with torch.no_grad():
+            self.mask.copy_(torch.as_tensor(mask) if self._mask_source is None else self._mask_source)
+
+    def reset_parameters(self) -> None:
+        """W and b as the torch layer initialises them; the mask rebuilt (the default, or the last `set_mask`)."""
+        super().reset_parameters()
+        if "mask" in self._buffers:   # the torch layer's __init__ calls this before the mask exists
+            self._reset_mask()
+
+    def _reset_mask(self) -> None:
+        source = self._mask_source if self._custom_mask else self._default_mask()
+        _copy_into(self.mask, source, type(self).__name__)
+
+
 # --- MLP ------------------------------------------------------------------------------------
 
 class MLP(nn.Sequential):
@@ -136,7 +171,7 @@ class MLP(nn.Sequential):
 
 # --- masked linear layers and MADE's masks --------------------------------------------------
 
-class MaskedLinear(nn.Linear):
+class MaskedLinear(_FixedMask, nn.Linear):
     """y = x (W ⊙ M)ᵀ + b: a Linear layer whose weight W (out, in) is multiplied by a fixed 0/1 mask
     M (out, in), a buffer of ones until `set_mask`. W itself is never changed: a masked entry keeps
     its value and gets zero gradient, because the product W ⊙ M is taken in every forward.
@@ -147,27 +182,13 @@ class MaskedLinear(nn.Linear):
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__(_check_positive_int(in_features, "in_features"),
                          _check_positive_int(out_features, "out_features"), bias=bias)
-        self._custom_mask, self._mask_source = False, None   # set_mask: True and its CPU copy (None: unknown)
-        self.register_buffer("mask", torch.empty(out_features, in_features))
-        self._reset_mask()
+        self._init_mask()
 
-    def set_mask(self, mask: torch.Tensor) -> None:
-        """Copy `mask` (out_features, in_features) into the mask buffer (on the buffer's device and dtype),
-        and keep a CPU copy for `reset_parameters`."""
-        self._mask_source = _cpu_source(mask, tuple(self.mask.shape), "(out_features, in_features)")
-        self._custom_mask = True
-        with torch.no_grad():
-            self.mask.copy_(torch.as_tensor(mask) if self._mask_source is None else self._mask_source)
+    _MASK_SHAPE = "(out_features, in_features)"
 
-    def reset_parameters(self) -> None:
-        """W and b as `nn.Linear` initialises them; the mask rebuilt (ones, or the last `set_mask`)."""
-        super().reset_parameters()
-        if "mask" in self._buffers:   # nn.Linear.__init__ calls this before the mask exists
-            self._reset_mask()
-
-    def _reset_mask(self) -> None:
-        source = self._mask_source if self._custom_mask else torch.ones(self.mask.shape, device="cpu")
-        _copy_into(self.mask, source, type(self).__name__)
+    def _default_mask(self) -> torch.Tensor:
+        """All ones (nothing masked) until `set_mask`, on the CPU."""
+        return torch.ones(self.out_features, self.in_features, device="cpu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_last_dim(x, self.in_features)
@@ -259,7 +280,7 @@ class MaskedMLP(nn.Module):
 
 # --- masked and causal convolutions ---------------------------------------------------------
 
-class MaskedConv2d(nn.Conv2d):
+class MaskedConv2d(_FixedMask, nn.Conv2d):
     """PixelCNN's masked convolution: y = conv(x, W ⊙ M) + b, 'same' padding, stride 1.
 
     In raster order (row by row, left to right) the k×k mask M keeps the rows above the centre
@@ -285,11 +306,11 @@ class MaskedConv2d(nn.Conv2d):
                          _check_positive_int(out_channels, "out_channels"), kernel_size,
                          padding=kernel_size // 2, bias=bias)
         self.mask_type = mask_type
-        self._custom_mask, self._mask_source = False, None   # set_mask: True and its CPU copy (None: unknown)
-        self.register_buffer("mask", torch.empty_like(self.weight))
-        self._reset_mask()
+        self._init_mask()
 
-    def _type_mask(self) -> torch.Tensor:
+    _MASK_SHAPE = "(out_channels, in_channels, k, k)"
+
+    def _default_mask(self) -> torch.Tensor:
         """The type A/B mask (out_channels, in_channels, k, k), on the CPU."""
         k = self.kernel_size[0]
         c = k // 2
@@ -297,24 +318,6 @@ class MaskedConv2d(nn.Conv2d):
         mask[:, :, c, c + (self.mask_type == "B"):] = 0  # centre row: the centre (type A) and right of it
         mask[:, :, c + 1:, :] = 0                         # every row below the centre
         return mask
-
-    def set_mask(self, mask: torch.Tensor) -> None:
-        """Copy `mask` (out_channels, in_channels, k, k) into the mask buffer, and keep a CPU copy
-        for `reset_parameters`."""
-        self._mask_source = _cpu_source(mask, tuple(self.mask.shape), "(out_channels, in_channels, k, k)")
-        self._custom_mask = True
-        with torch.no_grad():
-            self.mask.copy_(torch.as_tensor(mask) if self._mask_source is None else self._mask_source)
-
-    def reset_parameters(self) -> None:
-        """W and b as `nn.Conv2d` initialises them; the mask rebuilt (type A/B, or the last `set_mask`)."""
-        super().reset_parameters()
-        if "mask" in self._buffers:   # nn.Conv2d.__init__ calls this before the mask exists
-            self._reset_mask()
-
-    def _reset_mask(self) -> None:
-        source = self._mask_source if self._custom_mask else self._type_mask()
-        _copy_into(self.mask, source, type(self).__name__)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_shape(x, (None, self.in_channels, None, None), "x")
