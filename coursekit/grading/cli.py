@@ -50,9 +50,14 @@ def cmd_grade(args) -> int:
 
     from .run import Limits
 
-    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb)
-    results = grade_class(args.submissions, args.solutions, args.out, exercises=args.exercise or None,
-                          limits=limits, jobs=args.jobs)
+    limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb,
+                    startup_timeout=args.startup_timeout)
+    try:
+        results = grade_class(args.submissions, args.solutions, args.out, exercises=args.exercise or None,
+                              limits=limits, jobs=args.jobs, isolation=args.isolation)
+    except (RuntimeError, FileNotFoundError, ValueError) as err:   # refused before anything was graded
+        print(f"coursekit grade: {err}", file=sys.stderr)
+        return 2
     print(f"graded {len(results)} student(s): {Path(args.out) / 'gradebook.csv'}, feedback in {Path(args.out) / 'feedback'}")
     errors = sorted(f"{student}/{name}" for student, by in results.items() for name, r in by.items() if r.status == "error")
     if errors:
@@ -129,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell (default 60)")
     p.add_argument("--notebook-timeout", type=int, default=900, help="wall-clock seconds per notebook (default 900)")
     p.add_argument("--memory-mb", type=int, default=4096, help="memory per submission in MiB (default 4096)")
+    p.add_argument("--startup-timeout", type=int, default=120,
+                   help="seconds a kernel may take to start, separate from the cell timeout (default 120)")
     p.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: the number of cores)")
+    p.add_argument("--isolation", choices=("auto", "users", "none"), default="auto",
+                   help="users: each kernel as its own user in a private file system (Linux, root; refused "
+                        "elsewhere); none: as the grader's user; auto (default): users where possible")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("check", help="run your notebook's public tests and see your points")
     p.add_argument("notebook", type=Path)

@@ -16,17 +16,22 @@ import html
 import io
 import os
 import re
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..utils import atomic_write
 from .format import read_source
 from .run import STATUSES, Limits, Result, TestResult, grade_notebook
+from .sandbox import Isolation
 
-__all__ = ["grade_class", "write_gradebook", "feedback_html", "csv_cell", "STATUS_ORDER", "TOOL_FOLDERS"]
+__all__ = ["grade_class", "write_gradebook", "feedback_html", "csv_cell", "STATUS_ORDER", "TOOL_FOLDERS", "REGRADED"]
 
 STATUS_ORDER = ["tampered", "error", "memory", "timeout", "crash", "invalid", "ok"]
 """Which status a student row shows when exercises differ: the first that occurs (tampered wins)."""
+REGRADED = ("error", "crash", "timeout")
+"""Statuses a loaded machine can cause: such a notebook is graded once more, alone and with twice
+the time, before its result is recorded (if it ends the same way again, that stands)."""
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")
 TOOL_FOLDERS = (".ipynb_checkpoints", ".git", "__pycache__")
 """Folders in SUBMISSIONS that tools make, not students: passed over, and listed in the summary."""
@@ -65,10 +70,33 @@ def file_stem(student: str) -> str:
     return f"{cleaned}-{hashlib.sha256(student.encode()).hexdigest()[:8]}"
 
 
+def class_isolation(mode: str, submissions: Path, solutions: Path, out: Path) -> Isolation:
+    """The sandbox for a class run. `mode`: "users" (a user and a private file system per kernel,
+    refused clearly where impossible), "none" (kernels run as the grader), or "auto" (users
+    where possible, else none, with why). Hidden from every kernel: the solutions and their
+    repository's .git, the submissions and the output folder."""
+    if mode not in ("auto", "users", "none"):
+        raise ValueError(f"isolation must be 'auto', 'users' or 'none', got {mode!r}")
+    if mode == "none":
+        return Isolation.none("turned off (--isolation none)")
+    hidden = [solutions, submissions, out]
+    repo = next((p for p in [solutions.resolve(), *solutions.resolve().parents] if (p / ".git").exists()), None)
+    if repo is not None:
+        hidden.append(repo / ".git")
+    out.mkdir(parents=True, exist_ok=True)
+    iso = Isolation.detect(hidden)
+    if mode == "users" and not iso.active:
+        raise RuntimeError(f"--isolation users is not possible here: {iso.reason}. Run the grader as root on "
+                           f"Linux (sudo, or a container), or pass --isolation auto/none for weaker limits")
+    return iso
+
+
 def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[str] | None = None,
-                limits: Limits = Limits(), jobs: int | None = None, log=print) -> dict[str, dict[str, Result]]:
+                limits: Limits = Limits(), jobs: int | None = None, log=print,
+                isolation: str = "auto") -> dict[str, dict[str, Result]]:
     """Grade every student folder in `submissions` against the sources in `solutions`,
-    `jobs` notebooks at a time (default: the number of CPU cores)."""
+    `jobs` notebooks at a time (default: the number of CPU cores). `isolation`: see
+    `class_isolation`; what was in force is said in the log."""
     submissions, solutions, out = Path(submissions), Path(solutions), Path(out)
     sources = {p.stem: read_source(p) for p in sorted(solutions.glob("[0-9]*.ipynb"))}
     if exercises:
@@ -78,7 +106,19 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
         sources = {k: v for k, v in sources.items() if k in exercises}
     if not sources:
         raise FileNotFoundError(f"no solution notebooks (NN_topic.ipynb) in {solutions}")
+    if not sys.platform.startswith("linux"):
+        raise RuntimeError(f"coursekit grade needs Linux: it watches memory and every process a submission starts "
+                           f"through /proc, which {sys.platform} does not have. Grade inside a Linux container "
+                           f"(see README, 'What the grader defends against'); `coursekit check` works here")
     jobs = max(1, jobs or os.cpu_count() or 1)
+    iso = class_isolation(isolation, submissions, solutions, out)
+    if iso.active:
+        log("isolation: each kernel runs as a user of its own, sees only its scratch folder as writable, "
+            "and cannot see the solutions, the submissions or the grader's files")
+    else:
+        log(f"isolation: WEAKER — kernels run as the grader's own user ({iso.reason}); a submission can read "
+            f"what the grader can read and may leave processes behind. For the full guarantee grade as root "
+            f"on Linux (sudo, a container)")
     work = []  # (student, exercise, path or None)
     folders, refused = _students(submissions)
     for folder in folders:
@@ -87,7 +127,7 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
             path = folder / f"{name}.ipynb"
             work.append((student, name, path if (path.is_file() or path.is_symlink()) else None))
 
-    def one(item) -> Result:
+    def one(item, limits: Limits) -> Result:
         student, name, path = item
         source_nb, source_specs = sources[name]
         if path is None:
@@ -95,7 +135,7 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
                           tests=[TestResult(s.id, s.kind, 0.0, s.points, False, "not submitted")
                                  for s in source_specs if s.is_test])
         try:   # the exception barrier: whatever goes wrong here is this row's `error`, never the run's
-            return grade_notebook(source_nb, source_specs, path, name, limits=limits)
+            return grade_notebook(source_nb, source_specs, path, name, limits=limits, isolation=iso)
         except Exception as err:  # noqa: BLE001 - recorded in the row, reported in the summary
             return Result(name, status="error", detail=f"the grader failed ({type(err).__name__}: {err})"[:300],
                           notes=["the grader could not grade this notebook; this is not charged to you, "
@@ -106,9 +146,20 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
     log(f"grading {len(work)} notebook(s), {jobs} at a time ...")
     results: dict[str, dict[str, Result]] = {student: {} for student, _, _ in work}
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # each grading runs in its own process
-        for (student, name, _), result in zip(work, pool.map(one, work)):
+        for (student, name, _), result in zip(work, pool.map(lambda item: one(item, limits), work)):
             results[student][name] = result
             log(f"  {student}/{name}: {result.points:g}/{result.max_points:g} ({result.status})")
+    again = [item for item in work if results[item[0]][item[1]].status in REGRADED]
+    if again:   # what a busy machine may have caused is graded once more, alone, with twice the time
+        log(f"re-grading {len(again)} notebook(s) that ended in {'/'.join(REGRADED)}, one at a time, "
+            f"with twice the time ...")
+    for student, name, path in again:
+        first = results[student][name]
+        second = one((student, name, path), limits.relaxed())
+        second.notes.append(f"graded twice: the first run ended in {first.status} ({first.detail}); it was "
+                            f"graded again alone with twice the time, and that result stands")
+        results[student][name] = second
+        log(f"  {student}/{name}: {first.status} -> {second.points:g}/{second.max_points:g} ({second.status})")
     for line in refused:
         log(f"  not graded: {line}")
     errors = sorted(f"{student}/{name}" for student, by in results.items() for name, r in by.items()

@@ -5,14 +5,20 @@ student's answer cells are spliced in by id, and every other cell (tests, public
 and locked cells) comes from the source. So an edited, deleted, moved, duplicated or re-tagged
 test cannot change a score; each such change is reported. Cells the student added are not
 run (the exercise says: all code goes in the answer cells).
+
+Each submission is then run twice (`two_runs`): the student's notebook as written, without the
+hidden tests, and a verification run of every test in a fresh kernel that receives only the
+answers' screened definitions (`screen`). A test counts only where the verification run passes
+it (a public test also in the student's notebook). Kernels run in the sandbox (`sandbox`) when
+the grader can provide one.
 """
 from __future__ import annotations
 
 import copy
 import json
 import os
-import resource
 import secrets
+import shutil
 import signal
 import stat
 import subprocess
@@ -22,10 +28,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+try:
+    import resource
+except ImportError:   # Windows: no rlimits (coursekit grade refuses there; coursekit check runs without them)
+    resource = None
+
 import nbformat
 
 from .build import build_exercise
 from .format import CellSpec, FormatError, cell_spec
+from .sandbox import KERNEL_NAME, Isolation, make_scratch, next_uid, reap
 
 __all__ = ["Limits", "STATUSES", "TestResult", "Result", "Execution", "splice", "execute", "grade_notebook"]
 
@@ -42,13 +54,22 @@ class Limits:
       `memory_mb` + 8 GiB on each process (PyTorch reserves far more address space than it
       uses), so one huge allocation fails with MemoryError instead (status "memory" too);
     - `output_kb`: printed output kept per cell; the rest is dropped (an output flood cannot
-      exhaust the grader's memory).
+      exhaust the grader's memory);
+    - `startup_timeout`: seconds a new kernel may take to answer, and a kernel that has replied
+      may take to send the rest of a cell's messages. Separate from `cell_timeout` and generous:
+      on a loaded machine a starved kernel is slow, not broken, and must not be charged a crash.
     """
 
     cell_timeout: int = 60
     notebook_timeout: int = 900
     memory_mb: int = 4096
     output_kb: int = 1024
+    startup_timeout: int = 120
+
+    def relaxed(self) -> "Limits":
+        """The limits of a re-grade: twice the time (memory stays, it is the submission's)."""
+        return Limits(cell_timeout=2 * self.cell_timeout, notebook_timeout=2 * self.notebook_timeout,
+                      memory_mb=self.memory_mb, output_kb=self.output_kb, startup_timeout=2 * self.startup_timeout)
 
 
 _PROTECTED = """\
@@ -87,6 +108,7 @@ _np.random.seed(0)
 _gt.manual_seed(0)
 
 def _grader_make_guard_{token}():
+    import random, numpy, torch
     protected = {_PROTECTED.strip()}
     snapshot = [(where, owner, name, getattr(owner, name)) for where, owner, name in protected]
     helpers = {{name: getattr(_gc, name) for name in ("check_close", "check_shape", "check_true")}}
@@ -94,7 +116,9 @@ def _grader_make_guard_{token}():
     class GraderTamperError(Exception):
         pass
 
-    def guard(namespace):
+    def guard(namespace, seed=None):
+        if seed is not None:   # every test starts from the same random state, whatever ran before it
+            random.seed(seed); numpy.random.seed(seed); torch.manual_seed(seed)
         changed = []
         for where, owner, name, original in snapshot:
             if getattr(owner, name, None) is not original:
@@ -115,11 +139,14 @@ del _grader_make_guard_{token}
 
 STATUSES = {
     "ok": "graded normally",
-    "tampered": "test or locked cells were changed, or answer code replaced what the tests rely on; "
-                "the originals were run and tests that saw a replaced helper score 0",
-    "timeout": "a cell or the whole notebook ran past its time limit; tests not reached score 0",
+    "tampered": "test or locked cells were changed, answer code replaced what the tests rely on, or an "
+                "answer uses something the grader does not allow in answers; the originals were run, tests "
+                "that saw a replaced helper or flagged code score 0 until the instructor reviews them",
+    "timeout": "a cell or the whole notebook ran past its time limit, also when graded again alone with twice "
+               "the time; tests not reached score 0",
     "memory": "the submission used more memory than allowed; tests not reached score 0",
-    "crash": "the kernel died (os._exit, a segfault, a kill); tests not reached score 0",
+    "crash": "the kernel died (os._exit, a segfault, a kill), also when graded again alone; tests not reached "
+             "score 0",
     "invalid": "the file is not a readable notebook (empty, not JSON) or was not submitted",
     "error": "the grader itself failed; not charged to the student, re-run the grading",
 }
@@ -243,11 +270,14 @@ class Execution:
     returncode: int | None
     killed: str | None      # "timeout" | "memory" when the grader killed the run
     seconds: float
+    left_behind: int = 0    # processes of the kernel's user still running after the run's own were killed
 
 
 def _descendants(root: int) -> list[int]:
     """`root` and every process below it (Linux /proc). The kernel is among them although
     jupyter_client starts it in a session of its own, so process groups alone would miss it."""
+    if not os.path.isdir("/proc"):   # macOS, Windows: only the run itself is known
+        return [root]
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -277,47 +307,65 @@ def _rss_kib(pids: list[int]) -> int:
     return total
 
 
+_SIGKILL = getattr(signal, "SIGKILL", signal.SIGTERM)   # Windows has no SIGKILL
+
+
 def _kill_all(proc: subprocess.Popen, pids: list[int]) -> None:
     """SIGKILL the run's process group and every process found below it, then reap the run."""
     for pid in pids:
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, _SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        os.killpg(proc.pid, _SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):   # AttributeError: no killpg (Windows)
+        proc.kill()
     proc.wait()
 
 
 def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.executable,
-            guarded: set[int] | None = None) -> Execution:
+            guarded: set[int] | None = None, isolation: Isolation | None = None) -> Execution:
     """Run `nb` under nbval in a fresh process group inside `workdir`, within `limits`.
 
     A grader-owned first cell fixes the seeds and snapshots what the tests rely on; the code
-    cells numbered in `guarded` (tests) start with a call to the guard. The per-cell report is
+    cells numbered in `guarded` (tests) start with a call to the guard, which also re-seeds
+    (with the cell's number), so a test sees the same random numbers in every run. The per-cell report is
     written by the nbval_status plugin after every cell, so a killed run keeps what it did.
+
+    The kernel starts in `workdir/scratch`, never beside the notebook it runs. With an active
+    `isolation` it runs as a user of its own in a private view of the file system (see
+    `sandbox`): it cannot read the notebook, the report or the log, which stay the grader's,
+    and every process of that user is killed when the run ends.
     """
     workdir = Path(workdir)
+    isolation = isolation or Isolation.none("not asked for")
+    uid = next_uid() if isolation.active else None
+    scratch = make_scratch(workdir, uid)
+    private = workdir / "grader"
+    private.mkdir(mode=0o700)
     token = secrets.token_hex(6)
     nb = copy.deepcopy(nb)
     code_num = 0
     for cell in nb.cells:
         if cell.cell_type == "code":
             if guarded and code_num in guarded:
-                cell.source = f"_grader_guard_{token}(globals())\n" + cell.source
+                cell.source = f"_grader_guard_{token}(globals(), {code_num})\n" + cell.source
             code_num += 1
     nb.cells.insert(0, nbformat.v4.new_code_cell(preamble(token)))
-    nb_path = workdir / "submission.ipynb"
+    nb_path = private / "submission.ipynb"
     nbformat.write(nb, nb_path)
-    (workdir / "pytest.ini").write_text("[pytest]\n")
-    report, log_path = workdir / "report.json", workdir / "pytest.log"
+    (private / "pytest.ini").write_text("[pytest]\n")
+    report, log_path = private / "report.json", private / "pytest.log"
+    posix = os.name == "posix"
+    spec_env = isolation.kernelspec(private / "jupyter", uid or 0, scratch) if posix else {}
+    kernel = f"--nbval-kernel-name={KERNEL_NAME}" if posix else "--nbval-current-env"
     cmd = [python, "-m", "pytest", "-p", "coursekit.grading.nbval_status", "-p", "no:cacheprovider",
-           "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={limits.cell_timeout}",
-           "-c", str(workdir / "pytest.ini"), "--rootdir", str(workdir), "-q", "--no-header", "-rN",
+           "--nbval-lax", kernel, f"--nbval-cell-timeout={limits.cell_timeout}",
+           f"--nbval-kernel-startup-timeout={limits.startup_timeout}", f"--grading-patience={limits.startup_timeout}",
+           "-c", str(private / "pytest.ini"), "--rootdir", str(private), "-q", "--no-header", "-rN",
            f"--grading-report={report}", f"--grading-output-kb={limits.output_kb}", str(nb_path)]
-    env = {**os.environ, "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", **spec_env}
     address_space = (limits.memory_mb + 8192) * 2**20
 
     def set_limits() -> None:  # in the child, before exec: inherited by the kernel
@@ -328,7 +376,8 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
     killed = None
     with open(log_path, "w+b") as log:   # read back through this descriptor: the path is the student's to replace
         proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=set_limits)
+                                stderr=subprocess.STDOUT, start_new_session=posix,
+                                preexec_fn=set_limits if posix and resource is not None else None)
         pids = [proc.pid]
         while proc.poll() is None:
             pids = _descendants(proc.pid)
@@ -340,6 +389,7 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
                 break
             time.sleep(0.05)
         _kill_all(proc, pids)  # whatever the run left behind (a kernel, a fork) goes too
+        left_behind = reap(uid) if uid is not None else 0   # and every process of the kernel's user, however detached
         log.seek(max(0, os.fstat(log.fileno()).st_size - 40_000))
         log_tail = log.read().decode("utf-8", "replace")
     try:
@@ -350,7 +400,7 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
         results = {}
     # nbval numbers code cells from 0; shift past the preamble
     cells = {int(k) - 1: v for k, v in results.items() if str(k).lstrip("-").isdigit() and int(k) >= 1}
-    return Execution(cells, log_tail, proc.returncode, killed, time.monotonic() - start)
+    return Execution(cells, log_tail, proc.returncode, killed, time.monotonic() - start, left_behind)
 
 
 def _read_regular_file(path: Path, limit: int = 16 * 2**20) -> str | None:
@@ -358,7 +408,7 @@ def _read_regular_file(path: Path, limit: int = 16 * 2**20) -> str | None:
     None otherwise. Opened without blocking and without following links: a file in the scratch
     folder is the student's to replace, and a FIFO must not stop the class."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     with os.fdopen(fd, "rb") as f:
@@ -387,7 +437,7 @@ def _malformed_cells(nb) -> list[str]:
 
 
 def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Path, exercise: str,
-                   limits: Limits = Limits()) -> Result:
+                   limits: Limits = Limits(), isolation: Isolation | None = None) -> Result:
     """Score one submitted notebook against its source; never raises for a bad submission."""
     result = Result(exercise)
     tests = [(cell, spec) for cell, spec in zip(source_nb.cells, source_specs) if spec.is_test]
@@ -413,41 +463,123 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
         return result
     nb, notes, tampering = splice(source_nb, source_specs, submission)
     result.notes += notes + tampering
-    with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
-        run = execute(nb, Path(tmp), limits, guarded={code_index[s.id] for _, s in tests})
-    result.log, result.seconds = run.log, run.seconds
+    student_nb, verify_nb, flags, dropped = two_runs(nb, source_nb, source_specs)
+    flagged_at = next((i for i, spec in enumerate(source_specs)
+                       if spec.kind == "answer" and any(f.startswith(f"answer {spec.id!r} ") for f in flags)), None)
+    position = {spec.id: i for i, spec in enumerate(source_specs)}
+    if flagged_at is not None and all(position[s.id] > flagged_at for _, s in tests):
+        # nothing could count before review: nothing is run (a flagged submission costs no kernel time)
+        result.status = "tampered"
+        result.detail = "; ".join(list(tampering) + [f"flagged for review: {f}" for f in flags])
+        result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not run: an answer cell before it uses "
+                                   "something the grader does not allow in answers (see the notes); your "
+                                   "instructor reviews it") for _, s in tests]
+        return result
+    if dropped:
+        result.notes.append("the verification run used only your definitions (functions, classes, imports, "
+                            "assignments); it did not run: " + "; ".join(dropped[:8])
+                            + (f"; and {len(dropped) - 8} more" if len(dropped) > 8 else ""))
+    guarded = {code_index[s.id] for _, s in tests}
+    runs = {}
+    for name, notebook, cells in (("your notebook", student_nb, {code_index[s.id] for _, s in tests
+                                                                 if s.kind != "hidden-test"}),
+                                  ("the verification run", verify_nb, guarded)):
+        tmp = tempfile.mkdtemp(prefix="coursekit-grade-")
+        try:
+            runs[name] = execute(notebook, Path(tmp), limits, guarded=cells, isolation=isolation)
+        finally:   # never raises: a process that kept writing into the scratch folder cannot stop the class
+            shutil.rmtree(tmp, ignore_errors=True)
+    first, second = runs["your notebook"], runs["the verification run"]
+    result.log = "\n".join(f"==== {name} ====\n{run.log}" for name, run in runs.items())
+    result.seconds = first.seconds + second.seconds
+    verdicts = {name: _run_status(run, limits) for name, run in runs.items()}
+    left = sum(run.left_behind for run in runs.values())
+    if left:
+        result.notes.append(f"{left} process(es) your code left running were stopped when its grading ended")
+    tamper = list(tampering) + [f"flagged for review: {f}" for f in flags]
+    for name, (status, detail, hits) in verdicts.items():
+        tamper += [f"{hit} ({name})" for hit in hits]
+    ended = [(status, f"{detail} ({name})") for name, (status, detail, _) in verdicts.items() if status != "ok"]
+    ended.sort(key=lambda sd: ("memory", "timeout", "crash", "error").index(sd[0]))
+    if tamper:   # tampered wins over every other status: no error can hide it
+        result.status, result.detail = "tampered", "; ".join(tamper)
+        if ended:
+            result.detail += f"; the run then ended in {ended[0][0]}"
+    elif ended:
+        result.status, result.detail = ended[0]
+        if result.status == "error":
+            result.notes.append("the grader could not run the notebook; this is not charged to you, "
+                                "your instructor has the log")
+    for cell, spec in tests:
+        n = code_index[spec.id]
+        a, b = first.cells.get(n, {}), second.cells.get(n, {})
+        passed_b = b.get("outcome") == "passed"
+        passed = passed_b and (spec.kind == "hidden-test" or a.get("outcome") == "passed")
+        unsure = flagged_at is not None and position[spec.id] > flagged_at
+        if unsure:   # flagged code was defined before this test ran: it cannot count until reviewed
+            passed = False
+            message = ("not counted: an answer cell before it uses something the grader does not allow in "
+                       "answers (see the notes); your instructor reviews it")
+        elif passed:
+            message = ""
+        elif spec.kind != "hidden-test" and a.get("outcome") != "passed":
+            message = a.get("message") or f"not run ({result.status}: {result.detail})"
+        elif spec.kind != "hidden-test":   # the verification run's text is not shown: it ran hidden tests too
+            message = ("passed in your notebook but failed in the verification run, which runs only your "
+                       "definitions (functions, classes, imports, assignments): does your answer rely on "
+                       "top-level code? Your instructor has the details")
+        else:
+            message = b.get("message") or f"not run ({result.status}: {result.detail})"
+        result.tests.append(TestResult(spec.id, spec.kind, spec.points if passed else 0.0, spec.points, passed, message))
+    return result
+
+
+def two_runs(nb, source_nb, source_specs: list[CellSpec]):
+    """The two notebooks a submission is graded by, from the spliced notebook `nb`:
+
+    - *your notebook*: the student's answer cells as written, the locked cells and the public
+      tests; hidden tests are left out (empty cells), so the kernel that runs the student's
+      top-level code never receives them;
+    - *the verification run*: every test, public and hidden, in a fresh kernel that receives
+      only the screened definitions of each answer cell (`screen.screen_answer`).
+
+    A test counts only where it passes in the verification run (and, for a public test, in the
+    student's notebook too). Returns (student_nb, verify_nb, flags, dropped)."""
+    from .screen import defined_names, free_names, screen_answer
+    answers = [c.source for c, s in zip(source_nb.cells, source_specs) if s.kind == "answer"]
+    test_sources = [c.source for c, s in zip(source_nb.cells, source_specs) if s.is_test or s.kind == "locked"
+                    if c.cell_type == "code"]
+    protected = set().union(*(free_names(t) for t in test_sources)) - set().union(set(), *(defined_names(a) for a in answers))
+    student, verify = copy.deepcopy(nb), copy.deepcopy(nb)
+    flags, dropped = [], []
+    for s_cell, v_cell, spec in zip(student.cells, verify.cells, source_specs):
+        if spec.kind == "hidden-test":
+            s_cell.source = ""
+        elif spec.kind == "answer":
+            screened = screen_answer(v_cell.source, protected)
+            v_cell.source = screened.source
+            flags += [f"answer {spec.id!r} {f}" for f in screened.flags]
+            dropped += [f"answer {spec.id!r} {d}" for d in screened.dropped if not screened.syntax_error]
+    return student, verify, flags, dropped
+
+
+def _run_status(run: Execution, limits: Limits) -> tuple[str, str, list[str]]:
+    """How one run ended: (status, detail, tamper hits) with status ok, memory, timeout, crash or error."""
     outcomes = run.cells
     enames = {o.get("ename") for o in outcomes.values()}
     dead = [n for n, o in sorted(outcomes.items()) if not o.get("kernel_alive", True)]
     timed_out = [n for n, o in sorted(outcomes.items()) if o.get("timed_out")]
-    tamper_hits = [o.get("evalue", "") for o in outcomes.values() if o.get("ename") == "GraderTamperError"]
+    hits = [o.get("evalue", "").split(": the test")[0] for o in outcomes.values() if o.get("ename") == "GraderTamperError"]
     if any(o.get("suppressed") for o in outcomes.values()):
-        tamper_hits.append("tracebacks were suppressed: a failing cell showed no error")
-    if tampering or tamper_hits:   # tampered wins over every other status: no error can hide it
-        result.status = "tampered"
-        result.detail = "; ".join(tampering + [hit.split(": the test")[0] for hit in tamper_hits])
-        ended = ("memory" if run.killed == "memory" or "MemoryError" in enames else
-                 "timeout" if run.killed == "timeout" or timed_out else "crash" if dead else None)
-        if ended:
-            result.detail += f"; the run then ended in {ended}"
-    elif run.killed == "memory" or "MemoryError" in enames:
-        result.status = "memory"
-        result.detail = (f"more than {limits.memory_mb} MiB" if run.killed == "memory"
-                         else "an allocation failed (MemoryError)")
-    elif run.killed == "timeout" or timed_out:
-        result.status = "timeout"
-        result.detail = (f"the notebook ran past {limits.notebook_timeout} s" if run.killed == "timeout"
-                         else f"a cell ran past {limits.cell_timeout} s")
-    elif dead:
-        result.status, result.detail = "crash", "the kernel died while a cell ran"
-    elif not outcomes:
-        result.status = "error"
-        result.detail = f"no result from the test run (exit code {run.returncode})"
-        result.notes.append("the grader could not run the notebook; this is not charged to you, "
-                            "your instructor has the log")
-    for cell, spec in tests:
-        outcome = outcomes.get(code_index[spec.id], {})
-        passed = outcome.get("outcome") == "passed"
-        message = "" if passed else outcome.get("message") or f"not run ({result.status}: {result.detail})"
-        result.tests.append(TestResult(spec.id, spec.kind, spec.points if passed else 0.0, spec.points, passed, message))
-    return result
+        hits.append("tracebacks were suppressed: a failing cell showed no error")
+    if run.killed == "memory" or "MemoryError" in enames:
+        return "memory", (f"more than {limits.memory_mb} MiB" if run.killed == "memory"
+                          else "an allocation failed (MemoryError)"), hits
+    if run.killed == "timeout" or timed_out:
+        return "timeout", (f"the notebook ran past {limits.notebook_timeout} s" if run.killed == "timeout"
+                           else f"a cell ran past {limits.cell_timeout} s"), hits
+    if dead:
+        return "crash", "the kernel died while a cell ran", hits
+    if not outcomes:
+        return "error", f"no result from the test run (exit code {run.returncode})", hits
+    return "ok", "", hits
