@@ -18,7 +18,14 @@ The notebooks tell the story; this package does the rest, written once, one plac
   the disk cache, seeding, devices and the one rule for random draws, input checks.
 - `coursekit.grading`: graded exercises (the `coursekit` command: build, release, grade, check).
 """
-from .utils import resolve_device, seed_everything
-
 __version__ = "0.1.0"
 __all__ = ["resolve_device", "seed_everything", "__version__"]
+
+
+def __getattr__(name: str):
+    """`coursekit.resolve_device` and `coursekit.seed_everything`, imported on first use: importing
+    the package (the grader's plugin, the `coursekit` command) does not import torch."""
+    if name in ("resolve_device", "seed_everything"):
+        from . import utils
+        return getattr(utils, name)
+    raise AttributeError(f"module 'coursekit' has no attribute {name!r}")

@@ -112,6 +112,12 @@ for pid in os.listdir("/proc"):
             pass
 found["notebook_paths"] = notebooks
 found["notebook_readable"] = [p for p in notebooks if os.access(p, os.R_OK)]
+import socket
+try:
+    socket.create_connection(("127.0.0.1", PORT), timeout=5).close()
+    found["network"] = "connected"
+except OSError as err:
+    found["network"] = type(err).__name__
 raise RuntimeError(repr(found))
 '''
 
@@ -120,14 +126,21 @@ raise RuntimeError(repr(found))
 def test_a_sandboxed_kernel_sees_only_its_scratch_and_cannot_read_the_solutions(tmp_path):
     iso = Isolation.detect([ROOT / "solutions", ROOT / ".git"])
     assert iso.active, iso.reason
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
-    ran = execute(nb, tmp_path, Limits(cell_timeout=60), isolation=iso)
+    import socket
+    listener = socket.create_server(("127.0.0.1", 0))   # a port on the grader's loopback: out of the kernel's reach
+    port = listener.getsockname()[1]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE.replace("PORT", str(port)))])
+    try:
+        ran = execute(nb, tmp_path, Limits(cell_timeout=60), isolation=iso)
+    finally:
+        listener.close()
     found = eval(ran.cells[0]["evalue"])   # noqa: S307 - the probe's own repr of plain values
     assert found["uid"] != 0 and found["cwd"] == "/tmp"
     assert found["solutions"] == [] and found["git"] == []
     assert found["writes"] == ["/var/tmp/x", "/tmp/mine.txt"], found["writes"]   # its scratch, seen as /tmp and /var/tmp
     assert found["notebook_paths"] and not found["notebook_readable"], found
     assert not (ROOT / "planted.txt").exists()
+    assert found["network"] != "connected", "the kernel reached the grader's loopback"
 
 
 @pytest.mark.skipif(not ROOT_ON_LINUX, reason="the per-user sandbox needs root on Linux")

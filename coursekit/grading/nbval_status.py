@@ -108,9 +108,19 @@ def _ensure_iopub_up(self):
                 raise RuntimeError(f"the kernel's output channel did not open within {_state['patience']:g} s") from None
 
 
+class _IpcKernelManager(nbval_kernel.KernelManager):
+    """nbval's kernel manager, talking to the kernel over Unix sockets at `--grading-ipc` (in
+    the kernel's scratch folder): a sandboxed kernel then needs no network at all."""
+
+    def __init__(self, **kwargs):
+        super().__init__(transport="ipc", ip=_state["ipc"], **kwargs)
+
+
 def pytest_addoption(parser):
     parser.addoption("--grading-report", default=None, help="write each cell's outcome to this JSON file")
     parser.addoption("--grading-output-kb", type=int, default=1024, help="printed output kept per cell")
+    parser.addoption("--grading-ipc", default=None,
+                     help="talk to the kernel over Unix sockets with this path prefix instead of TCP")
     parser.addoption("--grading-patience", type=float, default=120.0,
                      help="seconds to wait for a cell's output after its reply, and for a new kernel's first answer")
 
@@ -118,6 +128,9 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     _state["output_limit"] = config.getoption("--grading-output-kb") * 1024
     _state["patience"] = config.getoption("--grading-patience")
+    if config.getoption("--grading-ipc"):
+        _state["ipc"] = config.getoption("--grading-ipc")
+        nbval_kernel.KernelManager = _IpcKernelManager
     nbval_kernel.RunningKernel._ensure_iopub_up = _ensure_iopub_up
     nbval_kernel.RunningKernel.execute_cell_input = _execute_cell_input
     nbval_kernel.RunningKernel.get_message = _get_message

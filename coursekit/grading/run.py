@@ -360,12 +360,15 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
     posix = os.name == "posix"
     spec_env = isolation.kernelspec(private / "jupyter", uid or 0, scratch) if posix else {}
     kernel = f"--nbval-kernel-name={KERNEL_NAME}" if posix else "--nbval-current-env"
-    cmd = [python, "-m", "pytest", "-p", "coursekit.grading.nbval_status", "-p", "no:cacheprovider",
+    cmd = [python, "-m", "pytest", "-p", "nbval", "-p", "coursekit.grading.nbval_status", "-p", "no:cacheprovider",
            "--nbval-lax", kernel, f"--nbval-cell-timeout={limits.cell_timeout}",
            f"--nbval-kernel-startup-timeout={limits.startup_timeout}", f"--grading-patience={limits.startup_timeout}",
            "-c", str(private / "pytest.ini"), "--rootdir", str(private), "-q", "--no-header", "-rN",
            f"--grading-report={report}", f"--grading-output-kb={limits.output_kb}", str(nb_path)]
-    env = {**os.environ, "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", **spec_env}
+    if uid is not None:   # sandboxed: Unix sockets in the kernel's scratch, so it can live without a network
+        cmd[-1:-1] = [f"--grading-ipc={scratch / 'kernel'}"]
+    # only the plugins grading needs: autoloading every installed pytest plugin costs seconds per run
+    env = {**os.environ, "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", **spec_env}
     address_space = (limits.memory_mb + 8192) * 2**20
 
     def set_limits() -> None:  # in the child, before exec: inherited by the kernel

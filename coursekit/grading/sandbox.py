@@ -13,6 +13,9 @@ library only). Still root, the launcher
    own working folders;
 4. puts the submission's scratch folder (owned by the new user, mode 700) at `/tmp`,
    `/var/tmp` and `/dev/shm`, so the only place it can write is its own;
+   and, when the kernel talks to the grader over Unix sockets in that folder (the grader's
+   nbval plugin asks for that), a network namespace of its own: no network, and no reach to
+   another kernel's ports (whose output channel would show the hidden tests being run);
 5. drops every privilege: no supplementary groups, the new user and group, no new privileges
    (set-uid programs stay powerless), a cap on its processes; then starts the kernel in `/tmp`.
 
@@ -41,7 +44,7 @@ from pathlib import Path
 __all__ = ["Isolation", "reap", "uid_processes", "KERNEL_NAME", "SANDBOX_UIDS"]
 
 KERNEL_NAME = "coursekit-sandbox"
-CLONE_NEWNS = 0x00020000
+CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
@@ -280,17 +283,23 @@ def launch(argv: list[str]) -> None:
         os.chdir(scratch)
         os.execvpe(cmd[0], cmd, env)
     # the connection file (and any other argument file in the grader's folders) is read now, as root
+    network = CLONE_NEWNET
     if "-f" in cmd:
         i = cmd.index("-f") + 1
         with open(cmd[i], "rb") as f:
-            connection = f.read()
+            connection = json.load(f)
+        if connection.get("transport") == "ipc" and str(connection.get("ip", "")).startswith(scratch + os.sep):
+            # the kernel's sockets are files in its scratch folder, which it sees as /tmp
+            connection["ip"] = "/tmp/" + os.path.relpath(connection["ip"], scratch)
+        else:
+            network = 0   # TCP to the grader: the kernel must stay in the grader's network
         target = os.path.join(scratch, "kernel.json")
-        with open(target, "wb") as f:
-            f.write(connection)
+        with open(target, "w") as f:
+            json.dump(connection, f)
         os.chown(target, args.uid, args.uid)
         os.chmod(target, 0o600)
         cmd[i] = "/tmp/kernel.json"
-    _call("unshare", CLONE_NEWNS)
+    _call("unshare", CLONE_NEWNS | network)   # a network of its own: no loopback, no other kernel's ports
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _open_up(args.readable)
     for path in args.hide:
