@@ -93,7 +93,7 @@ def test_a_detected_tampering_is_not_masked_by_how_the_run_ended(ending, monkeyp
     source_specs = read_specs(source, "tiny")
     submission = tmp_path / "00_tiny.ipynb"
     nbformat.write(build_exercise(source, source_specs, keep_solutions=True), submission)   # an honest notebook
-    tamper = {"outcome": "failed", "ename": "GraderTamperError", "evalue": "check_close was replaced: the test ..."}
+    tamper = {"outcome": "failed", "ename": "GraderTamperError_abc123", "evalue": "check_close was replaced: the test"}
     cells = {1: tamper}
     killed = None
     if ending == "memory":
@@ -105,13 +105,31 @@ def test_a_detected_tampering_is_not_masked_by_how_the_run_ended(ending, monkeyp
     else:
         cells = {}          # no result at all would be the grader's error
         tamper = None
-    monkeypatch.setattr(run, "execute", lambda *a, **k: Execution(cells, "", 1, killed, 0.1))
+    monkeypatch.setattr(run, "execute", lambda *a, **k: Execution(cells, "", 1, killed, 0.1, token="abc123"))
     result = run.grade_notebook(source, source_specs, submission, "00_tiny")
     if tamper is None:
         assert result.status == "error"
     else:
         assert result.status == "tampered", (ending, result.status, result.detail)
-        assert "check_close was replaced" in result.detail and ending in result.detail
+        assert "replaced something the tests rely on" in result.detail and ending in result.detail
+        assert "check_close was replaced" not in result.detail   # the kernel's own text is never copied
+
+
+def test_an_exception_named_like_the_guards_is_no_guard_hit(monkeypatch, tmp_path):
+    """Only the run's own guard exception (its name carries the run's random token) counts: answer
+    code that raises a look-alike cannot put text of its choice into the detail."""
+    from coursekit.grading.build import build_exercise
+    from coursekit.grading.format import specs as read_specs
+
+    source = tiny_source()
+    source_specs = read_specs(source, "tiny")
+    submission = tmp_path / "00_tiny.ipynb"
+    nbformat.write(build_exercise(source, source_specs, keep_solutions=True), submission)
+    forged = {"outcome": "failed", "ename": "GraderTamperError", "evalue": "HIDDEN TEST TEXT"}
+    monkeypatch.setattr(run, "execute", lambda *a, **k: Execution({1: forged, 2: {"outcome": "passed"}}, "", 0, None,
+                                                                   0.1, token="abc123"))
+    result = run.grade_notebook(source, source_specs, submission, "00_tiny")
+    assert result.status == "ok" and "HIDDEN" not in result.detail
 
 
 @pytest.mark.parametrize("mutation", ["no cell_type", "unknown cell_type", "int source", "list of ints"])
@@ -184,3 +202,20 @@ def test_a_fifo_in_place_of_the_log_does_not_stop_the_grader(tmp_path):
     assert (tmp_path / "grader" / "pytest.log").is_fifo()   # the sabotage did happen; the report was replaced
     # by the grader's own file when the next cell finished
     assert [out["ran"].cells[i]["outcome"] for i in (0, 1)] == ["passed", "passed"], out["ran"].log[-2000:]
+
+
+def test_odd_cell_metadata_makes_a_notebook_invalid_not_a_grader_error(tmp_path):
+    source = tiny_source()
+    from coursekit.grading.format import specs as read_specs
+    source_specs = read_specs(source, "tiny")
+    for metadata in ([], {"tags": 5}, {"coursekit": "answer"}):
+        nb = tiny_source()
+        raw = nbformat.writes(nb)
+        import json
+        data = json.loads(raw)
+        data["cells"][1]["metadata"] = metadata
+        path = tmp_path / "00_tiny.ipynb"
+        path.write_text(json.dumps(data))
+        result = run.grade_notebook(source, source_specs, path, "00_tiny")
+        notes = " ".join(result.notes)
+        assert result.status == "invalid" and ("malformed" in notes or "could not be read" in notes), (metadata, notes)

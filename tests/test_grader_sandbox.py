@@ -58,8 +58,28 @@ FLAGGED = {
     "import numpy as torch": "rebinds torch",
     "def open(*a):\n    pass": "defines open",
     "def f():\n    return exec('1')": "uses exec",
-    "def f(m):\n    return m._modules": "",   # private attribute of a local object: allowed
+    # routes found in review: module re-exports, attribute access from strings, aliases, walrus, history
+    "_s = torch.sys.modules['IPython']": "uses .sys",
+    "def f():\n    return torch.os.kill(-1, 9)": "uses .os",
+    "import operator\n_g = operator.attrgetter('x')": "imports operator",
+    "from coursekit import grading": "imports coursekit.grading",
+    "T = torch.Tensor\nclass Liar(T):\n    pass": "an alias of a class",
+    "from torch import Tensor as Base\nclass Liar(Base):\n    pass": "subclasses Tensor",
+    "class L(getattr(torch, 'Tensor')):\n    pass": "computed base class",
+    "x = (bool := lambda v: True)": "rebinds bool with :=",
+    "def f():\n    return In[-1]": "uses In",
+    "def f(x):\n    return x.as_subclass(torch.Tensor)": "as_subclass",
+    "def f(x):\n    return getattr(x, 'y' + '__code__')": "a string names __code__",
+    # honest code that must not be flagged
+    "def f(m):\n    return m._modules": "",   # private attribute of a local object
     "x = torch.zeros(3)\nx.requires_grad = True": "",   # the cell's own object
+    "class Net(torch.nn.Module):\n    def forward(self, input):\n        return self.lin(input)": "",
+    "import time\nfrom IPython.display import display": "",
+    "class A:\n    def __repr__(self):\n        return f'{self.__class__.__name__}()'": "",
+    "class A:\n    def f(self, ks):\n        return sorted(ks, key=lambda k: self._w[k])": "",
+    "model = torch.nn.Linear(2, 2)\nfor p in model.parameters():\n    p.requires_grad = False": "",
+    'def f(x):\n    """Like a Module\'s __call__."""\n    return x': "",
+    "import torchvision\ndef f(a, b):\n    return torchvision.ops.box_iou(a, b)": "",
 }
 
 
@@ -81,6 +101,8 @@ def test_the_screen_keeps_definitions_and_drops_the_rest():
     assert screened.flags == []
     assert defined_names(screened.source) == {"math", "np", "SCALE", "a", "b", "f", "Model", "model"}
     assert len(screened.dropped) == 4 and "print(f(3))" in screened.dropped[0], screened.dropped
+    timed = screen_answer("%%time\ndef f(x):\n    return x\n")   # a timed cell keeps its definitions
+    assert (defined_names(timed.source), timed.flags, timed.dropped) == ({"f"}, [], [])
     broken = screen_answer("def f(:\n    pass\n")
     assert broken.source == "" and broken.syntax_error and "syntax error" in broken.dropped[0]
 
@@ -165,6 +187,28 @@ def test_without_root_isolation_says_why_and_users_mode_refuses(tmp_path, monkey
     with pytest.raises(RuntimeError, match="--isolation users is not possible here: the grader is not root"):
         grade.class_isolation("users", tmp_path, ROOT / "solutions", tmp_path / "out")
     assert not grade.class_isolation("auto", tmp_path, ROOT / "solutions", tmp_path / "out").active
+
+
+def test_root_without_a_working_sandbox_refuses_rather_than_run_kernels_as_root(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(Isolation, "detect", classmethod(lambda cls, hidden: cls.none("mount: permission denied")))
+    with pytest.raises(RuntimeError, match="kernels would run as root.*--isolation none"):
+        grade.class_isolation("auto", tmp_path, ROOT / "solutions", tmp_path / "out")
+    assert not grade.class_isolation("none", tmp_path, ROOT / "solutions", tmp_path / "out").active
+
+
+def test_a_lying_tensor_subclass_cannot_pass_check_close():
+    import torch
+
+    from coursekit.grading.checks import check_close
+
+    class Agreeable(torch.Tensor):
+        def any(self, *args, **kwargs):
+            return False
+    with pytest.raises(AssertionError, match="3 of 3 values differ"):
+        check_close(torch.zeros(3).as_subclass(Agreeable), torch.ones(3))
+    check_close(torch.nn.Parameter(torch.ones(2)), torch.ones(2))   # an honest subclass still compares
 
 
 def test_grading_refuses_clearly_off_linux(tmp_path, monkeypatch):

@@ -85,6 +85,10 @@ def class_isolation(mode: str, submissions: Path, solutions: Path, out: Path) ->
         hidden.append(repo / ".git")
     out.mkdir(parents=True, exist_ok=True)
     iso = Isolation.detect(hidden)
+    if mode == "auto" and not iso.active and sys.platform.startswith("linux") and os.geteuid() == 0:
+        raise RuntimeError(f"the grader is root but its sandbox does not work here ({iso.reason}); kernels would "
+                           f"run as root. Fix that (in a container: --cap-add SYS_ADMIN), or pass --isolation none "
+                           f"to grade without it")
     if mode == "users" and not iso.active:
         raise RuntimeError(f"--isolation users is not possible here: {iso.reason}. Run the grader as root on "
                            f"Linux (sudo, or a container), or pass --isolation auto/none for weaker limits")

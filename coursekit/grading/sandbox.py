@@ -200,8 +200,7 @@ def _readable() -> list[str]:
     every folder on the grader's import path (the package included)."""
     paths = {sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
     paths |= {p for p in sys.path if p and os.path.isdir(p)}
-    import coursekit
-    paths.add(os.path.dirname(os.path.dirname(os.path.abspath(coursekit.__file__))))
+    paths.add(str(Path(__file__).resolve().parents[2]))   # the folder holding the coursekit package
     return sorted({os.path.realpath(p) for p in paths} | {os.path.abspath(p) for p in paths})
 
 
