@@ -1,5 +1,6 @@
 """The grader's defences one by one: the screen of answer cells, the per-user sandbox, the
 reaper, the re-grade of what a busy machine may have caused, and the refusals."""
+import copy
 import os
 import subprocess
 import sys
@@ -254,3 +255,34 @@ def test_relaxed_limits_double_the_time_and_keep_the_memory():
     limits = Limits(cell_timeout=10, notebook_timeout=100, memory_mb=500, startup_timeout=30)
     assert limits.relaxed() == Limits(cell_timeout=20, notebook_timeout=200, memory_mb=500, startup_timeout=60)
 
+
+
+def test_an_answer_that_is_a_value_stays_gradable(tmp_path):
+    """A trained model or a number assigned in an answer cell is kept by the verification run (a
+    name assignment); a value built by a top-level loop is not, and the student is told so."""
+    from coursekit.grading.format import specs as read_specs
+    from coursekit.grading.run import grade_notebook
+
+    def cell(kind, cid, source, points=0):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["coursekit"] = {"id": cid, "kind": kind, **({"points": points} if points else {})}
+        return c
+
+    source = nbformat.v4.new_notebook(cells=[
+        cell("locked", "setup", "import torch\ntorch.manual_seed(0)"),
+        cell("answer", "value", "### BEGIN SOLUTION\nmodel = torch.nn.Linear(3, 1)\ntotal = sum(range(10))\n"
+                                "### END SOLUTION"),
+        cell("public-test", "value-public", "assert total == 45", points=1),
+        cell("hidden-test", "value-hidden", "assert model(torch.ones(2, 3)).shape == (2, 1)", points=2)])
+    specs = read_specs(source, "values")
+    from coursekit.grading.build import build_exercise
+    solved = build_exercise(source, specs, keep_solutions=True)   # what a student who solved it submits
+    nbformat.write(solved, tmp_path / "a.ipynb")
+    good = grade_notebook(source, specs, tmp_path / "a.ipynb", "values", limits=Limits(cell_timeout=60))
+    assert (good.status, good.points) == ("ok", 3), (good.detail, good.notes, [t.message for t in good.tests])
+    looped = copy.deepcopy(solved)
+    next(c for c in looped.cells if c.metadata["coursekit"]["id"] == "value").source = "model = torch.nn.Linear(3, 1)\ntotal = 0\nfor i in range(10):\n    total += i\n"
+    nbformat.write(looped, tmp_path / "b.ipynb")
+    partial = grade_notebook(source, specs, tmp_path / "b.ipynb", "values", limits=Limits(cell_timeout=60))
+    assert partial.points == 2 and "did not run" in " ".join(partial.notes)
+    assert "verification run" in next(t.message for t in partial.tests if t.id == "value-public")
