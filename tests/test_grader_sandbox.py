@@ -167,6 +167,26 @@ def test_a_sandboxed_kernel_sees_only_its_scratch_and_cannot_read_the_solutions(
 
 
 @pytest.mark.skipif(not ROOT_ON_LINUX, reason="the per-user sandbox needs root on Linux")
+def test_a_checkout_under_tmp_stays_readable_and_its_solutions_hidden(tmp_path):
+    """CI may clone the course into /tmp, which the sandbox covers with the scratch folder: what
+    the kernel needs there is put back, and the hidden paths inside it are hidden again."""
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    (course / "pkg.txt").write_text("the package")
+    (course / "solutions" / "secret.py").write_text("hidden test")
+    uid = next_uid()
+    scratch = make_scratch(tmp_path, uid)
+    base = Isolation.detect([])
+    iso = Isolation(True, "", [str(course / "solutions")], base.readable + [str(course)])
+    code = (f"import os; print(open({str(course / 'pkg.txt')!r}).read(), os.listdir({str(course / 'solutions')!r}),"
+            f" os.access({str(course)!r}, os.W_OK))")
+    done = subprocess.run(iso.launcher(uid, scratch) + [sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    reap(uid)
+    assert done.stdout.strip() == "the package [] False", (done.stdout, done.stderr[-500:])
+
+
+@pytest.mark.skipif(not ROOT_ON_LINUX, reason="the per-user sandbox needs root on Linux")
 def test_the_reaper_kills_every_process_of_a_user_however_detached(tmp_path):
     uid = next_uid()
     scratch = make_scratch(tmp_path, uid)

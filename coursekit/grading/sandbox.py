@@ -222,6 +222,11 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _call("mount", enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
 
 
+def _below_any(path: str, folders: list[str]) -> bool:
+    """Whether `path` is one of `folders` or inside one."""
+    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
 def _closed_ancestor(path: str) -> str | None:
     """The highest folder above `path` that others cannot enter, if any."""
     parts = Path(path).parts
@@ -300,15 +305,27 @@ def launch(argv: list[str]) -> None:
         cmd[i] = "/tmp/kernel.json"
     _call("unshare", CLONE_NEWNS | network)   # a network of its own: no loopback, no other kernel's ports
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _open_up(args.readable)
-    for path in args.hide:
+    _open_up(args.readable + [scratch])   # the scratch too, when a covered folder holds it
+    places = [p for p in ("/var/tmp", "/dev/shm", "/tmp") if os.path.isdir(p)]   # /tmp last: it covers the scratch
+    # what the kernel needs that lives below those places (a checkout in /tmp, as CI clones may be):
+    # opened now, put back read-only-as-it-was into the scratch view after the places are covered
+    under = sorted({p for p in args.readable if os.path.isdir(p) and _below_any(p, places)
+                    and not _below_any(scratch, [p]) and p not in places}, key=len)
+    kept: list[tuple[str, int]] = []
+    for p in under:
+        if not any(_below_any(p, [k]) for k, _ in kept):
+            kept.append((p, os.open(p, os.O_PATH)))
+    for place in places:
+        _mount(scratch, place, None, MS_BIND)
+    for p, fd in kept:
+        os.makedirs(p, mode=0o755, exist_ok=True)   # a mount point in the scratch view, covered at once
+        _mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
+        os.close(fd)
+    for path in args.hide:   # last: also inside what was put back
         if os.path.isdir(path):
             _mount("coursekit-hidden", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555,size=4k")
         elif os.path.exists(path):
             _mount("/dev/null", path, None, MS_BIND)
-    for place in ("/var/tmp", "/dev/shm", "/tmp"):   # /tmp last: it covers the scratch path
-        if os.path.isdir(place):
-            _mount(scratch, place, None, MS_BIND)
     os.chdir("/tmp")
     resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
     os.setgroups([])
