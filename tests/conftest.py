@@ -7,3 +7,20 @@ from coursekit import data
 @pytest.fixture(scope="session")
 def digits():
     return data.digits()
+
+
+@pytest.fixture(scope="session")
+def isolation_mode(tmp_path_factory):
+    """The grader's --isolation for test classes: "auto" where the sandbox works or the grader is
+    not root; "none" (said on the terminal) where the grader is root but the sandbox cannot start
+    a kernel (a container without SYS_ADMIN), which `coursekit grade` would refuse."""
+    from pathlib import Path
+
+    from coursekit.grading import grade
+    where = tmp_path_factory.mktemp("isolation")
+    try:
+        grade.class_isolation("auto", where, Path(__file__).resolve().parents[1] / "solutions", where / "out")
+        return "auto"
+    except RuntimeError as err:
+        print(f"\ngrading tests run without the sandbox: {err}")
+        return "none"

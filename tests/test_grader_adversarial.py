@@ -323,12 +323,12 @@ def _burn(seconds: float) -> None:   # a CPU burner: what other users do to a sh
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, isolation_mode):
     subs = tmp_path_factory.mktemp("adversarial")
     out = tmp_path_factory.mktemp("adversarial-out")
     # cases that need the sandbox are not even submitted without it: unconfined, the daemon would
     # really rewrite this checkout's checks.py
-    isolated = grade.class_isolation("auto", subs, ROOT / "solutions", out).active
+    isolated = isolation_mode == "auto" and grade.class_isolation("auto", subs, ROOT / "solutions", out).active
     for name, (make, *_rest, needs_sandbox) in CASES.items():
         if needs_sandbox and not isolated:
             continue
@@ -354,7 +354,7 @@ def graded(tmp_path_factory):
     start = time.monotonic()
     try:
         results = grade.grade_class(subs, ROOT / "solutions", out, exercises=[EXERCISE], limits=LIMITS,
-                                    jobs=JOBS, log=lines.append)
+                                    jobs=JOBS, log=lines.append, isolation=isolation_mode)
     finally:
         for b in burners:
             b.terminate()
@@ -430,7 +430,7 @@ def test_links_are_not_followed_and_odd_ids_stay_in_the_gradebook(graded):
     assert set(rows) == set(results)
 
 
-def test_grading_again_gives_the_same_gradebook(graded, tmp_path):
+def test_grading_again_gives_the_same_gradebook(graded, tmp_path, isolation_mode):
     """Reruns are idempotent: the honest and the deterministic hostile rows come out the same."""
     results = graded["results"]
     subs = tmp_path / "again"
@@ -440,9 +440,9 @@ def test_grading_again_gives_the_same_gradebook(graded, tmp_path):
         target = subs / name / f"{EXERCISE}.ipynb"
         target.write_bytes(make) if isinstance(make, bytes) else nbformat.write(make(), target)
     first = grade.grade_class(subs, ROOT / "solutions", tmp_path / "a", exercises=[EXERCISE], limits=LIMITS,
-                              log=lambda *a: None)
+                              log=lambda *a: None, isolation=isolation_mode)
     second = grade.grade_class(subs, ROOT / "solutions", tmp_path / "b", exercises=[EXERCISE], limits=LIMITS,
-                               log=lambda *a: None)
+                               log=lambda *a: None, isolation=isolation_mode)
     assert (tmp_path / "a" / "gradebook.csv").read_text() == (tmp_path / "b" / "gradebook.csv").read_text()
     for name in first:
         assert first[name][EXERCISE].points == results[name][EXERCISE].points
