@@ -12,9 +12,9 @@ import pytest
 
 from coursekit.grading import grade
 from coursekit.grading.format import read_source
-from coursekit.grading.run import Limits, Result, TestResult, execute
+from coursekit.grading.run import Limits, Result, TestResult, execute, protected_names
 from coursekit.grading.sandbox import Isolation, make_scratch, next_uid, reap, uid_processes
-from coursekit.grading.screen import defined_names, free_names, screen_answer
+from coursekit.grading.screen import defined_names, screen_answer
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9]*.ipynb"))
@@ -28,8 +28,7 @@ def test_every_solution_passes_the_screen_whole(path):
     """Honest answers need nothing the screen flags, and keep every statement."""
     nb, specs = read_source(path)
     answers = [c.source for c, s in zip(nb.cells, specs) if s.kind == "answer"]
-    tests = [c.source for c, s in zip(nb.cells, specs) if (s.is_test or s.kind == "locked") and c.cell_type == "code"]
-    protected = set().union(*(free_names(t) for t in tests)) - set().union(*(defined_names(a) for a in answers))
+    protected = protected_names(nb, specs)
     assert {"check_close", "torch"} <= protected
     for source in answers:
         screened = screen_answer(source, protected)

@@ -46,7 +46,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grade import grade_class
+    from .grade import grade_class, grader_errors
 
     from .run import Limits
 
@@ -59,7 +59,7 @@ def cmd_grade(args) -> int:
         print(f"coursekit grade: {err}", file=sys.stderr)
         return 2
     print(f"graded {len(results)} student(s): {Path(args.out) / 'gradebook.csv'}, feedback in {Path(args.out) / 'feedback'}")
-    errors = sorted(f"{student}/{name}" for student, by in results.items() for name, r in by.items() if r.status == "error")
+    errors = grader_errors(results)
     if errors:
         print(f"{len(errors)} notebook(s) could not be graded (status error, no total written): {', '.join(errors)}; "
               f"re-run `coursekit grade` for those students", file=sys.stderr)

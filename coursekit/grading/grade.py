@@ -25,7 +25,7 @@ from .format import read_source
 from .run import STATUSES, Limits, Result, TestResult, grade_notebook
 from .sandbox import Isolation
 
-__all__ = ["grade_class", "write_gradebook", "feedback_html", "csv_cell", "STATUS_ORDER", "TOOL_FOLDERS", "REGRADED"]
+__all__ = ["grade_class", "grader_errors", "write_gradebook", "feedback_html", "csv_cell", "STATUS_ORDER", "TOOL_FOLDERS", "REGRADED"]
 
 STATUS_ORDER = ["tampered", "error", "memory", "timeout", "crash", "invalid", "ok"]
 """Which status a student row shows when exercises differ: the first that occurs (tampered wins)."""
@@ -166,8 +166,7 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
         log(f"  {student}/{name}: {first.status} -> {second.points:g}/{second.max_points:g} ({second.status})")
     for line in refused:
         log(f"  not graded: {line}")
-    errors = sorted(f"{student}/{name}" for student, by in results.items() for name, r in by.items()
-                    if r.status == "error")
+    errors = grader_errors(results)
     if errors:
         log(f"{len(errors)} notebook(s) ended in a grader error (no total written for those students): "
             f"{', '.join(errors)}; re-run them")
@@ -179,6 +178,12 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
             if result.log:
                 _write_text(out / "logs" / f"{stem}__{name}.log", result.log)
     return results
+
+
+def grader_errors(results: dict[str, dict[str, Result]]) -> list[str]:
+    """`student/exercise` of every notebook the grader itself failed on (status `error`): to re-run."""
+    return sorted(f"{student}/{name}" for student, by in results.items() for name, r in by.items()
+                  if r.status == "error")
 
 
 def _write_text(path: Path, text: str) -> None:

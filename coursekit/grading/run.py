@@ -465,7 +465,7 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
                   enumerate((c, s) for c, s in zip(source_nb.cells, source_specs) if c.cell_type == "code")}
     if Path(submission_path).is_symlink():
         result.status, result.detail = "invalid", "the submission is a link, which the grader does not follow"
-        result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not run") for _, s in tests]
+        result.tests = _zero(tests, "not run")
         return result
     try:
         submission = nbformat.read(submission_path, as_version=4)
@@ -473,13 +473,13 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
         result.status, result.detail = "invalid", "not a readable notebook"
         result.notes.append(f"the submission could not be read as a notebook ({type(err).__name__}: "
                             f"{str(err).splitlines()[0][:200] if str(err) else 'empty file'})")
-        result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not run") for _, s in tests]
+        result.tests = _zero(tests, "not run")
         return result
     malformed = _malformed_cells(submission)
     if malformed:   # valid JSON, but not cells the grader can splice: the submission scores 0, the class goes on
         result.status, result.detail = "invalid", "not a well-formed notebook"
         result.notes.append("the submission's cells are malformed: " + "; ".join(malformed[:5]))
-        result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not run") for _, s in tests]
+        result.tests = _zero(tests, "not run")
         return result
     nb, notes, tampering = splice(source_nb, source_specs, submission)
     result.notes += notes + tampering
@@ -491,9 +491,7 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
         # nothing could count before review: nothing is run (a flagged submission costs no kernel time)
         result.status = "tampered"
         result.detail = "; ".join(list(tampering) + [f"flagged for review: {f}" for f in flags])
-        result.tests = [TestResult(s.id, s.kind, 0.0, s.points, False, "not run: an answer cell before it uses "
-                                   "something the grader does not allow in answers (see the notes); your "
-                                   "instructor reviews it") for _, s in tests]
+        result.tests = _zero(tests, "not run: " + _FLAGGED_BEFORE)
         return result
     if dropped:
         result.notes.append("the verification run used only your definitions (functions, classes, imports, "
@@ -538,8 +536,7 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
         unsure = flagged_at is not None and position[spec.id] > flagged_at
         if unsure:   # flagged code was defined before this test ran: it cannot count until reviewed
             passed = False
-            message = ("not counted: an answer cell before it uses something the grader does not allow in "
-                       "answers (see the notes); your instructor reviews it")
+            message = "not counted: " + _FLAGGED_BEFORE
         elif passed:
             message = ""
         elif spec.kind != "hidden-test" and a.get("outcome") != "passed":
@@ -554,6 +551,25 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
     return result
 
 
+_FLAGGED_BEFORE = ("an answer cell before it uses something the grader does not allow in answers (see the "
+                   "notes); your instructor reviews it")
+
+
+def _zero(tests, message: str) -> list[TestResult]:
+    """Every test of `tests` (cell, spec pairs) at 0 points, with `message`."""
+    return [TestResult(s.id, s.kind, 0.0, s.points, False, message) for _, s in tests]
+
+
+def protected_names(source_nb, source_specs: list[CellSpec]) -> set[str]:
+    """Names the exercise's locked and test cells read from the notebook (helpers, modules, setup
+    variables, builtins) and its answers do not define: an answer must not rebind them."""
+    from .screen import defined_names, free_names
+    cells = list(zip(source_nb.cells, source_specs))
+    read = [c.source for c, s in cells if (s.is_test or s.kind == "locked") and c.cell_type == "code"]
+    answers = [c.source for c, s in cells if s.kind == "answer"]
+    return set().union(*map(free_names, read)) - set().union(*map(defined_names, answers))
+
+
 def two_runs(nb, source_nb, source_specs: list[CellSpec]):
     """The two notebooks a submission is graded by, from the spliced notebook `nb`:
 
@@ -565,11 +581,8 @@ def two_runs(nb, source_nb, source_specs: list[CellSpec]):
 
     A test counts only where it passes in the verification run (and, for a public test, in the
     student's notebook too). Returns (student_nb, verify_nb, flags, dropped)."""
-    from .screen import defined_names, free_names, screen_answer
-    answers = [c.source for c, s in zip(source_nb.cells, source_specs) if s.kind == "answer"]
-    test_sources = [c.source for c, s in zip(source_nb.cells, source_specs) if s.is_test or s.kind == "locked"
-                    if c.cell_type == "code"]
-    protected = set().union(*(free_names(t) for t in test_sources)) - set().union(set(), *(defined_names(a) for a in answers))
+    from .screen import screen_answer
+    protected = protected_names(source_nb, source_specs)
     student, verify = copy.deepcopy(nb), copy.deepcopy(nb)
     flags, dropped = [], []
     for s_cell, v_cell, spec in zip(student.cells, verify.cells, source_specs):

@@ -240,9 +240,31 @@ def _closed_ancestor(path: str) -> str | None:
     return None
 
 
+def _hold(paths: list[str]) -> list[tuple[str, int]]:
+    """Descriptors to the outermost of `paths` (one inside another is held by it), opened before
+    a mount covers them, so `_put_back` can bind them again afterwards."""
+    held: list[tuple[str, int]] = []
+    for p in sorted(set(paths), key=len):
+        if not any(_below_any(p, [k]) for k, _ in held):
+            held.append((p, os.open(p, os.O_PATH)))
+    return held
+
+
+def _put_back(held: list[tuple[str, int]]) -> None:
+    """Bind each held path at its old place in the new view (making the mount point first)."""
+    for p, fd in held:
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.makedirs(p, mode=0o755, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(p), mode=0o755, exist_ok=True)
+            open(p, "a").close()
+        _mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
+        os.close(fd)
+
+
 def _open_up(readable: list[str]) -> None:
     """Lay an empty, enterable folder over each closed folder above a needed path, and put the
-    needed paths back into it (bound through descriptors opened before the cover)."""
+    needed paths back into it."""
     covers: dict[str, list[str]] = {}
     for p in readable:
         if os.path.exists(p):
@@ -250,20 +272,9 @@ def _open_up(readable: list[str]) -> None:
             if top is not None:
                 covers.setdefault(top, []).append(p)
     for top, paths in sorted(covers.items(), key=lambda kv: len(kv[0])):
-        keep = []
-        for p in sorted(set(paths), key=len):
-            if any(p.startswith(k + os.sep) for k, _ in keep):
-                continue   # already inside a path put back
-            keep.append((p, os.open(p, os.O_PATH)))
+        held = _hold(paths)
         _mount("coursekit", top, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
-        for p, fd in keep:
-            if os.path.isdir(f"/proc/self/fd/{fd}"):
-                os.makedirs(p, mode=0o755, exist_ok=True)
-            else:
-                os.makedirs(os.path.dirname(p), mode=0o755, exist_ok=True)
-                open(p, "a").close()
-            _mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
-            os.close(fd)
+        _put_back(held)
 
 
 def launch(argv: list[str]) -> None:
@@ -309,18 +320,11 @@ def launch(argv: list[str]) -> None:
     places = [p for p in ("/var/tmp", "/dev/shm", "/tmp") if os.path.isdir(p)]   # /tmp last: it covers the scratch
     # what the kernel needs that lives below those places (a checkout in /tmp, as CI clones may be):
     # opened now, put back read-only-as-it-was into the scratch view after the places are covered
-    under = sorted({p for p in args.readable if os.path.isdir(p) and _below_any(p, places)
-                    and not _below_any(scratch, [p]) and p not in places}, key=len)
-    kept: list[tuple[str, int]] = []
-    for p in under:
-        if not any(_below_any(p, [k]) for k, _ in kept):
-            kept.append((p, os.open(p, os.O_PATH)))
+    held = _hold([p for p in args.readable if os.path.isdir(p) and _below_any(p, places)
+                  and not _below_any(scratch, [p]) and p not in places])
     for place in places:
         _mount(scratch, place, None, MS_BIND)
-    for p, fd in kept:
-        os.makedirs(p, mode=0o755, exist_ok=True)   # a mount point in the scratch view, covered at once
-        _mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
-        os.close(fd)
+    _put_back(held)
     for path in args.hide:   # last: also inside what was put back
         if os.path.isdir(path):
             _mount("coursekit-hidden", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555,size=4k")

@@ -18,7 +18,6 @@ strict: honest answers to these exercises need none of it (a test checks every s
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 from dataclasses import dataclass, field
 
@@ -249,9 +248,6 @@ class _Flagger(ast.NodeVisitor):
     def visit_Global(self, node):
         self.flag(node, f"declares {', '.join(node.names)} global (rebinding notebook names from a function)")
 
-    def visit_Nonlocal(self, node):
-        self.generic_visit(node)
-
     def visit_FunctionDef(self, node):
         local = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
         for sub in ast.walk(node):
@@ -399,6 +395,3 @@ def screen_answer(source: str, protected: set[str] = frozenset()) -> Screened:
             dropped.append(f"line {stmt.lineno}: {ast.unparse(stmt).splitlines()[0][:60]}")
     return Screened(ast.unparse(ast.Module(body=kept, type_ignores=[])) + "\n" if kept else "", dropped,
                     flagger.flags)
-
-
-BUILTIN_NAMES = frozenset(dir(builtins))
