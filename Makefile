@@ -1,16 +1,13 @@
 # The course's two commands:
 #   make lab    set everything up (once) and open the course in JupyterLab
 #   make test   set everything up (once) and run every test, notebooks included
-# Both are idempotent: a second run only re-installs when pyproject.toml changed.
+# Both are idempotent: a second run only re-installs when pyproject.toml changed
+# (the set-up and `lab` are in scripts/course.mk, shared with the student release's Makefile).
 # Use your own environment instead of .venv with, e.g., `make lab VENV=$CONDA_PREFIX`.
 
-PYTHON ?= python3
-VENV   ?= .venv
-PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.coursekit-installed
 PYTEST_ARGS ?=
-# JupyterLab refuses to start as root (containers, CI images) without --allow-root.
-LAB_ARGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+include scripts/course.mk
+.DEFAULT_GOAL := help
 
 .PHONY: lab test setup sources notebooks exercises release benchmarks clean help
 
@@ -19,30 +16,12 @@ help:
 	@echo "make test        set up and run every test (unit tests + every notebook via nbval)"
 	@echo "make sources     write every notebooks/ and solutions/ .ipynb from its .py text source (no execution)"
 	@echo "make notebooks   make sources, then re-execute the lectures in place (light outputs, no timestamps)"
-	@echo "make exercises   rebuild exercises/ from solutions/ (stubs, no hidden tests)"
-	@echo "make release     write the student release to ./release (no solutions, no hidden tests)"
+	@echo "make exercises   rebuild exercises/ from solutions/ (stubs, no hidden tests); a notebook someone"
+	@echo "                 edited is left alone unless FORCE=1"
+	@echo "make release     write the student release to ./release from the committed files (no solutions,"
+	@echo "                 no hidden tests); when ./release exists, update it (edited files are kept)"
 	@echo "make benchmarks  print the measured numbers (notebook times, ...)"
 	@echo "make clean       remove the virtual environment and caches"
-
-setup: $(STAMP)
-
-$(PY):
-	@echo "==> Creating a virtual environment in $(VENV) (it can see an existing torch in $(PYTHON)'s site-packages)"
-	$(PYTHON) -m venv --system-site-packages $(VENV)
-
-$(STAMP): pyproject.toml scripts/install_torch.py | $(PY)
-	@echo "==> Installing PyTorch (keeps a suitable torch you already have; see scripts/install_torch.py)"
-	$(PY) scripts/install_torch.py
-	@echo "==> Installing coursekit (editable) with JupyterLab, widgets and the test tools"
-	$(PY) -m pip install --quiet -e ".[test,dev]"
-	@echo "==> Registering this environment's Jupyter kernel (python3, shown as 'Python 3 (coursekit)')"
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (coursekit)" > /dev/null
-	@touch $(STAMP)
-	@echo "==> Set-up complete."
-
-lab: setup
-	@echo "==> Opening the course in JupyterLab (Ctrl-C to stop)"
-	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/00_introduction.ipynb
 
 test: setup
 	@echo "==> Running the unit tests and executing every notebook in notebooks/ and solutions/ with nbval"
@@ -62,12 +41,11 @@ notebooks: sources
 
 exercises: sources
 	@echo "==> Building the student notebooks in exercises/ from solutions/"
-	$(VENV)/bin/coursekit build
+	$(VENV)/bin/coursekit build $(if $(FORCE),--force,)
 
 release: setup
 	@echo "==> Writing the student release to ./release"
-	rm -rf release
-	$(VENV)/bin/coursekit release --out release
+	$(VENV)/bin/coursekit release --out release $(if $(wildcard release),--update,)
 
 benchmarks: setup
 	@echo "==> Timing every lecture notebook"

@@ -87,7 +87,7 @@ def test_committed_exercises_are_built_from_their_solutions():
 # --- the student release ----------------------------------------------------------------
 
 def test_release_has_the_student_edition_and_no_secret(tmp_path):
-    out = build.release(ROOT, tmp_path / "release")
+    out = build.release(ROOT, tmp_path / "release").out
     for name in ("README.md", "LICENSE", "pyproject.toml", "coursekit", "notebooks", "exercises"):
         assert (out / name).exists(), name
     for name in ("solutions", "tests", "benchmarks", ".ci"):

@@ -1,13 +1,23 @@
 """Build the student notebooks from the solution sources, and the student release.
 
-    coursekit build                  # solutions/*.ipynb → exercises/*.ipynb
-    coursekit release --out DIR      # lectures, coursekit, exercises, README: no solutions, no hidden tests
+    coursekit build                  # solutions/*.ipynb → exercises/*.ipynb (an edited one is left alone)
+    coursekit release --out DIR      # lectures, coursekit, exercises, the student README: from the
+                                     #   committed files; no solutions, no hidden tests
+    coursekit release --out DIR --update [--publish-solutions 02_vae]   # an erratum, or solutions
 """
 from __future__ import annotations
 
 import copy
 import fnmatch
+import hashlib
+import json
+import os
 import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -15,7 +25,8 @@ import nbformat
 from ..utils import atomic_write
 from .format import CellSpec, read_source, solution_regions, stub_source
 
-__all__ = ["build_exercise", "build_all", "out_of_date", "release", "RELEASE_INCLUDE", "secrets_of"]
+__all__ = ["build_exercise", "build_all", "out_of_date", "edited_exercises", "release", "ReleaseReport",
+           "RELEASE_INCLUDE", "MANIFEST", "secrets_of", "find_leaks"]
 
 
 def build_exercise(source_nb, source_specs: list[CellSpec], keep_solutions: bool = False):
@@ -40,7 +51,31 @@ def build_exercise(source_nb, source_specs: list[CellSpec], keep_solutions: bool
         cells.append(cell)
     nb.cells = cells
     nb.metadata.pop("widgets", None)
+    nb.metadata["coursekit"] = {"built": _cells_hash(nb), "note": "built by `coursekit build`; the hash of the "
+                                "cells as built tells an untouched notebook from one someone edited"}
     return nb
+
+
+def _cells_hash(nb) -> str:
+    """A hash of the cells' types and sources: what a student's edits change (running a notebook does not)."""
+    h = hashlib.sha256()
+    for cell in nb.cells:
+        h.update(json.dumps([cell.cell_type, cell.source]).encode())
+    return h.hexdigest()[:16]
+
+
+def _edited(path: Path, expected_text: str) -> bool:
+    """Whether the notebook at `path` holds edits that a fresh build would lose: its cells differ
+    from the ones it was built with (recorded in its metadata), or, without that record, from
+    the fresh build. An unreadable file counts as edited (nothing is overwritten unasked)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - not a notebook we can read: keep it
+        return True
+    built = nb.metadata.get("coursekit", {}).get("built") if isinstance(nb.metadata.get("coursekit"), dict) else None
+    if built:
+        return _cells_hash(nb) != built
+    return _cells_hash(nb) != _cells_hash(nbformat.reads(expected_text, as_version=4))
 
 
 def _write_atomic(nb, path: Path) -> None:
@@ -52,15 +87,32 @@ def _exercise_text(nb) -> str:
     return nbformat.writes(nb)
 
 
-def build_all(solutions: Path, exercises: Path) -> list[Path]:
-    """Write exercises/NN_topic.ipynb for every solutions/NN_topic.ipynb; returns the paths written."""
-    written = []
+def build_all(solutions: Path, exercises: Path, force: bool = False) -> tuple[list[Path], list[Path]]:
+    """Write exercises/NN_topic.ipynb for every solutions/NN_topic.ipynb. A notebook someone
+    edited (a student's answers in the same tree) is not overwritten unless `force`.
+    Returns (written, left alone because edited)."""
+    written, kept = [], []
     for source in sorted(Path(solutions).glob("[0-9]*.ipynb")):
         nb, source_specs = read_source(source)
         target = Path(exercises) / source.name
-        _write_atomic(build_exercise(nb, source_specs), target)
+        built = build_exercise(nb, source_specs)
+        text = _exercise_text(built)
+        if target.is_file() and not force and _edited(target, text):
+            kept.append(target)
+            continue
+        _write_atomic(built, target)
         written.append(target)
-    return written
+    return written, kept
+
+
+def edited_exercises(solutions: Path, exercises: Path) -> list[Path]:
+    """The exercise notebooks a build would leave alone because someone edited them."""
+    kept = []
+    for source in sorted(Path(solutions).glob("[0-9]*.ipynb")):
+        target = Path(exercises) / source.name
+        if target.is_file() and _edited(target, _exercise_text(build_exercise(*read_source(source)))):
+            kept.append(target)
+    return kept
 
 
 def out_of_date(solutions: Path, exercises: Path) -> list[str]:
@@ -83,46 +135,207 @@ RELEASE_INCLUDE = ["README.md", "LICENSE", "pyproject.toml", "environment.yml", 
 _IGNORE = ["__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", ".pytest_cache"]
 
 
-def secrets_of(solutions: Path) -> list[tuple[str, str]]:
+def secrets_of(solutions: Path, kinds=("hidden-test", "answer")) -> list[tuple[str, str]]:
     """(where, text) for every solution region and hidden-test body: what a release must not contain."""
     secrets = []
     for source in sorted(Path(solutions).glob("[0-9]*.ipynb")):
         nb, source_specs = read_source(source)
         for cell, spec in zip(nb.cells, source_specs):
             where = f"{source.name}:{spec.id}"
-            if spec.kind == "hidden-test":
+            if spec.kind == "hidden-test" and spec.kind in kinds:
                 secrets.append((where, cell.source.strip()))
-            elif spec.kind == "answer" and cell.cell_type == "code":
+            elif spec.kind == "answer" and cell.cell_type == "code" and spec.kind in kinds:
                 secrets += [(where, region.strip()) for region in solution_regions(cell.source) if region.strip()]
     return secrets
 
 
-def release(root: Path, out: Path) -> Path:
-    """Copy the student edition of the course at `root` into `out` (which must not exist yet).
+MANIFEST = ".coursekit-release.json"
+"""In a release: the sha256 of every file as released, which tells an untouched file from one a
+student edited when an update arrives."""
+STUDENT_FILES = "student"
+"""The folder of files that replace the instructor's in the release (README.md, Makefile,
+exercises/README.md): the student's edition says nothing meant for instructors."""
 
-    The exercises are rebuilt first, so the release never carries stale ones; then every file
-    of the release is searched for every solution region and hidden-test body.
-    """
+
+@dataclass
+class ReleaseReport:
+    """What a release or an update did, file by file (paths relative to the release)."""
+
+    out: Path
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)       # edited in the release: left alone, new version beside it
+    dropped: list[str] = field(default_factory=list)    # no longer released: left in place
+    warnings: list[str] = field(default_factory=list)
+    commit: str = ""
+
+
+def _sha(path: Path) -> str:
+    """A file's fingerprint for updates: a notebook's cell types and sources (running it, which
+    changes only outputs, is not an edit), any other file's bytes."""
+    if path.suffix == ".ipynb":
+        try:
+            return "cells:" + _cells_hash(nbformat.read(path, as_version=4))
+        except Exception:  # noqa: BLE001 - unreadable: fall back to its bytes
+            pass
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+
+
+def _committed_tree(root: Path, into: Path, names: list[str]) -> tuple[str, list[str]]:
+    """Extract the committed `names` of the checkout at `root` into `into`; returns (commit,
+    warnings). Uncommitted changes are named in a warning; outside a git checkout the files as
+    they are are used, with a warning."""
+    try:
+        inside = _git(root, "rev-parse", "--show-toplevel")
+    except OSError:   # no git at all
+        inside = None
+    if inside is None or inside.returncode != 0 or Path(inside.stdout.strip()).resolve() != root:
+        for name in names:
+            if (root / name).is_dir():
+                shutil.copytree(root / name, into / name, ignore=shutil.ignore_patterns(*_IGNORE))
+            elif (root / name).is_file():
+                shutil.copy2(root / name, into / name)
+        return "", [f"{root} is not a git checkout: the release is made from the files as they are"]
+    commit = _git(root, "rev-parse", "HEAD").stdout.strip()
+    tracked = [n for n in names if _git(root, "ls-tree", "--name-only", "HEAD", n).stdout.strip()]
+    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", "HEAD", "--", *tracked],
+                             capture_output=True)
+    if archive.returncode != 0:
+        raise RuntimeError(f"git archive failed in {root}: {archive.stderr.decode(errors='replace').strip()}")
+    tar_path = into / ".release.tar"
+    tar_path.write_bytes(archive.stdout)
+    with tarfile.open(tar_path) as tar:
+        tar.extractall(into, filter="data")
+    tar_path.unlink()
+    changes = [line[3:] for line in _git(root, "status", "--porcelain", "--untracked-files=all", "--", *names)
+               .stdout.splitlines() if line.strip()]
+    warnings = []
+    if changes:
+        warnings.append(f"{len(changes)} uncommitted change(s) are NOT in the release (it is made from commit "
+                        f"{commit[:10]}); commit them first if they should be: {', '.join(changes[:8])}"
+                        + (" ..." if len(changes) > 8 else ""))
+    return commit, warnings
+
+
+def _stage(root: Path, stage: Path, publish: list[str]) -> tuple[str, list[str]]:
+    """The release as it should be, written into `stage`: committed files, fresh exercises, the
+    student's README and Makefile, and the solutions of the exercises in `publish`."""
+    src = stage.parent / "src"
+    src.mkdir()
+    commit, warnings = _committed_tree(root, src, [*RELEASE_INCLUDE, "solutions", STUDENT_FILES])
+    sources = {p.stem: p for p in sorted((src / "solutions").glob("[0-9]*.ipynb"))}
+    unknown = [name for name in publish if name not in sources]
+    if unknown:
+        raise ValueError(f"no exercise named {', '.join(unknown)} to publish the solutions of: the exercises are "
+                         f"{', '.join(sources) or 'none'} (e.g. --publish-solutions {next(iter(sources), '02_vae')})")
+    build_all(src / "solutions", src / "exercises", force=True)
+    stage.mkdir()
+    for name in RELEASE_INCLUDE:
+        if (src / name).is_dir():
+            shutil.copytree(src / name, stage / name, ignore=shutil.ignore_patterns(*_IGNORE))
+        elif (src / name).is_file():
+            shutil.copy2(src / name, stage / name)
+    student = src / STUDENT_FILES
+    if not (student / "README.md").is_file():
+        raise FileNotFoundError(f"no {STUDENT_FILES}/README.md in the course: the release needs the student's README")
+    for path in sorted(p for p in student.rglob("*") if p.is_file()):
+        target = stage / path.relative_to(student)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    for name in publish:
+        nb, specs = read_source(sources[name])
+        _write_atomic(build_exercise(nb, specs, keep_solutions=True), stage / "solutions" / f"{name}.ipynb")
+    # the hidden tests never go out; the answers only of the exercises whose solutions are published
+    secrets = secrets_of(src / "solutions", kinds=("hidden-test",)) + [
+        (where, text) for where, text in secrets_of(src / "solutions", kinds=("answer",))
+        if where.split(".ipynb:")[0] not in publish]
+    leaks = find_leaks(stage, secrets)
+    if leaks:
+        raise RuntimeError("the release would contain solutions or hidden tests, so nothing was written: "
+                           + "; ".join(f"{what} in {where}" for what, where in leaks))
+    return commit, warnings
+
+
+def _beside(path: Path, stamp: str) -> Path:
+    return path.with_name(f"{path.stem}.update-{stamp}{path.suffix}")
+
+
+def release(root: Path, out: Path, update: bool = False, publish_solutions: list[str] | tuple = ()) -> ReleaseReport:
+    """Write the student edition of the course at `root` to `out`.
+
+    Made from the committed files (uncommitted changes are named in a warning), with exercises
+    built fresh from the committed solutions, the files of `student/` in place of the
+    instructor's README and Makefile, and every file searched for every solution region and
+    hidden-test body before anything is written. A new `out` must not exist yet. With `update`
+    an existing release (a student's copy, or the folder students pull from) gets what changed:
+    new files are added, files nobody edited since the last release are replaced, a file a
+    student edited is left alone and the new version is written beside it
+    (`02_vae.update-<date>.ipynb`). `publish_solutions` adds `solutions/NN_topic.ipynb`, solved
+    and without hidden tests, for those exercises (after their deadline)."""
     root, out = Path(root).resolve(), Path(out).resolve()
-    if out.exists():
-        raise FileExistsError(f"{out} already exists: give a new folder for the release, nothing is overwritten")
+    if out.exists() and not update:
+        raise FileExistsError(f"{out} already exists: pass --update to bring it up to date (files a student "
+                              f"edited are kept), or give a new folder")
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file; give a folder for the release")
     if (out == root or root in out.parents) and out.parent != root:
         raise ValueError(f"the release folder {out} must be outside the course at {root}, or directly in it "
                          f"(e.g. ./release, which git and pytest ignore)")
-    build_all(root / "solutions", root / "exercises")
-    out.mkdir(parents=True)
-    for name in RELEASE_INCLUDE:
-        src = root / name
-        if src.is_dir():
-            shutil.copytree(src, out / name, ignore=shutil.ignore_patterns(*_IGNORE))
-        elif src.is_file():
-            shutil.copy2(src, out / name)
-    leaks = find_leaks(out, secrets_of(root / "solutions"))
-    if leaks:
-        shutil.rmtree(out)
-        raise RuntimeError("the release would contain solutions or hidden tests, so it was not written: "
-                           + "; ".join(f"{what} in {where}" for what, where in leaks))
-    return out
+    report = ReleaseReport(out)
+    with tempfile.TemporaryDirectory(prefix="coursekit-release-") as tmp:
+        stage = Path(tmp) / "stage"
+        report.commit, report.warnings = _stage(root, stage, list(publish_solutions))
+        files = {str(p.relative_to(stage)): p for p in sorted(stage.rglob("*")) if p.is_file()}
+        if not out.exists():
+            shutil.copytree(stage, out)
+            report.added = sorted(files)
+            _write_manifest(out, {rel: _sha(p) for rel, p in files.items()}, report.commit)
+            return report
+        previous = _read_manifest(out)
+        if previous is None:
+            report.warnings.append(f"{out} has no {MANIFEST} (not made by `coursekit release`): every existing file "
+                                   f"that differs is treated as edited and kept")
+            previous = {}
+        recorded = dict(previous)
+        stamp = time.strftime("%Y%m%d")
+        for rel, new in files.items():
+            target, new_sha = out / rel, _sha(new)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(new, target)
+                report.added.append(rel)
+            elif target.is_file() and _sha(target) == new_sha:
+                pass
+            elif target.is_file() and previous.get(rel) == _sha(target):   # untouched since released
+                shutil.copy2(new, target)
+                report.updated.append(rel)
+            else:                                                           # edited: keep it, offer the new one
+                shutil.copy2(new, _beside(target, stamp))
+                report.kept.append(rel)
+                continue
+            recorded[rel] = new_sha
+        report.dropped = sorted(rel for rel in previous if rel not in files and (out / rel).exists())
+        _write_manifest(out, recorded, report.commit)
+    return report
+
+
+def _write_manifest(out: Path, files: dict[str, str], commit: str) -> None:
+    text = json.dumps({"format": "coursekit-release/1", "commit": commit, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                       "files": dict(sorted(files.items()))}, indent=1) + "\n"
+    with atomic_write(out / MANIFEST, "w") as f:
+        f.write(text)
+
+
+def _read_manifest(out: Path) -> dict[str, str] | None:
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        return dict(data["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def find_leaks(folder: Path, secrets: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -1,41 +1,43 @@
 """Grade a class: every submission, a gradebook and per-student feedback.
 
-    coursekit grade SUBMISSIONS --out OUT
+    coursekit grade SUBMISSIONS --out OUT                    # the exercise(s) the students submitted
+    coursekit grade SUBMISSIONS --out OUT --student s1234    # re-grade one student, merged into OUT
 
 SUBMISSIONS holds one folder per student, named by the student's id, with the submitted
-notebooks inside under their exercise names (`SUBMISSIONS/s1234/00_introduction.ipynb`), as
-an LMS export gives them. OUT receives `gradebook.csv` (written atomically: a crash never
-leaves half a gradebook), `feedback/<student>.html` and, for the instructor only,
-`logs/<student>__<exercise>.log` (the test run's output, which can show hidden tests).
+notebooks inside under their exercise names (`SUBMISSIONS/s1234/02_vae.ipynb`). Which
+exercises are graded: those named with `exercises`, else those at least one student submitted
+(a collection of one assignment grades that assignment only). OUT receives the gradebook files
+(`gradebook.py`: results.json, gradebook.csv, grades_long.csv, canvas.csv, written atomically),
+`feedback/<student>.html` and, for the instructor only, `logs/<student>__<exercise>.log` (the
+test run's output, which can show hidden tests).
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import html
-import io
 import os
 import re
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..utils import atomic_write
 from .format import read_source
+from .gradebook import RESULTS_FILE, STATUS_ORDER, csv_cell, load_results, merge_results, write_all, write_gradebook
+from .gradebook import overall_status as _overall_status
 from .run import STATUSES, Limits, Result, TestResult, grade_notebook
 from .sandbox import Isolation
 
-__all__ = ["grade_class", "grader_errors", "write_gradebook", "feedback_html", "csv_cell", "STATUS_ORDER", "TOOL_FOLDERS", "REGRADED"]
+__all__ = ["grade_class", "grader_errors", "write_gradebook", "feedback_html", "csv_cell", "STATUS_ORDER", "TOOL_FOLDERS",
+           "REGRADED", "submitted_exercises", "GradeRefused"]
 
-STATUS_ORDER = ["tampered", "error", "memory", "timeout", "crash", "invalid", "ok"]
-"""Which status a student row shows when exercises differ: the first that occurs (tampered wins)."""
 REGRADED = ("error", "crash", "timeout")
 """Statuses a loaded machine can cause: such a notebook is graded once more, alone and with twice
 the time, before its result is recorded (if it ends the same way again, that stands)."""
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@\-]*$")
 TOOL_FOLDERS = (".ipynb_checkpoints", ".git", "__pycache__")
 """Folders in SUBMISSIONS that tools make, not students: passed over, and listed in the summary."""
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _students(submissions: Path) -> tuple[list[Path], list[str]]:
@@ -53,12 +55,6 @@ def _students(submissions: Path) -> tuple[list[Path], list[str]]:
         else:
             refused.append(f"{p.name}: a file, not a student's folder (no row)")
     return folders, refused
-
-
-def csv_cell(value: str) -> str:
-    """A text cell a spreadsheet shows as text: one that starts like a formula (=, +, -, @, tab,
-    carriage return) gets a leading apostrophe, so `=1+2` as a student id is never evaluated."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def file_stem(student: str) -> str:
@@ -95,21 +91,84 @@ def class_isolation(mode: str, submissions: Path, solutions: Path, out: Path) ->
     return iso
 
 
-def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[str] | None = None,
-                limits: Limits = Limits(), jobs: int | None = None, log=print,
-                isolation: str = "auto") -> dict[str, dict[str, Result]]:
-    """Grade every student folder in `submissions` against the sources in `solutions`,
-    `jobs` notebooks at a time (default: the number of CPU cores). `isolation`: see
-    `class_isolation`; what was in force is said in the log."""
-    submissions, solutions, out = Path(submissions), Path(solutions), Path(out)
-    sources = {p.stem: read_source(p) for p in sorted(solutions.glob("[0-9]*.ipynb"))}
+class GradeRefused(ValueError):
+    """The class run was refused before anything was graded; the message says why and what to do."""
+
+
+def _submitted(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix == ".ipynb" and not p.name.startswith("."))
+
+
+def submitted_exercises(folders: list[Path], names) -> list[str]:
+    """The exercises (of `names`) that at least one student folder holds a notebook of."""
+    return sorted({p.stem for folder in folders for p in _submitted(folder)} & set(names))
+
+
+def _plan(submissions: Path, solutions: Path, out: Path, exercises, students, overwrite):
+    """What a run grades, checked before anything is: (sources, folders, refused, previous results).
+    Every refusal is one GradeRefused/FileNotFoundError line that says what to do instead."""
+    if submissions.exists() and not submissions.is_dir():
+        raise GradeRefused(f"{submissions} is a file; expected a folder with one folder per student "
+                           f"(SUBMISSIONS/<student_id>/<NN_topic>.ipynb)")
+    sources = {p.stem: p for p in sorted(Path(solutions).glob("[0-9]*.ipynb"))}
+    if not sources:
+        raise FileNotFoundError(f"no solution notebooks (NN_topic.ipynb) in {solutions}")
+    folders, refused = _students(submissions)
+    previous = None
+    if out.exists() and not out.is_dir():
+        raise GradeRefused(f"--out {out} is a file; give a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if students and (out / RESULTS_FILE).is_file():
+            previous = load_results(out / RESULTS_FILE)
+        elif not overwrite:
+            what = "a gradebook" if (out / RESULTS_FILE).exists() or (out / "gradebook.csv").exists() else "files"
+            raise GradeRefused(f"--out {out} already holds {what}: give a new folder, re-grade some students into "
+                               f"it with --student ID, or pass --overwrite to grade the class again (the previous "
+                               f"gradebook is kept in {out / 'history'})")
+    if students:
+        by_name = {f.name: f for f in folders}
+        unknown = [s for s in students if s not in by_name]
+        if unknown:
+            raise GradeRefused(f"no folder for student(s) {', '.join(unknown)} in {submissions}"
+                               + (f" (there are {len(folders)}, e.g. {', '.join(sorted(by_name)[:5])})" if folders else ""))
+        folders = [by_name[s] for s in dict.fromkeys(students)]
+        refused = []
     if exercises:
         unknown = sorted(set(exercises) - set(sources))
         if unknown:
-            raise ValueError(f"no solution source for {unknown} in {solutions}; there are {sorted(sources)}")
-        sources = {k: v for k, v in sources.items() if k in exercises}
-    if not sources:
-        raise FileNotFoundError(f"no solution notebooks (NN_topic.ipynb) in {solutions}")
+            raise GradeRefused(f"no exercise named {', '.join(unknown)}: the exercises are {', '.join(sources)} "
+                               f"(solutions/NN_topic.ipynb, given without .ipynb, e.g. --exercise {next(iter(sources))})")
+        chosen = [e for e in sources if e in exercises]
+    elif previous is not None:   # a re-grade keeps the exercises of the gradebook it joins
+        chosen = [e for e in sources if any(e in by for by in previous.values())]
+    else:
+        chosen = submitted_exercises(folders, sources)
+        if not chosen:
+            found = sorted({p.name for f in folders for p in _submitted(f)})
+            raise GradeRefused(f"no submitted notebook is named after an exercise ({', '.join(sources)}); found "
+                               f"{', '.join(found[:6]) if found else 'no notebooks'} in {len(folders)} student "
+                               f"folder(s). Expected SUBMISSIONS/<student_id>/<NN_topic>.ipynb, or choose with "
+                               f"--exercise")
+    return {e: read_source(sources[e]) for e in chosen}, folders, refused, previous
+
+
+def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[str] | None = None,
+                limits: Limits = Limits(), jobs: int | None = None, log=print,
+                isolation: str = "auto", students: list[str] | None = None, overwrite: bool = False,
+                roster: Path | None = None) -> dict[str, dict[str, Result]]:
+    """Grade the student folders in `submissions` against the sources in `solutions`, `jobs`
+    notebooks at a time (default: the number of CPU cores), and write the gradebook files to `out`.
+
+    `exercises`: which to grade (default: those any student submitted). `students`: grade only
+    these folders; when `out` holds a previous run their results are merged into it (the other
+    students' rows are kept, the previous files go to `out/history/`). An `out` that holds files
+    is refused unless `students` or `overwrite` is given. `isolation`: see `class_isolation`;
+    what was in force is said in the log. `roster`: a Canvas gradebook export (see
+    `gradebook.write_canvas`). Returns the results of the students graded in this run."""
+    submissions, solutions, out = Path(submissions), Path(solutions), Path(out)
+    if roster is not None and not Path(roster).is_file():
+        raise FileNotFoundError(f"no roster at {roster} (expected the CSV from Canvas's Gradebook → Export)")
+    sources, folders, refused, previous = _plan(submissions, solutions, out, exercises, students, overwrite)
     if not sys.platform.startswith("linux"):
         raise RuntimeError(f"coursekit grade needs Linux: it watches memory and every process a submission starts "
                            f"through /proc, which {sys.platform} does not have. Grade inside a Linux container "
@@ -123,8 +182,9 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
         log(f"isolation: WEAKER — kernels run as the grader's own user ({iso.reason}); a submission can read "
             f"what the grader can read and may leave processes behind. For the full guarantee grade as root "
             f"on Linux (sudo, a container)")
+    log(f"exercise(s): {', '.join(sources)}" + ("" if exercises or previous is not None else
+                                                 " (the ones submitted; choose with --exercise)"))
     work = []  # (student, exercise, path or None)
-    folders, refused = _students(submissions)
     for folder in folders:
         student = folder.name
         for name in sources:
@@ -135,7 +195,10 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
         student, name, path = item
         source_nb, source_specs = sources[name]
         if path is None:
-            return Result(name, status="invalid", notes=[f"no {name}.ipynb was submitted"],
+            others = [p.name for p in _submitted(submissions / student) if p.stem not in sources]
+            return Result(name, status="invalid", notes=[f"no {name}.ipynb was submitted" + (
+                              f" (found {', '.join(others[:4])}: submit the exercise under its own name, "
+                              f"{name}.ipynb)" if others else "")],
                           tests=[TestResult(s.id, s.kind, 0.0, s.points, False, "not submitted")
                                  for s in source_specs if s.is_test])
         try:   # the exception barrier: whatever goes wrong here is this row's `error`, never the run's
@@ -170,10 +233,25 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
     if errors:
         log(f"{len(errors)} notebook(s) ended in a grader error (no total written for those students): "
             f"{', '.join(errors)}; re-run them")
-    write_gradebook(results, out / "gradebook.csv")
+    if previous is not None:
+        when = time.strftime("%Y-%m-%d %H:%M")
+        for student, by in results.items():
+            for name, r in by.items():
+                before = previous.get(student, {}).get(name)
+                if before is not None:
+                    r.notes.append(f"re-graded on {when}; the previous result was {before.points:g}/"
+                                   f"{before.max_points:g} ({before.status})")
+    merged = merge_results(previous, results) if previous is not None else results
+    out.mkdir(parents=True, exist_ok=True)
+    unmatched = write_all(merged, out, roster)
+    if previous is not None:
+        log(f"merged {len(results)} re-graded student(s) into {out / 'gradebook.csv'} ({len(merged)} rows; the "
+            f"previous files are in {out / 'history'})")
+    if unmatched:
+        log(f"not in the roster (their canvas.csv rows carry the id as SIS Login ID): {', '.join(unmatched)}")
     for student, by_exercise in results.items():
         stem = file_stem(student)
-        _write_text(out / "feedback" / f"{stem}.html", feedback_html(student, by_exercise))
+        _write_text(out / "feedback" / f"{stem}.html", feedback_html(student, merged[student]))
         for name, result in by_exercise.items():
             if result.log:
                 _write_text(out / "logs" / f"{stem}__{name}.log", result.log)
@@ -189,41 +267,6 @@ def grader_errors(results: dict[str, dict[str, Result]]) -> list[str]:
 def _write_text(path: Path, text: str) -> None:
     with atomic_write(path, "w") as f:
         f.write(text)
-
-
-def _overall_status(by_exercise: dict[str, Result]) -> str:
-    statuses = {r.status for r in by_exercise.values()}
-    return next(s for s in STATUS_ORDER if s in statuses) if statuses else "ok"
-
-
-def write_gradebook(results: dict[str, dict[str, Result]], path: Path) -> None:
-    """One row per student: student_id, total, max, status, then per exercise and per test points.
-
-    A notebook the grader itself failed on (status `error`) writes no number: its points and
-    the student's total are left empty (the summary says to re-run it), so a grader's failure
-    is never recorded as a zero. Text cells that a spreadsheet would evaluate are neutralised."""
-    exercises = sorted({e for r in results.values() for e in r})
-    tests = {e: [t.id for t in next(r[e] for r in results.values() if e in r).tests] for e in exercises}
-    header = ["student_id", "total", "max", "status"]
-    for e in exercises:
-        header += [e, f"{e} max", f"{e} status", f"{e} detail"] + [f"{e}/{t}" for t in tests[e]]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for student in sorted(results):
-        by_exercise = results[student]
-        failed = any(r.status == "error" for r in by_exercise.values())   # the grader's failure, not the student's
-        row = [csv_cell(student), "" if failed else f"{sum(r.points for r in by_exercise.values()):g}",
-               f"{sum(r.max_points for r in by_exercise.values()):g}", _overall_status(by_exercise)]
-        for e in exercises:
-            r = by_exercise.get(e)
-            points = {t.id: t.points for t in r.tests} if r else {}
-            error = r is not None and r.status == "error"
-            row += ["" if error else (f"{r.points:g}" if r else "0"), f"{r.max_points:g}" if r else "",
-                    r.status if r else "missing", csv_cell(r.detail) if r else ""]
-            row += ["" if error else f"{points.get(t, 0):g}" for t in tests[e]]
-        writer.writerow(row)
-    _write_text(Path(path), buffer.getvalue())
 
 
 def feedback_html(student: str, by_exercise: dict[str, Result]) -> str:

@@ -59,7 +59,7 @@ def release_lab(tmp_path_factory):
 
     from .conftest import ROOT, Lab
 
-    out = release(ROOT, tmp_path_factory.mktemp("student") / "release")
+    out = release(ROOT, tmp_path_factory.mktemp("student") / "release").out
     server = Lab(out)
     yield server
     server.stop()
