@@ -9,11 +9,14 @@ PYTEST_ARGS ?=
 include scripts/course.mk
 .DEFAULT_GOAL := help
 
-.PHONY: lab test setup sources notebooks exercises release benchmarks clean help
+EXERCISE ?=
+
+.PHONY: lab test check setup sources notebooks exercises release benchmarks clean help
 
 help:
 	@echo "make lab         set up and open the course in JupyterLab"
 	@echo "make test        set up and run every test (unit tests + every notebook via nbval)"
+	@echo "make check       run every exercise's public tests, as a student does (EXERCISE=02_vae for one)"
 	@echo "make sources     write every notebooks/ and solutions/ .ipynb from its .py text source (no execution)"
 	@echo "make notebooks   make sources, then re-execute the lectures in place (light outputs, no timestamps)"
 	@echo "make exercises   rebuild exercises/ from solutions/ (stubs, no hidden tests); a notebook someone"
@@ -26,6 +29,9 @@ help:
 test: setup
 	@echo "==> Running the unit tests and executing every notebook in notebooks/ and solutions/ with nbval"
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: setup
+	$(VENV)/bin/coursekit check $(if $(EXERCISE),exercises/$(EXERCISE).ipynb,exercises/*.ipynb)
 
 # The .py files next to the notebooks are their sources (scripts/notebook_sources.py): sync writes
 # each .ipynb from its .py, keeping ids, and outputs of unchanged cells.
