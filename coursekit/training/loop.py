@@ -4,7 +4,8 @@
 
 The model provides `loss(batch) -> dict` with `"loss"` (and named parts such as `"recon"`,
 `"kl"`); the loop does the rest: device placement (`device="auto"`: CUDA, then MPS, then
-CPU), seeding, a progress bar (`tqdm.auto`: a widget in JupyterLab, text in a terminal),
+CPU), seeding, a progress bar (text in a terminal; in Jupyter an HTML bar updated in place,
+not a widget: see `_progress_bar`),
 validation, early stopping with the best weights restored, optional mixed precision on CUDA,
 gradient clipping, a weight average (EMA), learning-rate warm-up and cosine decay, atomic
 checkpoints that a run resumes from, and a `History` of every named loss part.
@@ -24,8 +25,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import html
 import inspect
 import math
+import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
@@ -34,7 +38,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..utils import resolve_device, seed_everything
@@ -96,6 +100,88 @@ class History:
             raise KeyError(f"no per-step series {key!r} in the history; it has {sorted(self.steps)}")
         pairs = [(s, v) for s, v in enumerate(self.steps[key]) if not math.isnan(v)]
         return [s for s, _ in pairs], [v for _, v in pairs]
+
+
+def _in_jupyter_kernel() -> bool:
+    """Whether this process is a Jupyter kernel whose frontend renders rich output (JupyterLab,
+    Notebook, VS Code, Colab, JupyterLite): tqdm.autonotebook's test, which leaves the Qt console
+    and Spyder (and plain IPython) with the text bar."""
+    zmqshell = sys.modules.get("ipykernel.zmqshell")
+    if zmqshell is not None:
+        if any(key == "QT_API" or key.startswith("SPYDER") for key in os.environ):
+            return False
+        shell = sys.modules["IPython"].get_ipython()
+        name = type(shell).__name__.lower()
+        return isinstance(shell, zmqshell.ZMQInteractiveShell) and "qt" not in name and "spyder" not in name
+    return "IPython.utils._process_emscripten" in sys.modules   # JupyterLite (pyodide, xeus)
+
+
+class _DisplayBar(tqdm):
+    """tqdm's counting, rate and ETA, shown as one HTML progress bar (with a text/plain twin) that a
+    display handle updates in place: one `display_data` output, then `update_display_data`
+    messages on IOPub, at most every `mininterval` seconds.
+
+    Not `tqdm.notebook` (an ipywidgets HBox): a widget opens comms, and JupyterLab >= 4.4 answers
+    the first comm of a target with a `create_subshell_request` on the control channel when the
+    kernel supports subshells (ipykernel 7). The kernel handles it concurrently with the running
+    cell and publishes `busy`/`idle` for it on IOPub; JupyterLab's indicator takes that `idle`
+    and shows the kernel Idle for the rest of the training cell. A display update opens no comm
+    and asks the frontend for nothing, so the indicator stays Busy until the cell ends; the saved
+    notebook keeps one small output (the bar's last state) instead of a widget view and its state.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["gui"] = True   # tqdm then neither prints nor sets up a screen printer: display() below shows it
+        super().__init__(*args, **kwargs)
+        self._handle = None
+        if self.disable:
+            return
+        from IPython.display import display
+        self._handle = display(self._bundle(), raw=True, display_id=True)
+
+    def _bundle(self, style: str = "") -> dict[str, str]:
+        meter = self.format_dict
+        meter["ncols"] = None   # the width is the cell's, not a terminal's
+        text = self.format_meter(**meter)
+        meter["bar_format"] = (meter["bar_format"] or "{l_bar}<bar/>{r_bar}").replace("{bar}", "<bar/>")
+        left, _, right = self.format_meter(**meter).partition("<bar/>")
+        left, right = (html.escape(part.strip().strip("|").strip()) for part in (left, right))
+        total = self.total or 0
+        value = min(self.n, total) if total else 0
+        colour = {"success": "var(--jp-success-color1, #4caf50)",
+                  "stopped": "var(--jp-warn-color1, #ff9800)"}.get(style, "var(--jp-brand-color1, #2196f3)")
+        fill = f"{100 * value / total:.1f}%" if total else "100%"
+        bar = (f'<div style="flex:1 1 12em;max-width:32em;height:0.9em;background:var(--jp-layout-color3, #ddd);'
+               f'border-radius:2px;overflow:hidden"><div style="width:{fill};height:100%;background:{colour}">'
+               f'</div></div>')
+        page = (f'<div class="coursekit-progress" style="display:flex;align-items:center;gap:0.6em;'
+                f'font-family:var(--jp-code-font-family, monospace);font-size:var(--jp-code-font-size, 13px)">'
+                f'<span style="white-space:pre">{left}</span>{bar}<span style="white-space:pre">{right}</span></div>')
+        return {"text/plain": text, "text/html": page}
+
+    def display(self, msg: str | None = None, pos: int | None = None, style: str = "") -> bool:
+        handle = getattr(self, "_handle", None)
+        if handle is None:
+            return False
+        handle.update(self._bundle(style), raw=True)
+        return True
+
+    def clear(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing to clear (tqdm.write() calls this on every bar): the display is replaced, not overprinted."""
+
+    def close(self) -> None:
+        if getattr(self, "disable", True):
+            return
+        super().close()   # gui mode: tqdm's own close prints nothing
+        done = bool(self.total) and self.n >= self.total
+        self.display(style="success" if done else "stopped")   # stopped early, or by an error
+
+
+def _progress_bar(**kwargs: Any) -> tqdm:
+    """The training loop's progress bar: tqdm's text bar in a terminal, `_DisplayBar` in Jupyter."""
+    if _in_jupyter_kernel():
+        return _DisplayBar(**kwargs)
+    return tqdm(dynamic_ncols=True, **kwargs)
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
@@ -400,8 +486,8 @@ def train(
             best_state = _snapshot(model, ema)   # a checkpoint with val_data is written at a best round
     if not schedule.is_constant:
         schedule.attach(optimizer_list(optimizers))   # after a resume: the base rates come from the checkpoint
-    bar = tqdm(total=total_steps, initial=step, desc=desc or f"training {type(model).__name__}",
-               disable=not (progress and main), unit="step", dynamic_ncols=True)
+    bar = _progress_bar(total=total_steps, initial=step, desc=desc or f"training {type(model).__name__}",
+                        disable=not (progress and main), unit="step")
     generator = getattr(train_data, "generator", None)
     generator = generator if isinstance(generator, torch.Generator) else None
     opt_list, lr_keys = optimizer_list(optimizers), _lr_keys(optimizers)
