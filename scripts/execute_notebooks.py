@@ -7,7 +7,10 @@
 Each notebook runs in its own kernel, in its own folder, with a per-cell timeout. Saved
 notebooks keep their (light) outputs but no widget state, no execution timestamps and no widget
 model ids (notebook_sources.clean), so they stay small in git and re-executing an unchanged
-lecture changes only its numbers and images. This executes the .ipynb as it is: `make notebooks`
+lecture changes only its numbers and images. Widgets cannot render from the file: each training
+progress bar (tqdm.auto's widget) is saved as its final text, `desc: 100% 480/480`, read from the
+widget state the run recorded (notebook_sources.finish_progress_bars), and each interactive
+widget as a short note to run the cell. This executes the .ipynb as it is: `make notebooks`
 first writes it from its .py source (scripts/notebook_sources.py sync). `--param` changes the
 parameters cell's source, so save such a run only to look at it, never to commit it.
 `--json` prints one JSON line per notebook for benchmarks/notebook_times.py.
@@ -35,7 +38,8 @@ def run_one(path: Path, save: bool, timeout: int, params: dict[str, object]) -> 
         if cell is None:
             raise SystemExit(f"{path} has no cell tagged 'parameters' to override {sorted(params)}")
         cell.source += "\n# overridden by execute_notebooks.py\n" + "".join(f"{k} = {v!r}\n" for k, v in params.items())
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+    # The widget state is recorded (for the progress bars' final text) but never saved: clean() drops it.
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=save,
                             record_timing=False, resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
@@ -43,8 +47,9 @@ def run_one(path: Path, save: bool, timeout: int, params: dict[str, object]) -> 
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the kernel's peak RSS (Linux: KiB)
     if save:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from notebook_sources import clean, write_notebook
+        from notebook_sources import clean, finish_progress_bars, write_notebook
 
+        finish_progress_bars(nb, client.widget_state)
         clean(nb)
         write_notebook(nb, path)
     return {"notebook": str(path), "seconds": round(seconds, 2), "peak_mib": round(peak_mib, 1),

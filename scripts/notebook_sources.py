@@ -32,9 +32,25 @@ has cells without ids or with duplicate ids, or that still carries volatile data
 clean removes what changes on every execution but means nothing: per-cell execution timestamps
 (`metadata.execution`, `ExecuteTime`, papermill's), notebook `metadata.widgets`, papermill and
 jupytext metadata, the Python version in `language_info`, and widget-view outputs' model
-ids (the `application/vnd.jupyter.widget-view+json` entry; the output keeps its text/plain or
-image fallback, or goes when there is none). scripts/execute_notebooks.py calls it after
-executing, so re-executing an unchanged lecture changes only numbers and images.
+ids (the `application/vnd.jupyter.widget-view+json` entry). Without the widget state a saved
+widget cannot render, and a reader would see its text/plain fallback, so clean also rewrites
+the outputs that only a running kernel can show (deterministically; cleaning twice changes
+nothing more):
+- a tqdm progress bar saved as text alone (tqdm.auto's widget: its text/plain is tqdm's own line,
+  `desc:  0%|  | 0/480 [00:00<?, ?step/s]`, as the bar was when first displayed) becomes its
+  final text, `desc: 100% 480/480`, when that line shows it finished, and otherwise goes (never
+  a frozen 0% bar); scripts/execute_notebooks.py first writes each bar's final text from the
+  widget state. A bar with a richer twin (an HTML bar a display handle kept up to date) shows
+  its last state: coursekit's own training bar (an HTML bar updated in place) becomes its last
+  counts without times or rates, `desc: 100% 480/480` or `desc: 40% 20/50` after an early stop;
+- any other widget (the output has a widget view, or its text/plain is an ipywidgets repr such
+  as `VBox(children=(FloatSlider(...`) becomes the short note WIDGET_NOTE (text/markdown and
+  text/plain); a picture or other rich fallback in the same output is kept, after the note, and
+  a widget view with nothing else goes;
+- a stream holding carriage-return frames (a text progress bar on stderr) keeps only each
+  line's last frame (adjacent streams of the same name are joined first, as Jupyter shows them).
+scripts/execute_notebooks.py calls clean after executing, so re-executing an unchanged lecture
+changes only numbers and images.
 
 pair writes the .py of a notebook that has none (the one-time conversion). The .py is the
 source, so pair does not overwrite one that differs from its notebook unless given --force
@@ -47,6 +63,8 @@ import argparse
 import copy
 import fnmatch
 import hashlib
+import html
+import re
 import sys
 from pathlib import Path
 
@@ -78,10 +96,28 @@ DEFAULT_METADATA = {"kernelspec": {"display_name": "Python 3", "language": "pyth
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "papermill")
 VOLATILE_NOTEBOOK_METADATA = ("widgets", "papermill", "jupytext")
+# What a widget's output says in a committed notebook (the widget itself needs a running kernel).
+WIDGET_NOTE = "▶ Run this cell to use the interactive widget (widgets are not saved in the notebook file)."
+# tqdm's line for a bar with a total, `desc:  42%|████▏     | 200/480 [00:05<00:07, 38.1step/s, loss=1.2]`
+# (desc optional), and for one without, `desc: 200step [00:05, 38.1step/s]`: what tqdm.auto's widget
+# (tqdm.notebook.TqdmHBox) puts in its text/plain, as the bar was when it was first displayed.
+TQDM_BAR = re.compile(r"(?P<desc>.*?)\s*(?P<pct>\d{1,3})%\|[^|\n]*\|\s*(?P<n>\d[\d.]*[kMGTPEZY]?)/(?P<total>\d[\d.]*[kMGTPEZY]?)"
+                      r"\s*\[\d+:\d\d(?::\d\d)?<[^\]\n]*\]\s*")
+TQDM_NO_TOTAL = re.compile(r"(?P<desc>.*?)\s*\d[\d.]*[kMGTPEZY]?\S* \[\d+:\d\d(?::\d\d)?, [^\]\n]*/s\b[^\]\n]*\]\s*")
+# The ipywidgets that can be displayed (ipywidgets 7 and 8); their repr is `Name(trait=value, ...)`.
+WIDGET_CLASSES = frozenset(
+    "Accordion AppLayout Audio BoundedFloatText BoundedIntText Box Button Checkbox ColorPicker ColorsInput "
+    "Combobox Controller DatePicker DatetimePicker Dropdown FileUpload FloatLogSlider FloatProgress "
+    "FloatRangeSlider FloatSlider FloatText FloatsInput GridBox GridspecLayout HBox HTML HTMLMath Image "
+    "IntProgress IntRangeSlider IntSlider IntText IntsInput Label NaiveDatetimePicker Output Password Play "
+    "RadioButtons Select SelectMultiple SelectionRangeSlider SelectionSlider Stack Tab TagsInput Text "
+    "Textarea TimePicker ToggleButton ToggleButtons TwoByTwoLayout VBox Valid Video interactive".split())
+WIDGET_REPR = re.compile(r"(?P<name>[A-Za-z_]\w*)\((?:\)|[A-Za-z_]\w*=)")
 
 __all__ = ["ROOT", "TEXT_METADATA", "course_notebooks", "text_path", "read_text", "to_text", "read_notebook",
            "notebook_text", "write_notebook", "synced", "sync", "differences", "volatile", "clean", "problems",
-           "pair"]
+           "pair", "WIDGET_NOTE", "progress_bar", "is_widget_repr", "last_frames", "clean_outputs",
+           "finish_progress_bars"]
 
 
 # --- paths and reading/writing ------------------------------------------------------------
@@ -239,21 +275,182 @@ def differences(text_nb, nb) -> list[str]:
     return out
 
 
+# --- outputs only a running kernel can show: widgets and progress bars ------------------------
+
+def _joined(text) -> str:
+    return "".join(text) if isinstance(text, list) else (text or "")
+
+
+def progress_bar(text: str) -> str | None:
+    """What a tqdm line (the text/plain of tqdm.auto's widget, see TQDM_BAR) becomes in a clean
+    notebook: its final text `desc: 100% 480/480` when the line shows the bar finished, "" (drop
+    it) when it does not, as when it was saved at 0% on first display; None when `text` is not
+    a tqdm line."""
+    match = TQDM_BAR.fullmatch(text)
+    if match:
+        if match["pct"] != "100" or match["n"] != match["total"]:
+            return ""
+        desc = match["desc"].strip().removesuffix(":").rstrip()
+        return f"{desc + ': ' if desc else ''}100% {match['n']}/{match['total']}"
+    return "" if TQDM_NO_TOTAL.fullmatch(text) else None
+
+
+def _training_bar(plain: str) -> list:
+    """coursekit's training bar (coursekit/training/loop.py: an HTML bar a display handle updated
+    to its last state) as its last counts without times or rates, `desc: 100% 480/480` or, after
+    an early stop, `desc: 40% 20/50`, so re-executing a lecture changes no byte of it."""
+    match = TQDM_BAR.fullmatch(plain.strip())
+    if not match:
+        return []
+    desc = match["desc"].strip().removesuffix(":").rstrip()
+    return [nbformat.v4.new_output("display_data", data={
+        "text/plain": f"{desc + ': ' if desc else ''}{int(match['pct'])}% {match['n']}/{match['total']}"})]
+
+
+def is_widget_repr(text: str) -> bool:
+    """Whether `text` is an ipywidgets widget's repr, `VBox(children=(FloatSlider(...`."""
+    match = WIDGET_REPR.match(text.strip())
+    return bool(match) and match["name"] in WIDGET_CLASSES
+
+
+def last_frames(text: str) -> str:
+    """`text` as a terminal leaves it when each carriage return starts a new frame of its line:
+    each line keeps its last frame that is not blank (without the frame's padding)."""
+    lines = []
+    for line in text.split("\n"):
+        if "\r" in line:
+            shown = [frame for frame in line.split("\r") if frame.strip()]
+            line = shown[-1].rstrip() if shown else ""
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _note():
+    return nbformat.v4.new_output("display_data", data={"text/markdown": f"*{WIDGET_NOTE}*", "text/plain": WIDGET_NOTE})
+
+
+def _rewritten(output) -> list | None:
+    """The outputs that take `output`'s place in a clean notebook (see the module's docstring), or
+    None when it stays as it is."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        text = _joined(output.get("text"))
+        if "\r" not in text:
+            return None
+        new = copy.deepcopy(output)
+        new["text"] = last_frames(text)
+        return [new] if new["text"] else []
+    if kind not in ("display_data", "execute_result"):
+        return None
+    data = output.get("data", {})
+    plain = _joined(data.get("text/plain"))
+    rich = {key: value for key, value in data.items() if key not in (WIDGET_VIEW, "text/plain")}
+    if "coursekit-progress" in _joined(rich.get("text/html")):   # coursekit's own bar, kept up to date
+        return _training_bar(plain)
+    if not rich:
+        final = progress_bar(plain)
+        if final is not None:
+            return [nbformat.v4.new_output("display_data", data={"text/plain": final})] if final else []
+    if WIDGET_VIEW not in data and not is_widget_repr(plain):
+        return None
+    if not plain and not rich:
+        return []  # a bare widget view: nothing says what it was
+    kept = []
+    if rich:  # a picture (or other fallback) that shows without the widget: keep it, after the note
+        if plain and not is_widget_repr(plain):
+            rich["text/plain"] = data["text/plain"]
+        fallback = copy.deepcopy(output)
+        fallback["data"] = nbformat.from_dict(copy.deepcopy(rich))
+        kept.append(fallback)
+    return [_note()] + kept
+
+
+def _same_stream(a, b) -> bool:
+    return a.get("output_type") == b.get("output_type") == "stream" and a.get("name") == b.get("name")
+
+
+def clean_outputs(outputs: list) -> list:
+    """A code cell's outputs with widgets and progress bars rewritten (the module's docstring)."""
+    joined: list = []
+    for output in outputs:  # a text progress bar's frames arrive as many streams: join them first
+        if (joined and _same_stream(joined[-1], output)
+                and "\r" in _joined(joined[-1].get("text")) + _joined(output.get("text"))):
+            joined[-1] = copy.deepcopy(joined[-1])
+            joined[-1]["text"] = _joined(joined[-1].get("text")) + _joined(output.get("text"))
+        else:
+            joined.append(output)
+    cleaned: list = []
+    for output in joined:
+        new = _rewritten(output)
+        for out in ([output] if new is None else new):
+            if cleaned and out == _note() and cleaned[-1] == out:
+                continue  # one note for a widget displayed twice in a row
+            cleaned.append(out)
+    return cleaned
+
+
+def _output_issues(outputs: list) -> list[str]:
+    found = []
+    for output in outputs:
+        data = output.get("data", {})
+        plain = _joined(data.get("text/plain"))
+        if output.get("output_type") == "stream" and "\r" in _joined(output.get("text")):
+            found.append("carriage-return progress frames in a stream")
+        elif WIDGET_VIEW in data:
+            found.append("a widget model id in an output")
+        elif set(data) == {"text/plain"} and progress_bar(plain) is not None:
+            found.append(f"a saved progress bar {_short(plain, 40)}")
+        elif is_widget_repr(plain):
+            found.append(f"a widget's text in place of the widget {_short(plain, 40)}")
+    if not found and clean_outputs(outputs) != outputs:
+        found.append("outputs to rewrite")
+    return found
+
+
+def finish_progress_bars(nb, widget_state: dict) -> int:
+    """Replace, in place, each tqdm.auto widget output with the bar's final text, read from the
+    widget state an execution recorded (nbclient's `widget_state`, with store_widget_state):
+    `desc: 100% 480/480`, or where it stopped (`desc: 42% 200/480`, an early stop). Only the left
+    label and the counts are kept (no times or rates), so the text is deterministic. Returns how
+    many bars it rewrote; clean() deals with the rest."""
+    def value(model) -> str:
+        return html.unescape(str(model.get("value") or "")).replace("\u2007", " ").strip()
+
+    done = 0
+    for cell in nb.cells:
+        for k, output in enumerate(cell.get("outputs", [])):
+            data = output.get("data", {})
+            view = data.get(WIDGET_VIEW)
+            if not isinstance(view, dict) or progress_bar(_joined(data.get("text/plain"))) is None:
+                continue
+            box = widget_state.get(view.get("model_id"), {})
+            children = [widget_state.get(str(c).removeprefix("IPY_MODEL_"), {}) for c in box.get("children", [])]
+            if (box.get("_model_name") != "HBoxModel"
+                    or [c.get("_model_name") for c in children] != ["HTMLModel", "FloatProgressModel", "HTMLModel"]):
+                continue
+            left, count = value(children[0]), value(children[2]).split(" [")[0].strip()
+            text = " ".join(f"{left} {count}".split())   # tqdm pads the percentage: ` 40%`
+            if text:
+                cell.outputs[k] = nbformat.v4.new_output("display_data", data={"text/plain": text})
+                done += 1
+    return done
+
+
 def volatile(nb) -> list[str]:
-    """What clean() would remove from the notebook, as short descriptions."""
+    """What clean() would remove or rewrite in the notebook, as short descriptions."""
     found = [f"metadata.{key}" for key in VOLATILE_NOTEBOOK_METADATA if key in nb.metadata]
     if "version" in nb.metadata.get("language_info", {}):
         found.append("metadata.language_info.version")
     for i, cell in enumerate(nb.cells):
         found += [f"cell {i}: metadata.{key}" for key in VOLATILE_CELL_METADATA if key in cell.metadata]
-        found += [f"cell {i}: a widget model id in an output" for o in cell.get("outputs", [])
-                  if WIDGET_VIEW in o.get("data", {})]
+        found += [f"cell {i}: {issue}" for issue in _output_issues(cell.get("outputs", []))]
     return found
 
 
 def clean(nb) -> bool:
-    """Remove, in place, what changes on every execution but means nothing (see the module's
-    docstring). Returns whether anything was removed."""
+    """Remove, in place, what changes on every execution but means nothing, and rewrite the
+    outputs only a running kernel can show (see the module's docstring). Returns whether
+    anything was removed or rewritten."""
     changed = bool(volatile(nb))
     for key in VOLATILE_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
@@ -261,17 +458,8 @@ def clean(nb) -> bool:
     for cell in nb.cells:
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
-        if cell.cell_type != "code":
-            continue
-        outputs = []
-        for output in cell.outputs:
-            data = output.get("data")
-            if data is not None and WIDGET_VIEW in data:
-                del data[WIDGET_VIEW]
-                if not data:
-                    continue  # a widget with no text or image to show in its place
-            outputs.append(output)
-        cell.outputs = outputs
+        if cell.cell_type == "code":
+            cell.outputs = clean_outputs(cell.outputs)
     return changed
 
 
@@ -344,7 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in [("sync", "write each .ipynb from its .py (make sources)"),
                        ("check", "exit 1 listing the notebooks that disagree with their .py"),
-                       ("clean", "remove execution timestamps, widget state and widget model ids"),
+                       ("clean", "remove execution timestamps, widget state and widget model ids; widgets and "
+                                 "progress bars become a note or their final text"),
                        ("pair", "write the .py of a notebook that has none")]:
         p = sub.add_parser(name, help=text)
         p.add_argument("paths", nargs="*", type=Path, help="notebooks or their .py (default: all)")

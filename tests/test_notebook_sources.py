@@ -56,7 +56,8 @@ def test_committed_notebook_has_nothing_volatile_and_unique_cell_ids(path):
     ids = [cell.get("id") for cell in raw["cells"]]
     assert all(ids), "every cell has an id"
     assert len(set(ids)) == len(ids), "cell ids are unique"
-    assert ns.volatile(ns.read_notebook(path)) == []
+    found = ns.volatile(ns.read_notebook(path))
+    assert found == [], f"run `python scripts/notebook_sources.py clean {path.relative_to(ROOT)}`: {found[:4]}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -219,7 +220,7 @@ def test_check_lists_a_notebook_that_disagrees_with_its_text(tmp_path, capsys):
     assert "no text source" in ns.problems(copy)[0]
 
 
-def test_clean_removes_timestamps_widget_state_and_widget_ids_and_keeps_fallbacks():
+def test_clean_removes_timestamps_widget_state_and_widget_ids_and_notes_the_widget():
     nb = nbformat.v4.new_notebook(metadata={"widgets": {"state": {}}, "papermill": {"duration": 1.0},
                                             "language_info": {"name": "python", "version": "3.11.7"},
                                             "kernelspec": ns.DEFAULT_METADATA["kernelspec"]})
@@ -235,5 +236,171 @@ def test_clean_removes_timestamps_widget_state_and_widget_ids_and_keeps_fallback
     assert ns.volatile(nb) == [] and ns.clean(nb) is False
     assert nb.metadata == {"language_info": {"name": "python"}, "kernelspec": ns.DEFAULT_METADATA["kernelspec"]}
     assert cell.metadata == {"tags": ["keep"]}
-    assert [o.get("data") for o in cell.outputs] == [{"text/plain": "IntSlider(value=3)"}, None]
+    assert [o.get("data") for o in cell.outputs] == [NOTE, None]  # the bare widget view is gone
     assert cell.outputs[1].text == "42\n"
+
+
+# --- clean: widgets and progress bars, which need a running kernel -------------------------
+
+NOTE = {"text/markdown": f"*{ns.WIDGET_NOTE}*", "text/plain": ns.WIDGET_NOTE}
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def widget_view(model_id="0123456789abcdef"):
+    return {WIDGET_VIEW: {"model_id": model_id, "version_major": 2, "version_minor": 0}}
+
+
+def display(data, kind="display_data", **kw):
+    return nbformat.v4.new_output(kind, data=data, **kw)
+
+
+def stream(text, name="stderr"):
+    return nbformat.v4.new_output("stream", name=name, text=text)
+
+
+SLIDER = "VBox(children=(FloatSlider(value=4.0, continuous_update=False, description='separation d', max=10.0, style=Sli…"
+BAR_0 = "training VAE:   0%|          | 0/300 [00:00<?, ?step/s]"
+BAR_100 = "training VAE: 100%|██████████| 300/300 [00:12<00:00, 24.1step/s, loss=91.2]"
+
+
+def notebook_with(*cells_outputs):
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": ns.DEFAULT_METADATA["kernelspec"]})
+    for i, outputs in enumerate(cells_outputs):
+        cell = nbformat.v4.new_code_cell(f"cell_{i}()", execution_count=i + 1)
+        cell.outputs = list(outputs)
+        nb.cells.append(cell)
+    return nb
+
+
+def cleaned(*outputs):
+    nb = notebook_with(outputs)
+    ns.clean(nb)
+    return [dict(o) for o in nb.cells[0].outputs]
+
+
+@pytest.mark.parametrize("data, kind", [
+    ({**widget_view(), "text/plain": SLIDER}, "display_data"),             # as nbclient saves it
+    ({"text/plain": SLIDER}, "display_data"),                              # as committed before the fix
+    ({**widget_view(), "text/plain": "interactive(children=(IntSlider(value=3),))"}, "execute_result"),
+    ({"text/plain": "HBox(children=(Button(description='go', style=ButtonStyle()),))"}, "execute_result"),
+    ({**widget_view(), "text/plain": "MyCustomPanel(whatever)"}, "display_data"),  # a view: a widget, whatever its repr
+    ({"text/plain": "Output()"}, "display_data"),
+])
+def test_an_interactive_widget_becomes_the_run_this_cell_note(data, kind):
+    extra = {"execution_count": 3} if kind == "execute_result" else {}
+    assert cleaned(display(data, kind, **extra)) == [{"output_type": "display_data", "data": NOTE, "metadata": {}}]
+
+
+def test_a_widget_keeps_the_picture_the_cell_drew_and_a_picture_in_its_own_bundle():
+    drawn = display({"image/png": PNG, "text/plain": "<Figure size 640x480 with 1 Axes>"})
+    mixed = display({**widget_view(), "image/png": PNG, "text/plain": SLIDER}, metadata={"image/png": {"width": 64}})
+    out = cleaned(display({**widget_view(), "text/plain": SLIDER}), drawn, mixed)
+    assert [o["data"] for o in out] == [NOTE, drawn.data, NOTE, {"image/png": PNG}]
+    assert out[3]["metadata"] == {"image/png": {"width": 64}}
+
+
+def test_two_widgets_in_a_row_get_one_note():
+    out = cleaned(display({**widget_view("a"), "text/plain": SLIDER}), display({**widget_view("b"), "text/plain": SLIDER}))
+    assert [o["data"] for o in out] == [NOTE]
+
+
+@pytest.mark.parametrize("with_view", [True, False])
+def test_a_progress_bar_becomes_its_final_text_or_goes(with_view):
+    view = widget_view() if with_view else {}
+    early = "stopped early:  40%|████      | 20/50 [00:01<00:01, 19.9step/s]"
+    no_total = "epochs: 0step [00:00, ?step/s]"
+    out = cleaned(stream("before\n", "stdout"), display({**view, "text/plain": BAR_0}),
+                  display({**view, "text/plain": BAR_100}), display({**view, "text/plain": early}),
+                  display({**view, "text/plain": no_total}), display({**view, "text/plain": "  0%|          | 0/9 [00:00<?, ?it/s]"}),
+                  display({**view, "text/plain": "100%|##########| 1.2k/1.2k [00:01<00:00, 1.1kit/s]"}))
+    assert out == [dict(stream("before\n", "stdout")),
+                   {"output_type": "display_data", "data": {"text/plain": "training VAE: 100% 300/300"}, "metadata": {}},
+                   {"output_type": "display_data", "data": {"text/plain": "100% 1.2k/1.2k"}, "metadata": {}}]
+
+
+def test_the_final_text_of_a_progress_bar_comes_from_the_recorded_widget_state():
+    def html(value):
+        return {"_model_name": "HTMLModel", "value": value}
+    state = {"box1": {"_model_name": "HBoxModel", "children": ["IPY_MODEL_l1", "IPY_MODEL_p1", "IPY_MODEL_r1"]},
+             "l1": html("training\u2007VAE:\u2007100%"), "r1": html("\u2007300/300\u2007[00:12&lt;00:00,\u200724.1step/s]"),
+             "p1": {"_model_name": "FloatProgressModel", "value": 300.0, "max": 300.0},
+             "box2": {"_model_name": "HBoxModel", "children": ["IPY_MODEL_l2", "IPY_MODEL_p2", "IPY_MODEL_r2"]},
+             "l2": html("β\u2007=\u20070.5:\u2007\u200740%"), "r2": html("\u200720/50\u2007[00:01&lt;00:01]"),
+             "p2": {"_model_name": "FloatProgressModel", "value": 20.0, "max": 50.0}}
+    nb = notebook_with([display({**widget_view("box1"), "text/plain": BAR_0})],
+                       [display({**widget_view("box2"), "text/plain": "β = 0.5:   0%|          | 0/50 [00:00<?, ?step/s]"}),
+                        display({**widget_view("unknown"), "text/plain": BAR_0}),        # no state: clean drops it
+                        display({**widget_view("box1"), "text/plain": SLIDER})])         # not a bar: left to clean
+    assert ns.finish_progress_bars(nb, state) == 2
+    ns.clean(nb)
+    assert [o.data for o in nb.cells[0].outputs] == [{"text/plain": "training VAE: 100% 300/300"}]
+    assert [o.data for o in nb.cells[1].outputs] == [{"text/plain": "β = 0.5: 40% 20/50"}, NOTE]
+
+
+def test_coursekits_training_bar_becomes_its_last_counts_without_times():
+    """The training loop's own bar (an HTML bar a display handle kept up to date) is saved at its
+    last state, with times and rates that differ on every run: clean keeps only the counts."""
+    from coursekit.training import loop
+
+    def saved(n, total, style):
+        bar = loop.tqdm(total=total, desc="training VAE", unit="step", gui=True)
+        bar.__class__ = loop._DisplayBar           # the bar's own rendering, without a kernel to display in
+        bar.update(n)
+        bar.set_postfix(loss=1.23)
+        data = bar._bundle(style)
+        bar.disable = True
+        return display(data)
+    assert "coursekit-progress" in saved(50, 50, "success")["data"]["text/html"]
+    out = cleaned(saved(50, 50, "success"), saved(20, 50, "stopped"))
+    assert [o["data"] for o in out] == [{"text/plain": "training VAE: 100% 50/50"},
+                                        {"text/plain": "training VAE: 40% 20/50"}]
+    assert cleaned(*out) == out
+
+
+def test_carriage_return_frames_in_a_stream_keep_only_the_last_frame():
+    frames = ["\r  0%|          | 0/5 [00:00<?, ?it/s]", "\r 40%|████      | 2/5 [00:00<00:00, 19.8it/s]",
+              "\r100%|██████████| 5/5 [00:00<00:00, 19.7it/s]", "\r100%|██████████| 5/5 [00:00<00:00, 19.6it/s]   "]
+    out = cleaned(*[stream(f) for f in frames], stream("done\n", "stdout"), stream("\n"),
+                  stream("epoch 1\r\nepoch 2\r\n"), stream("a\rb\n", "stdout"), stream("x\r   \r"))
+    assert out == [dict(stream("100%|██████████| 5/5 [00:00<00:00, 19.6it/s]")), dict(stream("done\n", "stdout")),
+                   dict(stream("\nepoch 1\nepoch 2\n")), dict(stream("b\n", "stdout")), dict(stream("x"))]
+    assert ns.last_frames("\r   \r") == "" and cleaned(stream("\r  \r")) == []
+
+
+def test_ordinary_outputs_are_left_alone():
+    outputs = [stream("loss 0.123\n", "stdout"), stream("a warning\n"),
+               display({"text/plain": "Text(0.5, 1.0, 'a title')"}, "execute_result", execution_count=1),
+               display({"text/plain": "Point(x=1, y=2)"}, "execute_result", execution_count=1),
+               display({"text/plain": "VBoxes are fine (3 of them)"}),
+               display({"text/plain": "accuracy: 95% 19/20"}),
+               display({"text/plain": "training VAE: 100% 300/300"}),
+               # another library's progress bar shown as HTML (a display handle updated it): kept
+               display({"text/html": "<div class='other-progress'>VAE: 40%</div>",
+                        "text/plain": "VAE:  40%|████      | 256/640 [00:05<00:07, 50.1step/s]"}),
+               display({"text/markdown": "**β = 4**", "text/plain": "<IPython.core.display.Markdown object>"}),
+               display({"image/png": PNG, "text/plain": "<Figure size 640x480 with 1 Axes>"}),
+               nbformat.v4.new_output("error", ename="ValueError", evalue="no", traceback=["ValueError: no"])]
+    nb = notebook_with(outputs)
+    before = copy.deepcopy(nb)
+    assert ns.volatile(nb) == [] and ns.clean(nb) is False
+    assert nb == before
+
+
+def test_clean_is_idempotent_and_check_reports_what_it_rewrites(tmp_path):
+    nb = notebook_with([display({**widget_view(), "text/plain": SLIDER}), display({"image/png": PNG, "text/plain": "fig"})],
+                       [stream("\r 10%|█| 1/10"), stream("\r100%|██████████| 10/10\n"), display({"text/plain": BAR_0})],
+                       [display({"text/plain": BAR_100}), display({"text/plain": SLIDER}, "execute_result", execution_count=3)])
+    issues = ns.volatile(nb)
+    assert len(issues) == 6, issues
+    assert ns.clean(nb) is True
+    once = ns.notebook_text(nb)
+    assert ns.volatile(nb) == [] and ns.clean(nb) is False and ns.notebook_text(nb) == once
+    again = nbformat.reads(once, as_version=4)
+    assert ns.clean(again) is False and ns.notebook_text(again) == once
+    nbformat.validate(again)
+    path = tmp_path / "01_x.ipynb"
+    path.write_text(ns.notebook_text(notebook_with([display({"text/plain": BAR_0})])), encoding="utf-8")
+    assert ns.main(["clean", str(path)]) == 0
+    assert ns.read_notebook(path).cells[0].outputs == []
+    first = path.read_bytes()
+    assert ns.main(["clean", str(path)]) == 0 and path.read_bytes() == first
