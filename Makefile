@@ -10,6 +10,8 @@ include scripts/course.mk
 .DEFAULT_GOAL := help
 
 EXERCISE ?=
+# every exercise, not the corrected copies an update leaves beside an edited one (NN_topic.update-DATE.ipynb)
+EXERCISE_NOTEBOOKS = $(foreach f,$(sort $(wildcard exercises/*.ipynb)),$(if $(findstring .update-,$(f)),,$(f)))
 
 .PHONY: lab test check setup sources notebooks exercises release benchmarks clean help
 
@@ -24,14 +26,14 @@ help:
 	@echo "make release     write the student release to ./release from the committed files (no solutions,"
 	@echo "                 no hidden tests); when ./release exists, update it (edited files are kept)"
 	@echo "make benchmarks  print the measured numbers (notebook times, ...)"
-	@echo "make clean       remove the virtual environment and caches"
+	@echo "make clean       remove the virtual environment, caches and ./release"
 
 test: setup
 	@echo "==> Running the unit tests and executing every notebook in notebooks/ and solutions/ with nbval"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check: setup
-	$(VENV)/bin/coursekit check $(if $(EXERCISE),exercises/$(EXERCISE).ipynb,exercises/*.ipynb)
+	$(VENV)/bin/coursekit check $(if $(EXERCISE),exercises/$(EXERCISE).ipynb,$(EXERCISE_NOTEBOOKS))
 
 # The .py files next to the notebooks are their sources (scripts/notebook_sources.py): sync writes
 # each .ipynb from its .py, keeping ids, and outputs of unchanged cells.

@@ -51,7 +51,7 @@ def fake_grade(points=None):
     """grade_notebook that gives every test `points[student]` of its points (default: all)."""
     points = points or {}
 
-    def grade_notebook(source_nb, source_specs, path, name, limits=None, isolation=None):
+    def grade_notebook(source_nb, source_specs, path, name, limits=None, isolation=None, **kwargs):
         share = points.get(Path(path).parent.name, 1.0)
         return Result(name, tests=[TestResult(s.id, s.kind, share * s.points, s.points, share == 1.0)
                                    for s in source_specs if s.is_test])
@@ -79,6 +79,7 @@ def test_a_collection_of_one_exercise_grades_that_exercise_only(course, tmp_path
     book = {r[0]: r for r in rows(tmp_path / "out" / "gradebook.csv")}
     assert book["student_id"][:5] == ["student_id", "total", "max", "status", "01_triple"]
     assert book["alice"][1:4] == ["3", "3", "ok"] and book["carol"][1:4] == ["0", "3", "invalid"]
+    assert book["carol"][7] == "found 01_triple (1).ipynb, not 01_triple.ipynb"      # the detail, for you
     assert any("exercise(s): 01_triple (the ones submitted" in line for line in lines)
     feedback = (tmp_path / "out" / "feedback" / "carol.html").read_text()
     assert "01_triple (1).ipynb" in feedback and "01_triple.ipynb" in feedback    # what to rename it to
@@ -146,6 +147,45 @@ def test_a_canvas_roster_supplies_identities_and_the_assignment_column(course, t
     bad.write_text("name,score\nalice,3\n")
     code = cli.main(["export", str(tmp_path / "out"), "--roster", str(bad)])
     assert code == 2
+    # the roster is kept: an export (or a re-grade) without --roster still matches the students
+    assert cli.main(["export", str(tmp_path / "out")]) == 1                        # 1: carol is unmatched
+    assert rows(tmp_path / "out" / "canvas.csv") == canvas
+
+
+def test_the_assignment_column_is_matched_exactly_and_a_semicolon_export_is_read(course, tmp_path, monkeypatch):
+    solutions, subs = course
+    roster = tmp_path / "export.csv"
+    roster.write_text("\ufeffStudent;ID;SIS User ID;SIS Login ID;Section;01_triple_bonus (9);01_triple (7)\n"
+                      "Student, Test;1;;;;;\n"
+                      "Ada;101;u101;ALICE;A;;\n", encoding="utf-8")
+    monkeypatch.setattr(grade, "grade_notebook", fake_grade())
+    grade.grade_class(subs, solutions, tmp_path / "out", log=lambda *a: None, isolation="none", roster=roster)
+    canvas = rows(tmp_path / "out" / "canvas.csv")
+    assert canvas[0][5] == "01_triple (7)"                    # not the bonus column whose name starts alike
+    assert ["Ada", "101", "u101", "ALICE", "A", "3"] in canvas    # the SIS login matched whatever its case
+    twice = tmp_path / "twice.csv"
+    twice.write_text("Student,ID,SIS User ID,SIS Login ID,Section,01_triple (7),01_triple (8)\n")
+    with pytest.raises(ValueError, match="2 assignments named '01_triple'"):
+        gradebook.write_canvas({"alice": {"01_triple": Result("01_triple")}}, tmp_path / "c.csv", twice)
+
+
+def test_a_malformed_roster_is_refused_before_anything_is_graded(course, tmp_path, monkeypatch):
+    solutions, subs = course
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,score\n")
+    calls = []
+    monkeypatch.setattr(grade, "grade_notebook", lambda *a, **k: calls.append(a))
+    with pytest.raises(ValueError, match="not a Canvas gradebook export"):
+        grade.grade_class(subs, solutions, tmp_path / "out", isolation="none", roster=bad)
+    assert calls == [] and not (tmp_path / "out").exists()
+
+
+def test_submissions_of_several_exercises_ask_which_to_grade(course, tmp_path, monkeypatch):
+    solutions, subs = course
+    nbformat.write(tiny_source(), subs / "bob" / "00_tiny.ipynb")     # one stray notebook of another exercise
+    with pytest.raises(grade.GradeRefused, match=r"several exercises: 01_triple \(2 students\), 00_tiny "
+                                                 r"\(1 student\); say which to grade, e.g. --exercise 01_triple"):
+        grade.grade_class(subs, solutions, tmp_path / "out", isolation="none")
 
 
 # --- a re-grade merged into the gradebook ------------------------------------------------
@@ -168,6 +208,8 @@ def test_a_regrade_of_one_student_is_merged_and_the_previous_gradebook_kept(cour
     assert len(kept) == 1 and kept[0].read_text() == before
     assert (out / "feedback" / "alice.html").read_text() == alice_feedback
     assert "re-graded on" in (out / "feedback" / "bob.html").read_text()
+    regraded = rows(out / "canvas_regraded.csv")                    # to import without touching the others
+    assert [r[3] for r in regraded[2:]] == ["bob"] and regraded[2][5] == "3"
     with pytest.raises(grade.GradeRefused, match="no folder for student\\(s\\) dave"):
         grade.grade_class(subs, solutions, out, students=["dave"], isolation="none")
 
@@ -354,9 +396,10 @@ def test_an_update_adds_and_replaces_but_keeps_what_the_student_edited(committed
     report = build.release(repo, student, update=True, publish_solutions=["00_introduction"])
     assert "notebooks/04_new.py" in report.added and "solutions/00_introduction.ipynb" in report.added
     assert "notebooks/03_beta_vae.ipynb" in report.updated
-    assert report.kept == ["exercises/02_vae.ipynb"] and mine.read_bytes() == my_work      # the student's work
+    assert [rel for rel, _ in report.kept] == ["exercises/02_vae.ipynb"] and mine.read_bytes() == my_work
     beside = list((student / "exercises").glob("02_vae.update-*.ipynb"))
     assert len(beside) == 1 and "Erratum" in beside[0].read_text()
+    assert report.kept[0][1] == f"exercises/{beside[0].name}"
     assert "notebooks/01_autoencoders.ipynb" not in report.updated + report.kept   # unchanged upstream: untouched
     assert "ran" in ran.read_text()
     solved = nbformat.read(student / "solutions" / "00_introduction.ipynb", as_version=4)
@@ -364,9 +407,21 @@ def test_an_update_adds_and_replaces_but_keeps_what_the_student_edited(committed
     assert "hidden-test" not in kinds and "NotImplementedError" not in "".join(
         c.source for c in solved.cells if c.metadata["coursekit"]["kind"] == "answer")
     assert build.find_leaks(student, build.secrets_of(repo / "solutions", kinds=("hidden-test",))) == []
-    # a second update changes nothing and still keeps the edited file
-    again = build.release(repo, student, update=True, publish_solutions=["00_introduction"])
-    assert again.added == [] and again.updated == [] and again.kept == ["exercises/02_vae.ipynb"]
+    # a second update, nothing changed upstream: nothing is touched, the published solution stays
+    again = build.release(repo, student, update=True)
+    assert again.added == again.updated == again.kept == again.dropped == [] and mine.read_bytes() == my_work
+    assert (student / "solutions" / "00_introduction.ipynb").is_file()
+    # a fix of outputs alone (a lecture re-executed) reaches a copy whose lecture was only run
+    path = repo / "notebooks" / "01_autoencoders.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    code = next(c for c in nb.cells if c.cell_type == "code" and c.outputs)
+    code.outputs = [nbformat.v4.new_output("stream", text="a corrected output\n")]
+    nbformat.write(nb, path)
+    subprocess.run([*git, "commit", "-qam", "outputs"], check=True)
+    third = build.release(repo, student, update=True)
+    assert third.updated == ["notebooks/01_autoencoders.ipynb"] and "a corrected output" in ran.read_text()
+    for rel in ("exercises/00_introduction.ipynb", "solutions/00_introduction.ipynb", build.MANIFEST):
+        assert (student / rel).stat().st_mode & 0o777 == 0o644, rel           # students can read what they get
     with pytest.raises(ValueError, match="no exercise named 09_nope to publish"):
         build.release(repo, tmp_path / "x", publish_solutions=["09_nope"])
     assert not (tmp_path / "x").exists()
@@ -414,3 +469,60 @@ def test_make_lab_opens_jupyterlab_at_the_course_root_showing_the_first_lecture(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# --- an erratum does not make a kept notebook "tampered" ---------------------------------
+
+def test_a_cell_from_an_earlier_version_or_an_edited_text_cell_is_a_note_not_tampering():
+    from coursekit.grading.run import splice
+
+    source = tiny_source()
+    specs = fmt.specs(source)
+    old_test = "assert double(2) == 4  # the version first released"
+    submission = build.build_exercise(source, specs)
+    for c in submission.cells:
+        cid = c.metadata["coursekit"]["id"]
+        if cid == "double-public":
+            c.source = old_test
+        if cid == "intro":
+            c.source = "# Tiny (my notes: remember the factor 2)"
+    _, notes, tampering = splice(source, specs, submission, released={"double-public": {old_test}})
+    assert tampering == []
+    assert any("'double-public' is from an earlier version" in n for n in notes)
+    assert any("text cell 'intro' was edited; it plays no part in grading" in n for n in notes)
+    _, _, tampering = splice(source, specs, submission)             # without the history it is an edit
+    assert tampering == ["public-test cell 'double-public' was edited; the original was run"]
+
+
+def test_earlier_versions_of_a_source_come_from_its_git_history(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "solutions").mkdir(parents=True)
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    source = repo / "solutions" / "00_tiny.ipynb"
+    nb = tiny_source()
+    nbformat.write(nb, source)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "v1"], check=True)
+    nb.cells[2].source = "assert double(2) == 4, 'corrected'"
+    nbformat.write(nb, source)
+    subprocess.run([*git, "commit", "-qam", "v2"], check=True)
+    texts = build.released_cells(source)
+    assert texts["double-public"] == {"assert double(2) == 4", "assert double(2) == 4, 'corrected'"}
+    assert "double" not in texts and "double-hidden" not in texts       # answers and hidden tests: never
+    assert build.released_cells(tmp_path / "elsewhere.ipynb") == {}
+
+
+def test_a_course_in_a_folder_of_a_repository_is_released_from_its_commit(committed_course, tmp_path):
+    repo, _, _, _ = committed_course
+    outer = tmp_path / "outer"
+    shutil.copytree(repo, outer / "course", ignore=shutil.ignore_patterns(".git"))
+    git = ["git", "-C", str(outer), "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "course in a folder"], check=True)
+    (outer / "course" / "notebooks" / "00_introduction.py").write_text("# an uncommitted edit\n")
+    report = build.release(outer / "course", tmp_path / "r")
+    assert len(report.commit) == 40 and any("uncommitted" in w for w in report.warnings)
+    assert (tmp_path / "r" / "notebooks" / "00_introduction.py").read_text() != "# an uncommitted edit\n"
+    assert (tmp_path / "r" / "README.md").read_text() == (ROOT / "student" / "README.md").read_text()

@@ -244,7 +244,7 @@ def test_grading_refuses_clearly_off_linux(tmp_path, monkeypatch):
 def test_a_timeout_crash_or_error_is_graded_again_alone_with_twice_the_time(tmp_path, monkeypatch):
     calls = []
 
-    def fake_grade(source_nb, specs, path, name, limits, isolation):
+    def fake_grade(source_nb, specs, path, name, limits, isolation, **kwargs):
         calls.append((path.parent.name, limits.cell_timeout))
         first = sum(1 for student, _ in calls if student == path.parent.name) == 1
         status = {"slow": "timeout", "dead": "crash", "broken": "error", "fine": "ok"}[path.parent.name]

@@ -24,9 +24,10 @@ import nbformat
 
 from ..utils import atomic_write
 from .format import CellSpec, read_source, solution_regions, stub_source
+from .format import specs as format_specs
 
 __all__ = ["build_exercise", "build_all", "out_of_date", "edited_exercises", "release", "ReleaseReport",
-           "RELEASE_INCLUDE", "MANIFEST", "secrets_of", "find_leaks"]
+           "RELEASE_INCLUDE", "MANIFEST", "secrets_of", "find_leaks", "released_cells"]
 
 
 def build_exercise(source_nb, source_specs: list[CellSpec], keep_solutions: bool = False):
@@ -81,6 +82,7 @@ def _edited(path: Path, expected_text: str) -> bool:
 def _write_atomic(nb, path: Path) -> None:
     with atomic_write(path, "w") as f:
         nbformat.write(nb, f)
+    os.chmod(path, 0o644)   # readable by students (atomic_write's temporary file is 0600)
 
 
 def _exercise_text(nb) -> str:
@@ -164,52 +166,57 @@ class ReleaseReport:
     out: Path
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)       # edited in the release: left alone, new version beside it
+    kept: list[tuple[str, str]] = field(default_factory=list)   # (edited file left alone, the new version beside it)
     dropped: list[str] = field(default_factory=list)    # no longer released: left in place
     warnings: list[str] = field(default_factory=list)
     commit: str = ""
-
-
-def _sha(path: Path) -> str:
-    """A file's fingerprint for updates: a notebook's cell types and sources (running it, which
-    changes only outputs, is not an edit), any other file's bytes."""
-    if path.suffix == ".ipynb":
-        try:
-            return "cells:" + _cells_hash(nbformat.read(path, as_version=4))
-        except Exception:  # noqa: BLE001 - unreadable: fall back to its bytes
-            pass
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
 
 
+def _copy_out(src: Path, dst: Path) -> None:
+    """Copy a file or a folder with fresh modification times (a copied pyproject.toml must look new
+    to make's set-up) and the modes the umask gives (files 0644 by default, never 0600)."""
+    if src.is_dir():
+        shutil.copytree(src, dst, copy_function=shutil.copy, ignore=shutil.ignore_patterns(*_IGNORE))
+    else:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)
+
+
 def _committed_tree(root: Path, into: Path, names: list[str]) -> tuple[str, list[str]]:
-    """Extract the committed `names` of the checkout at `root` into `into`; returns (commit,
-    warnings). Uncommitted changes are named in a warning; outside a git checkout the files as
-    they are are used, with a warning."""
+    """Extract the committed `names` of the course at `root` (the top of a git checkout or a folder
+    in one) into `into`; returns (commit, warnings). Uncommitted changes are named in a warning;
+    without git, or outside a checkout, the files as they are are used, with a warning."""
     try:
-        inside = _git(root, "rev-parse", "--show-toplevel")
+        prefix = _git(root, "rev-parse", "--show-prefix")
     except OSError:   # no git at all
-        inside = None
-    if inside is None or inside.returncode != 0 or Path(inside.stdout.strip()).resolve() != root:
+        prefix = None
+        why = "git is not installed"
+    else:
+        why = f"{root} is not in a git checkout"
+    if prefix is None or prefix.returncode != 0:
         for name in names:
-            if (root / name).is_dir():
-                shutil.copytree(root / name, into / name, ignore=shutil.ignore_patterns(*_IGNORE))
-            elif (root / name).is_file():
-                shutil.copy2(root / name, into / name)
-        return "", [f"{root} is not a git checkout: the release is made from the files as they are"]
+            if (root / name).exists():
+                _copy_out(root / name, into / name)
+        return "", [f"{why}: the release is made from the files as they are, not from a commit"]
+    top = Path(_git(root, "rev-parse", "--show-toplevel").stdout.strip())
+    tree = f"HEAD:{prefix.stdout.strip()}" if prefix.stdout.strip() else "HEAD"   # paths below are the course's
     commit = _git(root, "rev-parse", "HEAD").stdout.strip()
-    tracked = [n for n in names if _git(root, "ls-tree", "--name-only", "HEAD", n).stdout.strip()]
-    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", "HEAD", "--", *tracked],
+    tracked = [n for n in names if _git(top, "ls-tree", "--name-only", tree, n).stdout.strip()]
+    archive = subprocess.run(["git", "-C", str(top), "archive", "--format=tar", tree, "--", *tracked],
                              capture_output=True)
     if archive.returncode != 0:
         raise RuntimeError(f"git archive failed in {root}: {archive.stderr.decode(errors='replace').strip()}")
     tar_path = into / ".release.tar"
     tar_path.write_bytes(archive.stdout)
     with tarfile.open(tar_path) as tar:
-        tar.extractall(into, filter="data")
+        if hasattr(tarfile, "data_filter"):   # Python >= 3.10.12 / 3.11.4
+            tar.extractall(into, filter="data")
+        else:  # git archive of our own commit: no absolute paths or links out
+            tar.extractall(into)  # noqa: S202
     tar_path.unlink()
     changes = [line[3:] for line in _git(root, "status", "--porcelain", "--untracked-files=all", "--", *names)
                .stdout.splitlines() if line.strip()]
@@ -235,17 +242,16 @@ def _stage(root: Path, stage: Path, publish: list[str]) -> tuple[str, list[str]]
     build_all(src / "solutions", src / "exercises", force=True)
     stage.mkdir()
     for name in RELEASE_INCLUDE:
-        if (src / name).is_dir():
-            shutil.copytree(src / name, stage / name, ignore=shutil.ignore_patterns(*_IGNORE))
-        elif (src / name).is_file():
-            shutil.copy2(src / name, stage / name)
+        if (src / name).exists():
+            _copy_out(src / name, stage / name)
     student = src / STUDENT_FILES
     if not (student / "README.md").is_file():
+        if (root / STUDENT_FILES / "README.md").is_file():
+            raise FileNotFoundError(f"{STUDENT_FILES}/README.md is not committed: the release is made from commits; "
+                                    f"commit it first")
         raise FileNotFoundError(f"no {STUDENT_FILES}/README.md in the course: the release needs the student's README")
     for path in sorted(p for p in student.rglob("*") if p.is_file()):
-        target = stage / path.relative_to(student)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        _copy_out(path, stage / path.relative_to(student))
     for name in publish:
         nb, specs = read_source(sources[name])
         _write_atomic(build_exercise(nb, specs, keep_solutions=True), stage / "solutions" / f"{name}.ipynb")
@@ -260,6 +266,36 @@ def _stage(root: Path, stage: Path, publish: list[str]) -> tuple[str, list[str]]
     return commit, warnings
 
 
+def released_cells(source: Path, limit: int = 100) -> dict[str, set[str]]:
+    """Cell id → the texts each locked or test cell of the exercise had in the earlier commits of
+    its source (the last `limit`): a student who kept their notebook when an erratum came still
+    has one of these, which is no tampering. Empty outside a git checkout."""
+    source = Path(source).resolve()
+    try:
+        top = _git(source.parent, "rev-parse", "--show-toplevel")
+    except OSError:
+        return {}
+    if top.returncode != 0:
+        return {}
+    root = Path(top.stdout.strip()).resolve()
+    rel = source.relative_to(root).as_posix()
+    texts: dict[str, set[str]] = {}
+    for commit in _git(root, "log", f"-n{limit}", "--format=%H", "--", rel).stdout.split():
+        shown = _git(root, "show", f"{commit}:{rel}")
+        if shown.returncode != 0:
+            continue
+        try:
+            nb = nbformat.reads(shown.stdout, as_version=4)
+            specs = format_specs(nb, f"{rel}@{commit[:8]}")
+        except Exception:  # noqa: BLE001 - an old version in another format: nothing to accept from it
+            continue
+        kept = [sp for sp in specs if sp.kind != "hidden-test"]
+        for cell, spec in zip(build_exercise(nb, specs).cells, kept):
+            if spec.kind != "answer":
+                texts.setdefault(spec.id, set()).add(cell.source.strip())
+    return texts
+
+
 def _beside(path: Path, stamp: str) -> Path:
     return path.with_name(f"{path.stem}.update-{stamp}{path.suffix}")
 
@@ -270,12 +306,16 @@ def release(root: Path, out: Path, update: bool = False, publish_solutions: list
     Made from the committed files (uncommitted changes are named in a warning), with exercises
     built fresh from the committed solutions, the files of `student/` in place of the
     instructor's README and Makefile, and every file searched for every solution region and
-    hidden-test body before anything is written. A new `out` must not exist yet. With `update`
-    an existing release (a student's copy, or the folder students pull from) gets what changed:
-    new files are added, files nobody edited since the last release are replaced, a file a
-    student edited is left alone and the new version is written beside it
-    (`02_vae.update-<date>.ipynb`). `publish_solutions` adds `solutions/NN_topic.ipynb`, solved
-    and without hidden tests, for those exercises (after their deadline)."""
+    hidden-test body before anything is written. A new `out` must not exist yet.
+
+    With `update`, an existing release (a student's copy, or the folder students pull from) gets
+    what changed upstream since it was released (its manifest says what that was): new files
+    are added; a changed file nobody edited is replaced (a notebook that was only run counts as
+    not edited; its outputs are replaced too); a changed file a student edited is left alone and
+    the new version is written beside it (`02_vae.update-<date>.ipynb`); a file unchanged
+    upstream is never touched. `publish_solutions` adds `solutions/NN_topic.ipynb`, solved and
+    without hidden tests (after the deadline); solutions published once stay published. Run as
+    root on a folder someone else owns, the files written are given to the folder's owner."""
     root, out = Path(root).resolve(), Path(out).resolve()
     if out.exists() and not update:
         raise FileExistsError(f"{out} already exists: pass --update to bring it up to date (files a student "
@@ -286,55 +326,106 @@ def release(root: Path, out: Path, update: bool = False, publish_solutions: list
         raise ValueError(f"the release folder {out} must be outside the course at {root}, or directly in it "
                          f"(e.g. ./release, which git and pytest ignore)")
     report = ReleaseReport(out)
+    manifest = _read_manifest(out) if out.exists() else None
+    published = sorted(set(publish_solutions) | set((manifest or {}).get("published", [])))
     with tempfile.TemporaryDirectory(prefix="coursekit-release-") as tmp:
         stage = Path(tmp) / "stage"
-        report.commit, report.warnings = _stage(root, stage, list(publish_solutions))
-        files = {str(p.relative_to(stage)): p for p in sorted(stage.rglob("*")) if p.is_file()}
+        report.commit, report.warnings = _stage(root, stage, published)
+        files = {p.relative_to(stage).as_posix(): p for p in sorted(stage.rglob("*")) if p.is_file()}
+        owner = _owner_of(out.parent if not out.exists() else out)
         if not out.exists():
-            shutil.copytree(stage, out)
+            _copy_out(stage, out)
             report.added = sorted(files)
-            _write_manifest(out, {rel: _sha(p) for rel, p in files.items()}, report.commit)
+            _give(out, owner, [out / rel for rel in files])
+            _write_manifest(out, {rel: _fingerprint(p) for rel, p in files.items()}, report.commit, published, owner)
             return report
-        previous = _read_manifest(out)
-        if previous is None:
-            report.warnings.append(f"{out} has no {MANIFEST} (not made by `coursekit release`): every existing file "
-                                   f"that differs is treated as edited and kept")
-            previous = {}
-        recorded = dict(previous)
+        if manifest is None:
+            report.warnings.append(f"{out} has no readable {MANIFEST} (not made by `coursekit release`): every "
+                                   f"existing file that differs is treated as edited and kept")
+        before = (manifest or {}).get("files", {})
+        recorded, written = dict(before), []
         stamp = time.strftime("%Y%m%d")
         for rel, new in files.items():
-            target, new_sha = out / rel, _sha(new)
+            target, print_new = out / rel, _fingerprint(new)
+            old = before.get(rel)
             if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(new, target)
+                _copy_out(new, target)
                 report.added.append(rel)
-            elif target.is_file() and _sha(target) == new_sha:
-                pass
-            elif target.is_file() and previous.get(rel) == _sha(target):   # untouched since released
-                shutil.copy2(new, target)
+                written.append(target)
+            elif old is not None and old.get("bytes") == print_new["bytes"]:
+                pass                                                       # unchanged upstream: never touched
+            elif target.is_file() and _fingerprint(target)["bytes"] == print_new["bytes"]:
+                pass                                                       # already the new version
+            elif target.is_file() and old is not None and _untouched(target, old):
+                _copy_out(new, target)
                 report.updated.append(rel)
-            else:                                                           # edited: keep it, offer the new one
-                shutil.copy2(new, _beside(target, stamp))
-                report.kept.append(rel)
-                continue
-            recorded[rel] = new_sha
-        report.dropped = sorted(rel for rel in previous if rel not in files and (out / rel).exists())
-        _write_manifest(out, recorded, report.commit)
+                written.append(target)
+            else:                                                          # edited: keep it, offer the new one
+                beside = _beside(target, stamp)
+                _copy_out(new, beside)
+                report.kept.append((rel, beside.relative_to(out).as_posix()))
+                written.append(beside)
+            recorded[rel] = print_new
+        report.dropped = sorted(rel for rel in before if rel not in files and (out / rel).exists())
+        _give(out, owner, written)
+        _write_manifest(out, recorded, report.commit, published, owner)
     return report
 
 
-def _write_manifest(out: Path, files: dict[str, str], commit: str) -> None:
-    text = json.dumps({"format": "coursekit-release/1", "commit": commit, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                       "files": dict(sorted(files.items()))}, indent=1) + "\n"
+def _fingerprint(path: Path) -> dict[str, str]:
+    """A file's bytes hash and, for a notebook, its cells' hash (types and sources: running a
+    notebook changes its outputs, not its cells)."""
+    data = {"bytes": hashlib.sha256(path.read_bytes()).hexdigest()}
+    if path.suffix == ".ipynb":
+        try:
+            data["cells"] = _cells_hash(nbformat.read(path, as_version=4))
+        except Exception:  # noqa: BLE001 - unreadable: its bytes are all we have
+            pass
+    return data
+
+
+def _untouched(target: Path, recorded: dict[str, str]) -> bool:
+    """Whether the file is as released: the same bytes, or for a notebook the same cells."""
+    now = _fingerprint(target)
+    return now["bytes"] == recorded.get("bytes") or ("cells" in now and now["cells"] == recorded.get("cells"))
+
+
+def _owner_of(path: Path) -> tuple[int, int] | None:
+    """(uid, gid) to give written files when root writes into someone else's folder, else None."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    st = path.stat()
+    return None if st.st_uid == 0 else (st.st_uid, st.st_gid)
+
+
+def _give(out: Path, owner: tuple[int, int] | None, paths: list[Path]) -> None:
+    if owner is None:
+        return
+    for path in paths:
+        for p in [path, *path.parents]:
+            if p == out.parent:
+                break
+            os.chown(p, *owner)
+
+
+def _write_manifest(out: Path, files: dict[str, dict], commit: str, published: list[str],
+                    owner: tuple[int, int] | None) -> None:
+    text = json.dumps({"format": "coursekit-release/2", "commit": commit, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                       "published": published, "files": dict(sorted(files.items()))}, indent=1) + "\n"
     with atomic_write(out / MANIFEST, "w") as f:
         f.write(text)
+    os.chmod(out / MANIFEST, 0o644)
+    _give(out, owner, [out / MANIFEST])
 
 
-def _read_manifest(out: Path) -> dict[str, str] | None:
+def _read_manifest(out: Path) -> dict | None:
     try:
         data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        return dict(data["files"])
-    except (OSError, ValueError, KeyError, TypeError):
+        files = data["files"]
+        if data.get("format") == "coursekit-release/1":   # bytes or cells hashes alone
+            files = {rel: ({"cells": v[6:]} if v.startswith("cells:") else {"bytes": v}) for rel, v in files.items()}
+        return {"files": {rel: dict(v) for rel, v in files.items()}, "published": list(data.get("published", []))}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

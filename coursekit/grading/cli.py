@@ -72,8 +72,8 @@ def cmd_release(args) -> int:
             print(f"added    {rel}")
         for rel in report.updated:
             print(f"updated  {rel}")
-        for rel in report.kept:
-            print(f"skipped  {rel}: edited since it was released, left as it is; the new version is beside it")
+        for rel, beside in report.kept:
+            print(f"skipped  {rel}: edited since it was released, left as it is; the new version is {beside}")
         for rel in report.dropped:
             print(f"no longer released: {rel} (left in place)")
         print(f"release {where} updated from commit {report.commit[:10] or '(not a git checkout)'}: "

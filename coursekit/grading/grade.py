@@ -23,8 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..utils import atomic_write
+from .build import released_cells
 from .format import read_source
-from .gradebook import RESULTS_FILE, STATUS_ORDER, csv_cell, load_results, merge_results, write_all, write_gradebook
+from .gradebook import (RESULTS_FILE, STATUS_ORDER, csv_cell, load_results, merge_results, read_roster, write_all,
+                        write_gradebook)
 from .gradebook import overall_status as _overall_status
 from .run import STATUSES, Limits, Result, TestResult, grade_notebook
 from .sandbox import Isolation
@@ -143,6 +145,11 @@ def _plan(submissions: Path, solutions: Path, out: Path, exercises, students, ov
         chosen = [e for e in sources if any(e in by for by in previous.values())]
     else:
         chosen = submitted_exercises(folders, sources)
+        if len(chosen) > 1:   # mixed: a stray notebook would add a column of zeros, so ask
+            counts = {e: sum((f / f"{e}.ipynb").exists() for f in folders) for e in chosen}
+            raise GradeRefused("the submissions hold notebooks of several exercises: " + ", ".join(
+                f"{e} ({n} student{'s' * (n != 1)})" for e, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+                + f"; say which to grade, e.g. --exercise {max(counts, key=counts.get)} (repeat it to grade several)")
         if not chosen:
             found = sorted({p.name for f in folders for p in _submitted(f)})
             raise GradeRefused(f"no submitted notebook is named after an exercise ({', '.join(sources)}); found "
@@ -166,8 +173,8 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
     what was in force is said in the log. `roster`: a Canvas gradebook export (see
     `gradebook.write_canvas`). Returns the results of the students graded in this run."""
     submissions, solutions, out = Path(submissions), Path(solutions), Path(out)
-    if roster is not None and not Path(roster).is_file():
-        raise FileNotFoundError(f"no roster at {roster} (expected the CSV from Canvas's Gradebook → Export)")
+    if roster is not None:
+        read_roster(roster)   # a missing or malformed roster is refused before anything is graded
     sources, folders, refused, previous = _plan(submissions, solutions, out, exercises, students, overwrite)
     if not sys.platform.startswith("linux"):
         raise RuntimeError(f"coursekit grade needs Linux: it watches memory and every process a submission starts "
@@ -184,6 +191,7 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
             f"on Linux (sudo, a container)")
     log(f"exercise(s): {', '.join(sources)}" + ("" if exercises or previous is not None else
                                                  " (the ones submitted; choose with --exercise)"))
+    released = {name: released_cells(Path(solutions) / f"{name}.ipynb") for name in sources}
     work = []  # (student, exercise, path or None)
     for folder in folders:
         student = folder.name
@@ -196,13 +204,15 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
         source_nb, source_specs = sources[name]
         if path is None:
             others = [p.name for p in _submitted(submissions / student) if p.stem not in sources]
-            return Result(name, status="invalid", notes=[f"no {name}.ipynb was submitted" + (
-                              f" (found {', '.join(others[:4])}: submit the exercise under its own name, "
-                              f"{name}.ipynb)" if others else "")],
+            found = f"found {', '.join(others[:4])}, not {name}.ipynb" if others else ""
+            return Result(name, status="invalid", detail=found or "not submitted",
+                          notes=[f"no {name}.ipynb was submitted" + (
+                              f" ({found}: submit the exercise under its own name)" if found else "")],
                           tests=[TestResult(s.id, s.kind, 0.0, s.points, False, "not submitted")
                                  for s in source_specs if s.is_test])
         try:   # the exception barrier: whatever goes wrong here is this row's `error`, never the run's
-            return grade_notebook(source_nb, source_specs, path, name, limits=limits, isolation=iso)
+            return grade_notebook(source_nb, source_specs, path, name, limits=limits, isolation=iso,
+                                  released=released.get(name))
         except Exception as err:  # noqa: BLE001 - recorded in the row, reported in the summary
             return Result(name, status="error", detail=f"the grader failed ({type(err).__name__}: {err})"[:300],
                           notes=["the grader could not grade this notebook; this is not charged to you, "
@@ -243,18 +253,18 @@ def grade_class(submissions: Path, solutions: Path, out: Path, exercises: list[s
                                    f"{before.max_points:g} ({before.status})")
     merged = merge_results(previous, results) if previous is not None else results
     out.mkdir(parents=True, exist_ok=True)
-    unmatched = write_all(merged, out, roster)
-    if previous is not None:
-        log(f"merged {len(results)} re-graded student(s) into {out / 'gradebook.csv'} ({len(merged)} rows; the "
-            f"previous files are in {out / 'history'})")
-    if unmatched:
-        log(f"not in the roster (their canvas.csv rows carry the id as SIS Login ID): {', '.join(unmatched)}")
-    for student, by_exercise in results.items():
+    for student, by_exercise in results.items():   # feedback and logs first: they never depend on a roster
         stem = file_stem(student)
         _write_text(out / "feedback" / f"{stem}.html", feedback_html(student, merged[student]))
         for name, result in by_exercise.items():
             if result.log:
                 _write_text(out / "logs" / f"{stem}__{name}.log", result.log)
+    unmatched = write_all(merged, out, roster, regraded=set(results) if previous is not None else None)
+    if previous is not None:
+        log(f"merged {len(results)} re-graded student(s) into {out / 'gradebook.csv'} ({len(merged)} rows; the "
+            f"previous files are in {out / 'history'}); canvas_regraded.csv holds their rows alone")
+    if unmatched:
+        log(f"not in the roster (their canvas.csv rows carry the id as SIS Login ID): {', '.join(unmatched)}")
     return results
 
 

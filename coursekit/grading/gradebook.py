@@ -9,8 +9,10 @@ A run of `coursekit grade ... --out OUT` writes, all atomically:
   pandas): `student_id, exercise, test, kind, points, max_points, passed, status`;
 - `OUT/canvas.csv`: Canvas's gradebook import format (`Student, ID, SIS User ID, SIS Login ID,
   Section`, a `Points Possible` row, one column per exercise). With a roster (the CSV that
-  Canvas's *Gradebook → Export* gives) the identity columns and the assignment columns' names
-  come from it, so the import updates the existing assignments of the students it matches.
+  Canvas's *Grades → Export* gives; kept as `OUT/roster.csv` for later runs) the identity
+  columns and the assignment columns' names come from it, so the import updates the existing
+  assignments of the students it matches. After a re-grade, `OUT/canvas_regraded.csv` holds
+  the re-graded students' rows alone.
 
 Before a merge replaces the gradebook, the previous files are kept in `OUT/history/`.
 """
@@ -29,7 +31,7 @@ from .run import Result, TestResult
 
 __all__ = ["STATUS_ORDER", "csv_cell", "overall_status", "write_gradebook", "write_long", "write_canvas",
            "save_results", "load_results", "merge_results", "write_all", "read_roster", "RESULTS_FILE",
-           "CANVAS_IDENTITY", "LONG_COLUMNS"]
+           "CANVAS_IDENTITY", "LONG_COLUMNS", "ROSTER_FILE"]
 
 STATUS_ORDER = ["tampered", "error", "memory", "timeout", "crash", "invalid", "ok"]
 """Which status a student row shows when exercises differ: the first that occurs (tampered wins)."""
@@ -65,6 +67,18 @@ def _csv_text(rows) -> str:
     return buffer.getvalue()
 
 
+def _test_ids(results: Results, exercise: str) -> list[str]:
+    """Every test id of `exercise` in any student's result, in the order they come (a re-grade
+    after a test was renamed adds the new id; the old one stays for the others)."""
+    return list(dict.fromkeys(t.id for by in results.values() if exercise in by for t in by[exercise].tests))
+
+
+def _maximum(results: Results, exercise: str) -> float:
+    """The exercise's points possible: the largest any result has (after a fix that added points,
+    the re-graded results carry the new total)."""
+    return max(by[exercise].max_points for by in results.values() if exercise in by)
+
+
 def _failed(r: Result | None) -> bool:
     """The grader's own failure on this notebook: it writes no number, never a zero."""
     return r is not None and r.status == "error"
@@ -79,7 +93,7 @@ def write_gradebook(results: Results, path: Path) -> None:
     the student's total are left empty (the summary says to re-run it), so a grader's failure
     is never recorded as a zero. Text cells that a spreadsheet would evaluate are neutralised."""
     exercises = sorted({e for r in results.values() for e in r})
-    tests = {e: [t.id for t in next(r[e] for r in results.values() if e in r).tests] for e in exercises}
+    tests = {e: _test_ids(results, e) for e in exercises}
     header = ["student_id", "total", "max", "status"]
     for e in exercises:
         header += [e, f"{e} max", f"{e} status", f"{e} detail"] + [f"{e}/{t}" for t in tests[e]]
@@ -126,7 +140,10 @@ def read_roster(path: Path) -> tuple[list[dict[str, str]], list[str]]:
     if not path.is_file():
         raise FileNotFoundError(f"no roster at {path} (expected the CSV from Canvas's Gradebook → Export)")
     with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
+        first = f.readline()
+        f.seek(0)
+        delimiter = ";" if first.count(";") > first.count(",") else ","   # Canvas can export with semicolons
+        reader = csv.DictReader(f, delimiter=delimiter)
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in ("Student", "ID", "SIS Login ID", "Section") if c not in header]
         if missing:
@@ -139,31 +156,48 @@ def read_roster(path: Path) -> tuple[list[dict[str, str]], list[str]]:
 
 
 def _assignment_column(exercise: str, roster_columns: list[str]) -> str:
-    """Canvas names an existing assignment `Name (id)`: the roster's column whose name is the
-    exercise's (or starts with it) is reused, so the import updates that assignment; else the
-    exercise's own name, which Canvas offers to create."""
-    for column in roster_columns:
-        base = column.rsplit(" (", 1)[0].strip()
-        if base == exercise or base.startswith(exercise):
-            return column
-    return exercise
+    """Canvas names an existing assignment `Name (id)`: the roster's column whose name, without
+    its ` (id)`, is exactly the exercise's is reused, so the import updates that assignment; else
+    the exercise's own name, which Canvas offers to create. Two such columns are refused."""
+    same = [c for c in roster_columns if c.rsplit(" (", 1)[0].strip() == exercise]
+    if len(same) > 1:
+        raise ValueError(f"the roster has {len(same)} assignments named {exercise!r} ({', '.join(same)}); rename "
+                         f"one in Canvas or remove its column from the roster")
+    return same[0] if same else exercise
 
 
-def write_canvas(results: Results, path: Path, roster: Path | None = None) -> list[str]:
+_ROSTER_KEYS = ("SIS Login ID", "SIS User ID", "ID", "Student")
+"""How a student id is matched to a roster row: by SIS login first, then SIS user id, Canvas id, name."""
+
+
+def _roster_match(roster_rows: list[dict[str, str]], student: str) -> dict[str, str] | None:
+    wanted = student.casefold()
+    for key in _ROSTER_KEYS:
+        found = [r for r in roster_rows if r.get(key, "").casefold() == wanted]
+        if found:
+            return found[0]
+    return None
+
+
+def write_canvas(results: Results, path: Path, roster: Path | None = None,
+                 only: set[str] | None = None) -> list[str]:
     """Canvas's gradebook CSV. Returns the student ids the roster did not match (their rows keep
     the id as `SIS Login ID`, and Canvas reports them on import).
 
     Without a roster each student's id goes into `Student` and `SIS Login ID` (Canvas matches a
-    row by `ID`, else by its SIS ids), so name the submission folders by SIS login."""
+    row by `ID`, else by its SIS ids), so name the submission folders by SIS login. `only`: write
+    the rows of these students alone (a re-grade's file, which leaves the others' grades in
+    Canvas as they are)."""
     exercises = sorted({e for r in results.values() for e in r})
     roster_rows, roster_columns = read_roster(roster) if roster else ([], [])
     columns = [_assignment_column(e, roster_columns) for e in exercises]
-    maxima = {e: next(r[e] for r in results.values() if e in r).max_points for e in exercises}
-    rows = [CANVAS_IDENTITY + columns, ["    Points Possible", "", "", "", ""] + [f"{maxima[e]:g}" for e in exercises]]
+    rows = [CANVAS_IDENTITY + columns,
+            ["    Points Possible", "", "", "", ""] + [f"{_maximum(results, e):g}" for e in exercises]]
     unmatched = []
     for student in sorted(results):
-        match = next((r for r in roster_rows for key in ("SIS Login ID", "SIS User ID", "ID", "Student")
-                      if r.get(key) == student), None) if roster_rows else None
+        if only is not None and student not in only:
+            continue
+        match = _roster_match(roster_rows, student) if roster_rows else None
         if match is None:
             if roster_rows:
                 unmatched.append(student)
@@ -207,12 +241,17 @@ def merge_results(previous: Results, new: Results) -> Results:
     return merged
 
 
-def write_all(results: Results, out: Path, roster: Path | None = None) -> list[str]:
+ROSTER_FILE = "roster.csv"
+"""A run's roster, kept in the output folder: a re-grade or an export without --roster uses it."""
+
+
+def write_all(results: Results, out: Path, roster: Path | None = None, regraded: set[str] | None = None) -> list[str]:
     """results.json, gradebook.csv, grades_long.csv and canvas.csv in `out`; a previous set is
-    copied to `out/history/<time>/` first, so a merge never loses a grade. Returns the ids the
-    roster did not match."""
+    copied to `out/history/<time>/` first, so a merge never loses a grade. A roster given is kept
+    as `out/roster.csv` and used by later runs that give none. With `regraded` (a merge) also
+    `canvas_regraded.csv`: those students' rows only. Returns the ids the roster did not match."""
     out = Path(out)
-    files = [RESULTS_FILE, "gradebook.csv", "grades_long.csv", "canvas.csv"]
+    files = [RESULTS_FILE, "gradebook.csv", "grades_long.csv", "canvas.csv", "canvas_regraded.csv", ROSTER_FILE]
     if any((out / f).exists() for f in files):
         keep = out / "history" / time.strftime("%Y%m%d-%H%M%S")
         n = 1
@@ -223,7 +262,15 @@ def write_all(results: Results, out: Path, roster: Path | None = None) -> list[s
         for f in files:
             if (out / f).exists():
                 shutil.copy2(out / f, keep / f)
+    if roster is not None and Path(roster).resolve() != (out / ROSTER_FILE).resolve():
+        read_roster(roster)   # refused before anything is written
+        shutil.copyfile(roster, out / ROSTER_FILE)
+    roster = out / ROSTER_FILE if (out / ROSTER_FILE).is_file() else None
     save_results(results, out / RESULTS_FILE)
     write_gradebook(results, out / "gradebook.csv")
     write_long(results, out / "grades_long.csv")
+    if regraded:
+        write_canvas(results, out / "canvas_regraded.csv", roster, only=regraded)
+    elif (out / "canvas_regraded.csv").exists():
+        (out / "canvas_regraded.csv").unlink()   # kept in history/: it belonged to the previous re-grade
     return write_canvas(results, out / "canvas.csv", roster)

@@ -184,13 +184,18 @@ class Result:
         return sum(t.max_points for t in self.tests)
 
 
-def splice(source_nb, source_specs: list[CellSpec], submission) -> tuple[object, list[str], list[str]]:
+def splice(source_nb, source_specs: list[CellSpec], submission,
+           released: dict[str, set[str]] | None = None) -> tuple[object, list[str], list[str]]:
     """The notebook to run: the source with the submission's answer cells put in by id.
 
     Returns (notebook, notes, tampering). A missing answer keeps the exercise's stub; for a
     duplicated answer the first copy is used. Every difference in the other cells is only
-    reported: in `tampering` when it touches a test or locked cell, else in `notes`.
+    reported: in `tampering` when it touches a test or locked code cell, else in `notes`. A
+    cell whose text is that of an earlier version of the exercise (`released`: cell id → the
+    texts it had in earlier commits of the source; a student kept their notebook when an
+    erratum came) and an edited locked text cell (markdown plays no part in grading) are notes.
     """
+    released = released or {}
     notes: list[str] = []
     tampering: list[str] = []
     by_id: dict[str, list] = {}
@@ -242,7 +247,13 @@ def splice(source_nb, source_specs: list[CellSpec], submission) -> tuple[object,
                     tampering.append(f"{spec.kind} cell {spec.id!r} had its metadata changed to {got_spec.kind!r}, "
                                  f"{got_spec.points:g} points; the original was run")
                 if got_cell.source.strip() != cell.source.strip():
-                    tampering.append(f"{spec.kind} cell {spec.id!r} was edited; the original was run")
+                    if got_cell.source.strip() in released.get(spec.id, ()):
+                        notes.append(f"{spec.kind} cell {spec.id!r} is from an earlier version of this exercise "
+                                     f"(it was corrected since); the current version was run")
+                    elif cell.cell_type == "markdown" and got_cell.get("cell_type") == "markdown":
+                        notes.append(f"text cell {spec.id!r} was edited; it plays no part in grading")
+                    else:
+                        tampering.append(f"{spec.kind} cell {spec.id!r} was edited; the original was run")
                 tags = got_cell.get("metadata", {}).get("tags", [])
                 if set(tags) & {"raises-exception", "skip-execution", "nbval-skip", "nbval-ignore-output"}:
                     tampering.append(f"{spec.kind} cell {spec.id!r} was tagged {tags}; the tags were ignored")
@@ -457,8 +468,10 @@ def _malformed_cells(nb) -> list[str]:
 
 
 def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Path, exercise: str,
-                   limits: Limits = Limits(), isolation: Isolation | None = None) -> Result:
-    """Score one submitted notebook against its source; never raises for a bad submission."""
+                   limits: Limits = Limits(), isolation: Isolation | None = None,
+                   released: dict[str, set[str]] | None = None) -> Result:
+    """Score one submitted notebook against its source; never raises for a bad submission.
+    `released`: the earlier versions' cell texts (see `splice`)."""
     result = Result(exercise)
     tests = [(cell, spec) for cell, spec in zip(source_nb.cells, source_specs) if spec.is_test]
     code_index = {spec.id: n for n, (cell, spec) in
@@ -481,7 +494,7 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
         result.notes.append("the submission's cells are malformed: " + "; ".join(malformed[:5]))
         result.tests = _zero(tests, "not run")
         return result
-    nb, notes, tampering = splice(source_nb, source_specs, submission)
+    nb, notes, tampering = splice(source_nb, source_specs, submission, released)
     result.notes += notes + tampering
     student_nb, verify_nb, flags, dropped = two_runs(nb, source_nb, source_specs)
     flagged_at = next((i for i, spec in enumerate(source_specs)
