@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.coursekit-installed
+# The instructor's tree installs the test tools too; the student release's Makefile sets this empty.
+INSTALL_EXTRAS ?= [test,dev]
 # JupyterLab refuses to start as root (containers, CI images) without --allow-root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 # The lab opens at the course's root (lectures, exercises and README all reachable), showing
@@ -23,8 +25,8 @@ $(PY):
 $(STAMP): pyproject.toml scripts/install_torch.py | $(PY)
 	@echo "==> Installing PyTorch (keeps a suitable torch you already have; see scripts/install_torch.py)"
 	$(PY) scripts/install_torch.py
-	@echo "==> Installing coursekit (editable) with JupyterLab, widgets and the test tools"
-	$(PY) -m pip install --quiet -e ".[test,dev]"
+	@echo "==> Installing coursekit (editable) with JupyterLab and widgets$(if $(INSTALL_EXTRAS), and the test tools $(INSTALL_EXTRAS),)"
+	$(PY) -m pip install --quiet -e ".$(INSTALL_EXTRAS)"
 	@echo "==> Registering this environment's Jupyter kernel (python3, shown as 'Python 3 (coursekit)')"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (coursekit)" > /dev/null
 	@touch $(STAMP)
