@@ -150,7 +150,7 @@ def principal_angles_deg(A, B):
 
 # %% coursekit={"id": "angles-public", "kind": "public-test", "points": 2}
 e1, e2, e3 = torch.eye(3, dtype=torch.float64)
-check_close(principal_angles_deg(e1[:, None], (e1 + e2)[:, None]), torch.tensor([45.0]), name="angle between the lines e1 and e1 + e2", atol=1e-6)
+check_close(principal_angles_deg(2 * e1[:, None], (e1 + e2)[:, None]), torch.tensor([45.0]), name="angle between the lines 2·e1 and e1 + e2 (neither of unit length)", atol=1e-6)
 check_close(principal_angles_deg(e1[:, None], e2[:, None]), torch.tensor([90.0]), name="angle between the lines e1 and e2", atol=1e-6)
 plane = torch.stack([e1, e2], 1)
 check_close(principal_angles_deg(plane, 3 * plane), torch.zeros(2), name="a plane and itself (another basis)", atol=1e-5)

@@ -1,0 +1,137 @@
+"""Every exercise's tests separate right from subtly wrong (issue 14): the solution scores full
+points and each mutant of it — one slip a student makes: a flipped sign, a missing ½ or sum, a
+sum over the wrong axis, log-mean-exp without the shift, an off-by-one, a transposed matrix —
+loses points, graded as the grader's verification run grades (coursekit/grading/mutants.py).
+Each mutant names the test that must catch it, so a weakened hidden test fails here by name.
+A new exercise adds its mutants to MUTANTS."""
+from pathlib import Path
+
+import pytest
+
+from coursekit.grading.mutants import Mutant, grade_mutants
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def m(answer, old, new, what, caught_by):
+    return Mutant(answer, old, new, what), caught_by
+
+
+MUTANTS = {
+    "00_introduction": [
+        m("gaussian-kl", "- 0.5", "+ 0.5", "the constant's sign flipped", "gaussian-kl-public"),
+        m("gaussian-kl", "(2 * sigma_p**2)", "(sigma_p**2)", "the ½ left out", "gaussian-kl-public"),
+        m("gaussian-kl", "torch.log(sigma_p / sigma_q)", "torch.log(sigma_q / sigma_p)", "log σ_q/σ_p: the ratio flipped",
+          "gaussian-kl-hidden"),
+        m("gaussian-kl", "sigma_q**2 + ", "sigma_q + ", "σ_q where σ_q² belongs", "gaussian-kl-hidden"),
+        m("categorical-kl", "torch.log(p) - torch.log(q)", "torch.log(q) - torch.log(p)", "log q/p: the sign flipped",
+          "categorical-kl-public"),
+        m("categorical-kl", "ratio).sum(-1)", "ratio).sum()", "summed over the batch too", "categorical-kl-hidden"),
+        m("categorical-kl", "torch.where(p > 0, torch.log(p) - torch.log(q), torch.zeros_like(p))",
+          "torch.log(p) - torch.log(q)", "0·log 0 not taken as 0", "categorical-kl-hidden"),
+        m("floor", "counts + alpha", "counts", "no smoothing in the numerator", "floor-public"),
+        m("floor", "(flat.shape[0] + levels * alpha)", "(flat.shape[0] + alpha)", "K·α missing from the denominator",
+          "floor-public"),
+        m("floor", "(flat.shape[0] + levels * alpha)", "(flat.shape[0] + (levels - 1) * alpha)", "off by one level",
+          "floor-public"),
+        m("floor", "flat].sum(1)", "flat].mean(1)", "the mean over pixels, not the sum", "floor-public"),
+        m("floor", "(D * math.log(2))", "D", "nats per dimension, not bits", "floor-hidden"),
+    ],
+    "01_autoencoders": [
+        m("pca", "singular.square() / n_rows", "singular.square() / (n_rows - 1)", "eigenvalues with N − 1",
+          "pca-public"),
+        m("pca", "Vt[:k].T", "Vt.T[:k].T", "rows of V where columns belong (Vᵀ's rows)", "pca-hidden"),
+        m("pca", "torch.linalg.svd(X - mean", "torch.linalg.svd(X", "not centred", "pca-hidden"),
+        m("pca", "singular.square() / n_rows", "singular / n_rows", "σ where σ² belongs", "pca-public"),
+        m("reconstruct", "codes @ V_k.T + mu", "codes @ V_k.T", "the mean not added back", "reconstruct-hidden"),
+        m("reconstruct", "squared.sum(dim=1).mean()", "squared.mean()", "the mean over dimensions too",
+          "reconstruct-public"),
+        m("reconstruct", "codes = (X - mu) @ V_k", "codes = X @ V_k", "codes of uncentred data", "reconstruct-hidden"),
+        m("angles", "return torch.rad2deg(torch.arccos(cosines))", "return torch.arccos(cosines)", "radians",
+          "angles-public"),
+        m("angles", "basis_a, _ = torch.linalg.qr(A)", "basis_a = A", "no orthonormal basis for A", "angles-public"),
+        m("angles", "return torch.rad2deg(torch.arccos(cosines))", "return torch.rad2deg(torch.arccos(cosines)).flip(0)",
+          "decreasing, not increasing", "angles-hidden"),
+        m("linear-ae", ".square().sum(dim=1).mean()", ".square().mean()", "the loss divided by D", "linear-ae-public"),
+    ],
+    "02_vae": [
+        m("reparameterize", "torch.exp(log_var / 2)", "torch.exp(log_var)", "σ² where σ belongs", "reparameterize-public"),
+        m("reparameterize", "return mu + sigma * eps", "return (mu + sigma * eps).detach()", "no gradient to μ, log σ²",
+          "reparameterize-hidden"),
+        m("kl", "0.5 * torch.sum", "torch.sum", "the ½ left out", "kl-public"),
+        m("kl", "- 1.0 - log_var", "- 1.0 + log_var", "log σ²'s sign flipped", "kl-hidden"),
+        m("kl", "variance + mu * mu", "torch.exp(log_var / 2) + mu * mu", "σ where σ² belongs", "kl-hidden"),
+        m("kl", "variance + mu * mu", "variance + mu", "μ where μ² belongs", "kl-hidden"),
+        m("kl", "dim=-1)", "dim=0)", "summed over the batch", "kl-public"),
+        m("categorical", "torch.log_softmax(logits, dim=-1)", "torch.softmax(logits, dim=-1).log()",
+          "log of softmax: not stable", "categorical-hidden"),
+        m("categorical", "chosen.sum(dim=-1)", "chosen.mean(dim=-1)", "the mean over pixels, not the sum",
+          "categorical-public"),
+        m("categorical", "torch.log_softmax(logits, dim=-1)", "torch.log_softmax(logits, dim=1)",
+          "softmax over pixels, not levels", "categorical-public"),
+        m("elbo", "- kl_to_prior(mu, log_var)", "+ kl_to_prior(mu, log_var)", "the KL added", "elbo-hidden"),
+        m("elbo", "decoder(latent)", "decoder(mu)", "decoded at μ, not at the sample z", "elbo-hidden"),
+        m("iwae", "return torch.logsumexp(log_px_z + log_pz - log_qz, dim=0) - math.log(k)",
+          "return torch.log(torch.exp((log_px_z + log_pz - log_qz).double()).mean(0)).float()",
+          "log-mean-exp without the shift, in float64", "iwae-hidden"),
+        m("iwae", "dim=0) - math.log(k)", "dim=0)", "log-sum-exp without the 1/k", "iwae-hidden"),
+        m("iwae", "log_pz - log_qz", "log_pz + log_qz", "log q's sign flipped", "iwae-hidden"),
+        m("iwae", "x.repeat(k, 1)", "x.repeat_interleave(k, 0)", "images and samples misaligned", "iwae-hidden"),
+    ],
+    "03_beta_vae": [
+        m("water-filling", "water_level = beta_kl / 2", "water_level = beta_kl", "the ½ of the water level left out",
+          "water-filling-public"),
+        m("water-filling", "rate = 0.5 * torch.log", "rate = torch.log", "the ½ of the rate left out",
+          "water-filling-public"),
+        m("water-filling", ".clamp(min=0.0)", "", "negative rates kept", "water-filling-public"),
+        m("water-filling", "if not beta_kl > 0:", "if beta_kl < 0:", "β = 0 accepted", "water-filling-errors-hidden"),
+        m("mi", "(p[seen] * torch.log(", "(torch.log(", "the log-ratios not weighted by p(a, b)", "mi-public"),
+        m("mi", "/ len(a)", "/ (len(a) - 1)", "counts over N − 1", "mi-public"),
+        m("mi", "p.sum(1, keepdim=True) * p.sum(0, keepdim=True)", "p.sum(1, keepdim=True) * p.sum(1, keepdim=True).T",
+          "p(a)p(a) where p(a)p(b) belongs", "mi-hidden"),
+        m("mig", "informations / mutual_information(v, v)", "informations", "not normalised by H(v)",
+          "mig-reference-hidden"),
+        m("mig", "gaps.append(float(first - second))", "gaps.append(float(first))", "the largest, not the gap",
+          "mig-public"),
+        m("kl-per-dimension", "per_example.mean(dim=0)", "per_example.sum(dim=0)", "summed over the batch",
+          "active-public"),
+        m("kl-per-dimension", "- 1.0 - log_var", "- 1.0 + log_var", "log σ²'s sign flipped", "active-hidden"),
+        m("active-dimensions", "descending=True", "descending=False", "the smallest KL first", "active-hidden"),
+    ],
+}
+
+
+@pytest.fixture(scope="module", params=sorted(MUTANTS))
+def graded(request):
+    exercise = request.param
+    mutants = [mutant for mutant, _ in MUTANTS[exercise]]
+    return exercise, grade_mutants(ROOT / "solutions" / f"{exercise}.ipynb", mutants)
+
+
+def test_every_exercise_has_mutants():
+    exercises = sorted(p.stem for p in (ROOT / "solutions").glob("[0-9]*.ipynb"))
+    assert sorted(MUTANTS) == exercises, "add the new exercise's mutants to MUTANTS"
+    for exercise, mutants in MUTANTS.items():
+        answers = {mutant.answer for mutant, _ in mutants}
+        assert len(mutants) >= 2 * len(answers), f"{exercise}: at least two mutants per answer cell"
+
+
+def test_the_solution_scores_full_points_and_every_mutant_loses_points(graded):
+    exercise, results = graded
+    solution, mutants = results[0], results[1:]
+    assert not solution.error and solution.points == solution.max_points, (exercise, solution)
+    survivors = [f"{g.what} ({g.points:g}/{g.max_points:g}){': ' + g.error[-300:] if g.error else ''}"
+                 for g in mutants if g.error or g.points >= g.max_points]
+    assert survivors == [], f"{exercise}: mutants that keep full points: {survivors}"
+
+
+def test_each_mutant_is_caught_by_the_test_that_should(graded):
+    """A public test for the common slips (the student learns of them at once), a hidden test
+    for the subtle ones: a mutant that only a later, unrelated test catches means its own test
+    is weak."""
+    exercise, results = graded
+    wrong = []
+    for (mutant, caught_by), g in zip(MUTANTS[exercise], results[1:]):
+        if g.tests.get(caught_by, 1.0) != 0.0:
+            wrong.append(f"{mutant.what}: {caught_by} passed it (failed: {sorted(g.failures) or 'none'})")
+    assert wrong == [], f"{exercise}: " + "; ".join(wrong)
