@@ -36,6 +36,8 @@ def gaussian_kl(mu_q, sigma_q, mu_p, sigma_p):
 one, zero = torch.tensor(1.0), torch.tensor(0.0)
 check_close(gaussian_kl(zero, one, zero, one), 0.0, name="KL(q‖q) for q = N(0, 1)")
 check_close(gaussian_kl(zero, one, one, one), 0.5, name="KL(N(0, 1) ‖ N(1, 1))")
+two = torch.tensor(2.0)
+check_close(gaussian_kl(zero, two, zero, one), math.log(0.5) + 2.0 - 0.5, name="KL(N(0, 2²) ‖ N(0, 1))")
 print("Task 1 public tests passed")
 
 # %% coursekit={"id": "gaussian-kl-hidden", "kind": "hidden-test", "points": 3}

@@ -96,6 +96,9 @@ def kl_to_prior(mu, log_var):
 check_close(kl_to_prior(torch.zeros(3, 4), torch.zeros(3, 4)), torch.zeros(3), name="KL of the prior to itself")
 check_close(kl_to_prior(torch.tensor([[1.0, 0.0]]), torch.zeros(1, 2)), torch.tensor([0.5]),
             name="KL for mu = (1, 0), sigma = 1")
+check_close(kl_to_prior(torch.tensor([[2.0, 0.0]]), torch.tensor([[0.0, math.log(4.0)]])),
+            torch.tensor([0.5 * ((1.0 + 4.0 - 1.0 - 0.0) + (4.0 + 0.0 - 1.0 - math.log(4.0)))]),  # Σ_j ½(σ² + μ² − 1 − log σ²)
+            name="KL for mu = (2, 0), sigma² = (1, 4)")
 print("Task 2 public tests passed")
 
 # %% coursekit={"id": "kl-hidden", "kind": "hidden-test", "points": 2}
@@ -169,6 +172,10 @@ with torch.no_grad():
     got = elbo(x_test[:3], m0, lv0, decoder, torch.zeros(3, 4))
     check_close(got, log_categorical(decoder(torch.zeros(3, 4)), x_test[:3]),
                 name="ELBO with q = prior and eps = 0 (the KL is 0, z = 0)", atol=1e-4)
+    m1 = torch.tensor([[1.0, 0.0, 0.0, 0.0]]).expand(3, 4)
+    check_close(elbo(x_test[:3], m1, lv0, decoder, torch.zeros(3, 4)),
+                log_categorical(decoder(m1), x_test[:3]) - 0.5,
+                name="ELBO with mu = (1, 0, 0, 0), sigma = 1, eps = 0 (z = mu, and the KL is ½)", atol=1e-4)
 check_true(bool((got < 0).all()), "an ELBO of discrete data is a log-probability bound: it must be negative")
 print("Task 4 public tests passed")
 
