@@ -18,7 +18,7 @@ import course_setup  # Colab or a bare Jupyter: installs coursekit from this rep
 SEED = 0            # every random number below follows from it
 DEVICE = "auto"     # "auto" = CUDA, then Apple MPS, then CPU; nothing here needs a GPU
 N_SAMPLES = 30      # images drawn from the floor model in section 6
-SEPARATION = 4.0    # the KL demo's starting distance between the two modes
+SEPARATION = 7.0    # the KL demo's starting distance between the two modes (from about 6 the reverse fit sits on one mode)
 
 # %%
 import math
@@ -148,7 +148,7 @@ display(Markdown("\n".join(rows) + f"\n\nH(p_data) = {entropy:.4f} nats: the las
 # - **Forward** $\mathrm{KL}(p\,\|\,q) = \mathbb E_p[\log p - \log q]$ — what maximum likelihood minimises. The expectation is under $p$: wherever $p$ has mass and $q$ has almost none, $-\log q$ explodes. So $q$ must **cover every mode** ("zero-avoiding"). For a Gaussian the minimiser is moment matching, $\mu = \mathbb E_p[x]$, $\sigma^2 = \mathrm{Var}_p[x]$, which puts the mean *between* the modes, where $p$ has no mass: blurry, averaged samples. (Remember this when you see blurry VAE samples.)
 # - **Reverse** $\mathrm{KL}(q\,\|\,p) = \mathbb E_q[\log q - \log p]$ — what variational inference minimises (the VAE's encoder, lecture 02). The expectation is under $q$: $q$ is punished for putting mass where $p$ has none, not for missing some of $p$. So $q$ **seeks one mode** ("zero-forcing") and ignores the other. (A GAN that drops modes is often explained this way, but Goodfellow's 2016 tutorial argues that the divergence is not the cause: GANs set up to minimise the forward KL (f-GANs, Nowozin et al. 2016) still drop modes. The tutorial points to the training instead: alternating gradient steps do not tell min-max from max-min, and in max-min the generator sends every $z$ to the one point the current discriminator rates most real. Lecture 07 shows it.)
 #
-# Slide the separation: while the modes overlap both fits agree; as they separate, the forward fit widens to cover both and the reverse fit snaps onto one. Move the weight to see which mode the reverse fit prefers.
+# The demo starts with the modes far apart (separation 7): the forward fit widens to cover both, the reverse fit sits on one. Slide the separation down: below about 6 (equal weights) the reverse fit stays between the modes, and as they overlap the two fits agree; the legend says which you are looking at. Move the weight to see which mode the reverse fit prefers.
 
 # %%
 demo = viz.kl_fit_demo(separation=SEPARATION)
@@ -237,7 +237,7 @@ sample_bpd = evaluation.bits_per_dim(-floor.log_prob(samples).mean().item(), 64)
 print(f"the model's own samples score {sample_bpd:.3f} bits/dim under it; the test digits {test_bpd:.3f}")
 
 # %% [markdown]
-# Each pixel on its own is plausible — ink in the middle, white at the edges — but the images are not digits: strokes need neighbouring pixels to agree, and this model cannot make them agree. **Every model in the rest of the course is a way to capture those dependencies**, and each will be judged by how far below ≈2.40 bits/dim it gets on the same test split (and, for models without a likelihood, by how good its samples look and score).
+# Each pixel on its own is plausible — ink in the middle, blank edges — but the images are not digits: strokes need neighbouring pixels to agree, and this model cannot make them agree. **Every model in the rest of the course is a way to capture those dependencies**, and each will be judged by how far below ≈2.40 bits/dim it gets on the same test split (and, for models without a likelihood, by how good its samples look and score).
 #
 # ## Notation used in the whole course
 #

@@ -49,3 +49,16 @@ def test_kl_fit_demo_updates_image_and_readout_when_a_slider_moves():
 def test_kl_fit_demo_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError, match="got"):
         viz.kl_fit_demo(**kwargs)
+
+
+def test_the_reverse_fits_legend_says_mode_seeking_only_where_it_sits_on_one_mode():
+    from coursekit import divergences
+    from coursekit.viz import kl_fit
+
+    close, far = divergences.two_component_mixture(2.0), divergences.two_component_mixture(7.0)
+    between = divergences.fit_gaussian_reverse_kl(close)
+    on_one = divergences.fit_gaussian_reverse_kl(far)
+    assert kl_fit.reverse_label(close, between) == kl_fit.REVERSE_BETWEEN_LABEL
+    assert kl_fit.reverse_label(far, on_one) == kl_fit.REVERSE_LABEL
+    texts = [t.get_text() for t in kl_fit.kl_fit_figure(close).axes[0].get_legend().get_texts()]
+    assert any("still between the modes" in t for t in texts) and not any("mode seeking" in t for t in texts)

@@ -30,6 +30,16 @@ __all__ = ["kl_fit_figure", "kl_fit_demo"]
 
 FORWARD_LABEL = "forward KL(p‖q): mode covering"
 REVERSE_LABEL = "reverse KL(q‖p): mode seeking"
+REVERSE_BETWEEN_LABEL = "reverse KL(q‖p): still between the modes"
+
+
+def reverse_label(p: GaussianMixture1D, reverse: tuple[float, float]) -> str:
+    """The reverse fit's legend says what this panel shows: "mode seeking" once the fit sits on
+    one component (its mean within half that component's std of the component's mean), else that
+    it is still between the modes (close modes: both fits agree)."""
+    mu = reverse[0]
+    on_one = bool(((p.means - mu).abs() < 0.5 * p.stds).any()) and len(p.means) > 1
+    return REVERSE_LABEL if on_one else REVERSE_BETWEEN_LABEL
 
 
 def _plot_range(p: GaussianMixture1D, fits: Sequence[tuple[float, float]]) -> tuple[float, float]:
@@ -65,7 +75,7 @@ def kl_fit_figure(
     ax.fill_between(_to_numpy(x), _to_numpy(density), color="0.85", label="p (the mixture)")
     peak = density.max().item()
     curves = [(forward, f"{FORWARD_LABEL}, KL = {kl_forward:.3f}", "C0", "-"),
-              (reverse, f"{REVERSE_LABEL}, KL = {kl_reverse:.3f}", "C1", "--")]
+              (reverse, f"{reverse_label(p, reverse)}, KL = {kl_reverse:.3f}", "C1", "--")]
     for (mu, sigma), label, color, style in curves:
         q = divergences.gaussian_log_prob(x, mu, sigma).exp()
         ax.plot(_to_numpy(x), _to_numpy(q), color=color, linestyle=style, label=label)
