@@ -326,7 +326,7 @@ print(f"VAE, −IWAE (k = {IWAE_K}):       {bpd(iwae_test):.2f} bits/dim")
 print(f"IWAE tighter than the ELBO on every image: {bool((iwae_test > elbo_test).all())}")
 
 # %% [markdown]
-# The VAE beats the floor model by a wide margin — it models how pixels go together — and the importance-sampled estimate is noticeably tighter than the ELBO: the gap, about two nats per image, is $\mathbb E_x\,\mathrm{KL}(q_\phi(z\mid x)\,\|\,p_\theta(z\mid x))$ that the diagonal Gaussian encoder cannot close. With the benchmark's longer training (`benchmarks/vae_bits_per_dim.py`, three seeds) the same model reaches 2.14 (−ELBO) and 2.09 (IWAE-1000) bits/dim; Tomczak's *intro_dgm* VAE gets 2.18 and 2.11 on this split.
+# The VAE beats the floor model by a wide margin — it models how pixels go together — and the importance-sampled estimate is noticeably tighter than the ELBO. The gap between them, about two nats per image, is a *lower bound* on $\mathbb E_x\,\mathrm{KL}(q_\phi(z\mid x)\,\|\,p_\theta(z\mid x))$, not the KL itself: IWAE-$k$ is still below $\log p_\theta(x)$, so the true gap is at least this large (section 8's 2-D model, where $\log p_\theta(x)$ is known by quadrature, shows the rest). And the KL has two parts (Cremer et al., 2018): the *approximation gap*, what the best diagonal Gaussian for this $x$ would still miss, and the *amortisation gap*, what the encoder loses by predicting $q$ for every $x$ with one network instead of fitting each $q$ separately. With the benchmark's longer training (`benchmarks/vae_bits_per_dim.py`, three seeds) the same model reaches 2.14 (−ELBO) and 2.09 (IWAE-1000) bits/dim; Tomczak's *intro_dgm* VAE gets 2.18 and 2.11 on this split.
 #
 # > **Common mistake.** Reporting the $-\mathrm{ELBO}$ as "the NLL". It is an upper bound on the NLL, and two models with different encoders are not comparable by their ELBOs. Say which bound you report (`model.bound` is `"iwae-1000"` here), and use a large $k$.
 #
@@ -570,6 +570,7 @@ print(f"the classifier reads the requested digit in {accuracy:.0%} of 400 sample
 # - D. P. Kingma, M. Welling, *Auto-Encoding Variational Bayes*, ICLR 2014 — the VAE, the reparameterisation trick, the 2-D manifold figure.
 # - D. J. Rezende, S. Mohamed, D. Wierstra, *Stochastic Backpropagation and Approximate Inference in Deep Generative Models*, ICML 2014.
 # - Y. Burda, R. Grosse, R. Salakhutdinov, *Importance Weighted Autoencoders*, ICLR 2016 — the IWAE bound and its monotonicity in $k$.
+# - C. Cremer, X. Li, D. Duvenaud, *Inference Suboptimality in Variational Autoencoders*, ICML 2018 — the approximation and amortisation gaps.
 # - D. P. Kingma, D. J. Rezende, S. Mohamed, M. Welling, *Semi-Supervised Learning with Deep Generative Models*, NeurIPS 2014 — the M2 model; K. Sohn, H. Lee, X. Yan, *Learning Structured Output Representation using Deep Conditional Generative Models*, NeurIPS 2015 — the conditional VAE.
 # - D. P. Kingma, M. Welling, *An Introduction to Variational Autoencoders*, Foundations and Trends in ML (2019).
 # - S. Mohamed, M. Rosca, M. Figurnov, A. Mnih, *Monte Carlo Gradient Estimation in Machine Learning*, JMLR 2020 — score-function vs pathwise (reparameterised) gradients.
