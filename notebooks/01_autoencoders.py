@@ -406,6 +406,36 @@ def pca_rows(k):
 viz.image_rows_slider(pca_rows, list(range(1, D + 1)), description="code size k", value=LATENT_DIM)
 
 # %% [markdown]
+# ### What squared error rewards
+#
+# Why do the reconstructions blur instead of guessing a sharp stroke? Because of what $\|x - \hat x\|^2$ rewards. Compare, for every test digit, four "reconstructions": the digit itself moved one pixel to the right (every stroke correct, just misplaced), a flat grey square at the digit's own mean intensity, the average training digit, and the digit blurred over 3×3 pixels:
+
+# %%
+def squared_error(x_hat, x):
+    return (x_hat - x).pow(2).flatten(1).sum(1)                                # ‖x − x̂‖² per image
+
+
+shifted = torch.zeros_like(x_test)
+shifted[..., 1:] = x_test[..., :-1]                                            # one pixel right, a blank column in
+candidates = {"the digit, one pixel right": shifted,
+              "flat grey (its own mean)": x_test.mean(dim=(2, 3), keepdim=True).expand_as(x_test),
+              "the average training digit": x_train.mean(0, keepdim=True).expand_as(x_test),
+              "blurred over 3×3": F.avg_pool2d(F.pad(x_test, (1, 1, 1, 1), mode="replicate"), 3, stride=1)}
+errors = {name: squared_error(images, x_test) for name, images in candidates.items()}
+fig = Figure(figsize=(9.5, 2.2), layout="constrained")
+for ax, (name, images) in zip(fig.subplots(1, 5), [("test digit 0", x_test), *candidates.items()]):
+    viz.image_grid(images[:1], nrow=1, vmin=0, vmax=1, ax=ax)
+    ax.set_title(name if name == "test digit 0" else f"{name}\n‖x − x̂‖² = {squared_error(images[:1], x_test[:1]).item():.2f}",
+                 fontsize=8)
+viz.show(fig)
+print("mean over the test digits of ‖x − x̂‖²: " + "; ".join(f"{name}: {e.mean().item():.2f}" for name, e in errors.items()))
+print(f"the shifted digit scores worse than the flat grey square on {(errors[list(errors)[0]] > errors[list(errors)[1]]).float().mean().item():.0%} "
+      f"of the test digits")
+
+# %% [markdown]
+# The cell prints the averages (measured with the default parameters): the correct digit one pixel off scores *worse* than a featureless grey square, and worse than the average digit; the blurred digit scores best. Squared error cannot tell "a sharp stroke slightly misplaced" from "no stroke": it pays for every pixel on its own, twice for a misplaced stroke (missing here, extra there). A decoder that is unsure where a stroke goes therefore minimises it by spreading the stroke over every place it might be — a blur. This is a property of the loss (a Gaussian likelihood with fixed variance), not of the network; lecture 02's categorical decoder, lecture 04's autoregressive models and lecture 07's GANs are three ways around it.
+
+# %% [markdown]
 # ## 7. Why a plain autoencoder is not a generative model
 #
 # To *generate* we need two things: a distribution over codes to draw $z$ from, and a decoder that gives a plausible image wherever that distribution puts mass. A plain autoencoder has neither. Its loss only looks at the codes of training images, $f(x^{(i)})$, so (1) these codes form an irregular cloud, with no known density, gaps between the classes and empty regions around them, and (2) nothing asks $g$ to be sensible in the gaps. Here is the code space of the $k = 2$ autoencoder (its 1-NN accuracy, as in section 3, is far above PCA's and kernel PCA's: the classes separate), with 300 codes drawn uniformly from the box around the training codes (×), and what the decoder makes of a grid over the same box:
