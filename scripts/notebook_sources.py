@@ -288,11 +288,14 @@ def progress_bar(text: str) -> str | None:
     a tqdm line."""
     match = TQDM_BAR.fullmatch(text)
     if match:
-        if match["pct"] != "100" or match["n"] != match["total"]:
-            return ""
-        desc = match["desc"].strip().removesuffix(":").rstrip()
-        return f"{desc + ': ' if desc else ''}100% {match['n']}/{match['total']}"
+        return _bar_counts(match) if match["pct"] == "100" and match["n"] == match["total"] else ""
     return "" if TQDM_NO_TOTAL.fullmatch(text) else None
+
+
+def _bar_counts(match) -> str:
+    """A TQDM_BAR line as its description and counts alone, `desc: 40% 20/50` (no times or rates)."""
+    desc = match["desc"].strip().removesuffix(":").rstrip()
+    return f"{desc + ': ' if desc else ''}{int(match['pct'])}% {match['n']}/{match['total']}"
 
 
 def _training_bar(plain: str) -> list:
@@ -300,11 +303,7 @@ def _training_bar(plain: str) -> list:
     to its last state) as its last counts without times or rates, `desc: 100% 480/480` or, after
     an early stop, `desc: 40% 20/50`, so re-executing a lecture changes no byte of it."""
     match = TQDM_BAR.fullmatch(plain.strip())
-    if not match:
-        return []
-    desc = match["desc"].strip().removesuffix(":").rstrip()
-    return [nbformat.v4.new_output("display_data", data={
-        "text/plain": f"{desc + ': ' if desc else ''}{int(match['pct'])}% {match['n']}/{match['total']}"})]
+    return [nbformat.v4.new_output("display_data", data={"text/plain": _bar_counts(match)})] if match else []
 
 
 def is_widget_repr(text: str) -> bool:

@@ -65,28 +65,38 @@ def _cells_hash(nb) -> str:
     return h.hexdigest()[:16]
 
 
-def _edited(path: Path, expected_text: str) -> bool:
-    """Whether the notebook at `path` holds edits that a fresh build would lose: its cells differ
-    from the ones it was built with (recorded in its metadata), or, without that record, from
-    the fresh build. An unreadable file counts as edited (nothing is overwritten unasked)."""
+def _edited(path: Path, built) -> bool:
+    """Whether the notebook at `path` holds edits that a fresh build (`built`) would lose: its cells
+    differ from the ones it was built with (recorded in its metadata), or, without that record,
+    from the fresh build's. An unreadable file counts as edited (nothing is overwritten unasked)."""
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception:  # noqa: BLE001 - not a notebook we can read: keep it
         return True
-    built = nb.metadata.get("coursekit", {}).get("built") if isinstance(nb.metadata.get("coursekit"), dict) else None
-    if built:
-        return _cells_hash(nb) != built
-    return _cells_hash(nb) != _cells_hash(nbformat.reads(expected_text, as_version=4))
+    recorded = nb.metadata.get("coursekit", {}).get("built") if isinstance(nb.metadata.get("coursekit"), dict) else None
+    return _cells_hash(nb) != (recorded or built.metadata["coursekit"]["built"])
+
+
+def _write_public(path: Path, text: str) -> None:
+    """Write `path` atomically, readable by students (atomic_write's temporary file is 0600)."""
+    with atomic_write(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
 
 
 def _write_atomic(nb, path: Path) -> None:
-    with atomic_write(path, "w") as f:
-        nbformat.write(nb, f)
-    os.chmod(path, 0o644)   # readable by students (atomic_write's temporary file is 0600)
+    text = nbformat.writes(nb)
+    _write_public(path, text if text.endswith("\n") else text + "\n")   # as nbformat.write ends it
 
 
 def _exercise_text(nb) -> str:
     return nbformat.writes(nb)
+
+
+def _exercise_builds(solutions: Path, exercises: Path):
+    """(exercises/NN_topic.ipynb, its fresh build) for every solutions/NN_topic.ipynb."""
+    for source in sorted(Path(solutions).glob("[0-9]*.ipynb")):
+        yield Path(exercises) / source.name, build_exercise(*read_source(source))
 
 
 def build_all(solutions: Path, exercises: Path, force: bool = False) -> tuple[list[Path], list[Path]]:
@@ -94,12 +104,8 @@ def build_all(solutions: Path, exercises: Path, force: bool = False) -> tuple[li
     edited (a student's answers in the same tree) is not overwritten unless `force`.
     Returns (written, left alone because edited)."""
     written, kept = [], []
-    for source in sorted(Path(solutions).glob("[0-9]*.ipynb")):
-        nb, source_specs = read_source(source)
-        target = Path(exercises) / source.name
-        built = build_exercise(nb, source_specs)
-        text = _exercise_text(built)
-        if target.is_file() and not force and _edited(target, text):
+    for target, built in _exercise_builds(solutions, exercises):
+        if target.is_file() and not force and _edited(target, built):
             kept.append(target)
             continue
         _write_atomic(built, target)
@@ -109,24 +115,15 @@ def build_all(solutions: Path, exercises: Path, force: bool = False) -> tuple[li
 
 def edited_exercises(solutions: Path, exercises: Path) -> list[Path]:
     """The exercise notebooks a build would leave alone because someone edited them."""
-    kept = []
-    for source in sorted(Path(solutions).glob("[0-9]*.ipynb")):
-        target = Path(exercises) / source.name
-        if target.is_file() and _edited(target, _exercise_text(build_exercise(*read_source(source)))):
-            kept.append(target)
-    return kept
+    return [target for target, built in _exercise_builds(solutions, exercises)
+            if target.is_file() and _edited(target, built)]
 
 
 def out_of_date(solutions: Path, exercises: Path) -> list[str]:
     """The exercise notebooks that are missing or differ from what `build_all` would write."""
-    stale = []
-    for source in sorted(Path(solutions).glob("[0-9]*.ipynb")):
-        nb, source_specs = read_source(source)
-        target = Path(exercises) / source.name
-        expected = _exercise_text(build_exercise(nb, source_specs))
-        if not target.is_file() or target.read_text(encoding="utf-8").rstrip("\n") != expected.rstrip("\n"):
-            stale.append(str(target))
-    return stale
+    return [str(target) for target, built in _exercise_builds(solutions, exercises)
+            if not target.is_file()
+            or target.read_text(encoding="utf-8").rstrip("\n") != _exercise_text(built).rstrip("\n")]
 
 
 # --- the student release -----------------------------------------------------------------
@@ -152,8 +149,8 @@ def secrets_of(solutions: Path, kinds=("hidden-test", "answer")) -> list[tuple[s
 
 
 MANIFEST = ".coursekit-release.json"
-"""In a release: the sha256 of every file as released, which tells an untouched file from one a
-student edited when an update arrives."""
+"""In a release: every file's fingerprint as released (`_fingerprint`), which tells an untouched
+file from one a student edited when an update arrives."""
 STUDENT_FILES = "student"
 """The folder of files that replace the instructor's in the release (README.md, Makefile,
 exercises/README.md): the student's edition says nothing meant for instructors."""
@@ -348,15 +345,16 @@ def release(root: Path, out: Path, update: bool = False, publish_solutions: list
         for rel, new in files.items():
             target, print_new = out / rel, _fingerprint(new)
             old = before.get(rel)
+            now = _fingerprint(target) if target.is_file() else None
             if not target.exists():
                 _copy_out(new, target)
                 report.added.append(rel)
                 written.append(target)
             elif old is not None and old.get("bytes") == print_new["bytes"]:
                 pass                                                       # unchanged upstream: never touched
-            elif target.is_file() and _fingerprint(target)["bytes"] == print_new["bytes"]:
+            elif now is not None and now["bytes"] == print_new["bytes"]:
                 pass                                                       # already the new version
-            elif target.is_file() and old is not None and _untouched(target, old):
+            elif now is not None and old is not None and _untouched(now, old):
                 _copy_out(new, target)
                 report.updated.append(rel)
                 written.append(target)
@@ -384,9 +382,8 @@ def _fingerprint(path: Path) -> dict[str, str]:
     return data
 
 
-def _untouched(target: Path, recorded: dict[str, str]) -> bool:
-    """Whether the file is as released: the same bytes, or for a notebook the same cells."""
-    now = _fingerprint(target)
+def _untouched(now: dict[str, str], recorded: dict[str, str]) -> bool:
+    """Whether a file (its fingerprint `now`) is as released: the same bytes, or for a notebook the same cells."""
     return now["bytes"] == recorded.get("bytes") or ("cells" in now and now["cells"] == recorded.get("cells"))
 
 
@@ -412,19 +409,15 @@ def _write_manifest(out: Path, files: dict[str, dict], commit: str, published: l
                     owner: tuple[int, int] | None) -> None:
     text = json.dumps({"format": "coursekit-release/2", "commit": commit, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                        "published": published, "files": dict(sorted(files.items()))}, indent=1) + "\n"
-    with atomic_write(out / MANIFEST, "w") as f:
-        f.write(text)
-    os.chmod(out / MANIFEST, 0o644)
+    _write_public(out / MANIFEST, text)
     _give(out, owner, [out / MANIFEST])
 
 
 def _read_manifest(out: Path) -> dict | None:
     try:
         data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        files = data["files"]
-        if data.get("format") == "coursekit-release/1":   # bytes or cells hashes alone
-            files = {rel: ({"cells": v[6:]} if v.startswith("cells:") else {"bytes": v}) for rel, v in files.items()}
-        return {"files": {rel: dict(v) for rel, v in files.items()}, "published": list(data.get("published", []))}
+        return {"files": {rel: dict(v) for rel, v in data["files"].items()},
+                "published": list(data.get("published", []))}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 

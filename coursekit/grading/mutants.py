@@ -82,6 +82,11 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _exec(number: int, source: str, namespace: dict) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(source, f"<cell {number}>", "exec"), namespace)  # noqa: S102 - the course's own cells
+
+
 def _run_cells(cells, namespace: dict, tests: dict[int, tuple[str, float]]) -> tuple[dict[str, float], dict[str, str]]:
     """Execute `cells` [(code number, source)] in `namespace`; a test cell (its code number in
     `tests`) starts from seed = its number and scores its points when it raises nothing."""
@@ -91,8 +96,7 @@ def _run_cells(cells, namespace: dict, tests: dict[int, tuple[str, float]]) -> t
         if test is not None:
             _seed(number)
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(source, f"<cell {number}>", "exec"), namespace)  # noqa: S102 - the course's own cells
+            _exec(number, source, namespace)
         except Exception as err:  # noqa: BLE001 - a failing cell is a failing test (or a broken answer)
             if test is not None:
                 points[test[0]] = 0.0
@@ -131,8 +135,6 @@ def grade_mutants(source: Path, mutants: list[Mutant], timeout: float = 300.0) -
     import signal
     import time
 
-    import nbformat  # noqa: F401 - read_source needs it
-
     from .format import read_source
 
     source = Path(source).resolve()
@@ -152,8 +154,7 @@ def grade_mutants(source: Path, mutants: list[Mutant], timeout: float = 300.0) -
             if number >= first_answer:
                 break
             try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    exec(compile(src, f"<cell {number}>", "exec"), namespace)  # noqa: S102 - the course's own cells
+                _exec(number, src, namespace)
             except Exception as err:
                 raise RuntimeError(f"{source.name}: the set-up cell {number} failed ({type(err).__name__}: {err})") from err
         results = []
