@@ -53,6 +53,13 @@ MUTANTS = {
         m("angles", "return torch.rad2deg(torch.arccos(cosines))", "return torch.rad2deg(torch.arccos(cosines)).flip(0)",
           "decreasing, not increasing", "angles-hidden"),
         m("linear-ae", ".square().sum(dim=1).mean()", ".square().mean()", "the loss divided by D", "linear-ae-public"),
+        m("linear-ae", "        optimiser.zero_grad()\n", "", "gradients never zeroed (they pile up)", "linear-ae-public"),
+        m("linear-ae", "g.weight.detach()", "f.weight.detach().T", "the encoder's weight (transposed), not the decoder's",
+          "linear-ae-hidden"),
+        m("linear-ae", "torch.manual_seed(seed)", "torch.manual_seed(0)", "the seed ignored", "linear-ae-hidden"),
+        m("linear-ae", "    torch.manual_seed(seed)\n", "", "no seed: every call starts from another initialisation",
+          "linear-ae-hidden"),
+        m("linear-ae", "range(steps)", "range(1500)", "`steps` ignored", "linear-ae-hidden"),
     ],
     "02_vae": [
         m("reparameterize", "torch.exp(log_var / 2)", "torch.exp(log_var)", "σ² where σ belongs", "reparameterize-public"),
