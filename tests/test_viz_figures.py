@@ -34,11 +34,66 @@ def test_to_png_returns_png_bytes_and_dpi_sets_the_size():
     assert width(large) > 3 * width(small)
 
 
-def test_show_displays_a_png(monkeypatch):
+def test_show_displays_an_img_with_alt_text_holding_the_png(monkeypatch):
+    import base64
+    import re
+
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
-    viz.show(viz.image_grid(digits_like(2)))
-    assert len(shown) == 1 and shown[0].data.startswith(PNG_SIGNATURE)
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
+    fig = viz.image_grid(digits_like(2))
+    fig.axes[0].set_title("two digits")
+    viz.show(fig, alt="Two random 8×8 digits & their <noise>")
+    ((bundle, raw),) = shown
+    assert raw and set(bundle) == {"text/html", "text/plain"}       # the PNG is stored once, inside the HTML
+    tag = bundle["text/html"]
+    assert 'alt="Two random 8×8 digits &amp; their &lt;noise&gt;"' in tag
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', tag)[1])
+    assert png.startswith(PNG_SIGNATURE) and f'width="{viz.png_size(png)[0]}"' in tag
+    assert bundle["text/plain"] == "Two random 8×8 digits & their <noise>"
+    viz.show(fig)                                                   # no alt: the figure's titles describe it
+    assert 'alt="Figure: two digits"' in shown[-1][0]["text/html"]
+
+
+def test_describe_reads_the_suptitle_titles_and_axis_labels():
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    left.set_title("entropy per pixel")
+    right.set_xlabel("epoch")
+    right.set_ylabel("loss")
+    right.set_title("training")
+    fig.suptitle("the floor model")
+    assert viz.describe(fig) == "Figure: the floor model. panels: entropy per pixel; training (loss vs epoch)"
+    assert "without a title" in viz.describe(Figure())
+
+
+def test_to_png_uses_a_palette_and_is_lighter_than_full_colour():
+    fig = viz.density_2d(standard_normal_log_prob, (-3, 3), (-3, 3), resolution=60)
+    palette, full = viz.to_png(fig), viz.to_png(fig, colors=None)
+    assert palette[25] == 3 and full[25] == 2              # IHDR colour type: 3 = palette, 2 = RGB
+    assert viz.png_size(palette) == viz.png_size(full)
+    assert len(palette) < 0.7 * len(full)
+    with pytest.raises(ValueError, match="colors must be an int in 2..256"):
+        viz.to_png(fig, colors=1000)
+    with pytest.raises(ValueError, match=r"expected PNG bytes"):
+        viz.png_size(b"GIF89a" + bytes(30))
+
+
+def test_the_default_resolution_draws_a_digit_large_and_text_legible():
+    """At PNG_DPI an 8×8 digit of image_grid is about 0.7 in · 120 dpi = 84 pixels wide (with the
+    0.1-inch crop margins, under 110); at 80 dpi and 0.6 in it was 48, and 30 in some panels."""
+    png = viz.to_png(viz.image_grid(digits_like(1)))
+    assert viz.PNG_DPI >= 110
+    assert 84 <= viz.png_size(png)[0] <= 110
+
+
+def test_the_colour_cycle_is_the_colour_blind_safe_one():
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    assert [to_hex(c) for c in matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]] == list(viz.CATEGORICAL)
+    assert to_hex("C2") == "#bd1f01" and "#2ca02c" not in viz.CATEGORICAL     # C2 is red, never tab10's green
+    fig = viz.scatter_2d(torch.randn(30, 2), labels=torch.arange(30) % 3)
+    assert [to_hex(c.get_facecolor()[0]) for c in fig.axes[0].collections] == list(viz.CATEGORICAL[:3])
 
 
 # ---------------------------------------------------------------------------------- image_grid
@@ -258,3 +313,22 @@ def test_image_grid_levels_sets_the_colour_range():
     assert float(dim.max()) == pytest.approx(1 / 16)    # read as digits, level 1 of 17 is nearly black
     with pytest.raises(ValueError, match="levels must be an int >= 2"):
         viz.image_grid(binary, levels=1)
+
+
+def test_image_grid_colour_bar_is_in_the_images_units():
+    entropy = torch.rand(1, 8, 8) * 3.2                      # a map in bits, 0..3.2
+    fig = viz.image_grid(entropy, cmap="viridis", colorbar="bits")
+    image_ax, bar_ax = fig.axes
+    low, high = bar_ax.get_ylim()
+    assert low == pytest.approx(float(entropy.min())) and high == pytest.approx(float(entropy.max()))
+    assert bar_ax.get_ylabel() == "bits"
+    assert len(viz.image_grid(entropy, cmap="viridis").axes) == 1         # none unless asked
+    fig = viz.image_grid(torch.tensor([[[[0, 16]]]]), colorbar=True)      # integer digits: levels 0..16
+    assert fig.axes[1].get_ylim() == (0.0, 16.0)
+    with pytest.raises(ValueError, match="single-channel images"):
+        viz.image_grid(torch.rand(2, 3, 4, 4), colorbar=True)
+
+
+def test_density_2d_colour_bar():
+    fig = viz.density_2d(standard_normal_log_prob, (-3, 3), (-3, 3), resolution=20, colorbar=True)
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "p(x)"

@@ -1,14 +1,16 @@
 """Figures and slider widgets for the lectures: a small generic layer, then one file per idea.
 
     from coursekit import viz
-    viz.show(viz.image_grid(samples, nrow=8))       # a figure in a notebook cell
+    viz.show(viz.image_grid(samples, nrow=8), alt="64 samples")   # a figure in a notebook cell
     viz.kl_fit_demo(separation=3.0)                 # a widget: last line of a cell
 
 The generic layer:
 
-- `figures`: `image_grid`, `density_2d`, `scatter_2d`, `training_curves`; `to_png`, `show`, `PNG_DPI`;
-- `slider`: the slider frame every widget uses, `image_slider_widget` (sliders above a PNG of
-  `render(**values)`), `image_rows_slider` (labelled image rows under one slider), `close_figure`.
+- `figures`: `image_grid`, `density_2d`, `scatter_2d`, `training_curves`; `to_png`, `show`
+  (with alt text), `describe`, `png_size`, `clear_panel`, `PNG_DPI`, `CATEGORICAL`;
+- `slider`: the slider frame every widget uses, `image_slider_widget` (sliders above or beside
+  a PNG of `render(**values)`), `image_rows_slider` (labelled image rows under one slider),
+  `figure_png` (the widgets' one-draw PNG), `close_figure`.
 
 One file per idea, each of which only draws (the numbers come from the model, `divergences`
 or `evaluation` code):
@@ -19,22 +21,28 @@ or `evaluation` code):
 
 Conventions. No pyplot, anywhere: a figure is a `matplotlib.figure.Figure` made with
 `Figure()` and nothing calls `matplotlib.use`, so `%matplotlib inline` and the widgets keep
-working; Jupyter shows a bare Figure only through `viz.show(fig)`. Figures are small (PNG at
-`PNG_DPI` = 80) because the notebooks are committed with their outputs; tensors may be passed
-as they are (detached and moved to the CPU here), and most figures take `ax=` to draw into a
-panel. A widget is sliders plus an `ipywidgets.Image` holding the PNG of a Figure, re-rendered
-on every slider change, returned as a `VBox` with its parts as attributes: `.image`,
-`.sliders` (a dict by name) and, per widget, `.readout`, `.z()`, `.summaries`, `.render`.
+working; Jupyter shows a bare Figure only through `viz.show(fig, alt="what it shows")`.
+Figures are PNG at `PNG_DPI` = 120 with a 256-colour palette (lighter than the full-colour
+80-dpi PNGs before them: the notebooks are committed with their outputs). Importing `viz`
+sets matplotlib's colour cycle to `CATEGORICAL`, ten colours a colour-blind reader tells
+apart (no red beside a green); heat maps use viridis, with `colorbar=True` for a scale.
+Tensors may be passed as they are (detached and moved to the CPU here), and most figures take
+`ax=` to draw into a panel. A widget is sliders plus an `ipywidgets.Image` holding the PNG of
+a Figure (kept and redrawn, one draw per slider change, shown at its pixel size), returned as a
+box with its parts as attributes: `.image`, `.sliders` (a dict by name) and, per widget,
+`.readout`, `.z()`, `.summaries`, `.render`. `benchmarks/widget_times.py` times every widget.
 """
 from .beta_vae import beta_vae_widget
-from .figures import PNG_DPI, density_2d, image_grid, scatter_2d, show, to_png, training_curves
+from .figures import (CATEGORICAL, PNG_DPI, clear_panel, density_2d, describe, image_grid, png_size, scatter_2d,
+                      show, to_png, training_curves)
 from .kl_fit import kl_fit_demo, kl_fit_figure
 from .latent import interpolation_widget, latent_traversal_widget
-from .slider import close_figure, image_rows_slider, image_slider_widget
+from .slider import close_figure, figure_png, image_rows_slider, image_slider_widget
 
 __all__ = [
-    "PNG_DPI", "to_png", "show", "image_grid", "density_2d", "scatter_2d", "training_curves",
-    "image_slider_widget", "image_rows_slider", "close_figure",
+    "PNG_DPI", "CATEGORICAL", "to_png", "png_size", "show", "describe", "clear_panel",
+    "image_grid", "density_2d", "scatter_2d", "training_curves",
+    "image_slider_widget", "image_rows_slider", "figure_png", "close_figure",
     "kl_fit_figure", "kl_fit_demo",
     "latent_traversal_widget", "interpolation_widget",
     "beta_vae_widget",

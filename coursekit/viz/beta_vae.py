@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from ..evaluation.disentanglement import mig_details
 from ..utils import seeded_generator
-from .figures import image_grid
+from .figures import clear_panel, image_grid
 from .slider import image_slider_widget
 
 __all__ = ["beta_vae_widget"]
@@ -65,7 +65,8 @@ def beta_vae_widget(models: Mapping[float, object], x, factors, factor_names: Se
     Everything is computed once, when the widget is built; `box.summaries[β]` holds the numbers
     ("mig", "rate", "distortion", "active", "kl_per_dim", "order", "details": the MIGResult) and
     the pictures' tensors ("x", "recon", "traversals", "values"), `box.sliders["beta"]` the
-    slider and `box.render(β)` the Figure for one β (a still picture for a static page).
+    slider and `box.render(β)` the Figure for one β (a still picture for a static page). The
+    widget keeps one figure, redrawn for each β, and each β's picture once drawn.
     """
     if not isinstance(models, Mapping) or not models:
         got = "an empty dict" if isinstance(models, Mapping) else type(models).__name__
@@ -86,26 +87,27 @@ def beta_vae_widget(models: Mapping[float, object], x, factors, factor_names: Se
     vmax = None if levels is None else levels - 1
     names = list(factor_names)
 
-    def render(beta: float) -> Figure:
+    def layout(n_rows: int) -> tuple[Figure, list, object]:
+        fig = Figure(figsize=(9.0, 1.0 + 0.62 * (2 + n_rows)), layout="constrained")
+        left, right = fig.subfigures(1, 2, width_ratios=[1.75, 1])
+        return fig, list(left.subplots(2 + n_rows, 1, squeeze=False)[:, 0]), right.subplots()
+
+    def draw(fig: Figure, axes: list, ax, beta: float) -> Figure:
         s = summaries[beta]
         rows = s["traversals"]
         latent_dim = len(s["kl_per_dim"])
-        fig = Figure(figsize=(9.0, 1.0 + 0.62 * (2 + len(rows))), layout="constrained")
-        left, right = fig.subfigures(1, 2, width_ratios=[1.75, 1])
-        axes = left.subplots(2 + len(rows), 1, squeeze=False)[:, 0]
         grid_kw = {"vmin": 0, "vmax": vmax} if vmax is not None else {"vmin": 0.0, "vmax": 1.0}
         image_grid(s["x"], nrow=show, ax=axes[0], **grid_kw)
-        axes[0].set_title("data x", fontsize=8, loc="left")
+        axes[0].set_title("data x", fontsize=8, loc="left", y=1.0)
         image_grid(s["recon"], nrow=show, ax=axes[1], **grid_kw)
-        axes[1].set_title("reconstruction decode(μ(x))", fontsize=8, loc="left")
+        axes[1].set_title("reconstruction decode(μ(x))", fontsize=8, loc="left", y=1.0)
         normalized = s["details"].normalized_mi                                   # (L, F)
         top_factor = s["details"].top_factor                                      # (L,)
-        for ax, images, j in zip(axes[2:], rows, s["order"].tolist()):
-            image_grid(images, nrow=len(images), ax=ax, **grid_kw)
+        for row_ax, images, j in zip(axes[2:], rows, s["order"].tolist()):
+            image_grid(images, nrow=len(images), ax=row_ax, **grid_kw)
             k = int(top_factor[j])
-            ax.set_title(f"z_{j + 1}: KL {float(s['kl_per_dim'][j]):.2f} nats; most about {names[k]} "
-                         f"({float(normalized[j, k]):.2f})", fontsize=8, loc="left")
-        ax = right.subplots()
+            row_ax.set_title(f"z_{j + 1}: KL {float(s['kl_per_dim'][j]):.2f} nats; most about {names[k]} "
+                             f"({float(normalized[j, k]):.2f})", fontsize=8, loc="left", y=1.0)
         shown = s["order"].tolist()
         ax.imshow(normalized[shown].cpu().numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
         ax.set_xticks(range(len(names)), names, rotation=45, fontsize=8)
@@ -115,17 +117,32 @@ def beta_vae_widget(models: Mapping[float, object], x, factors, factor_names: Se
                 v = float(normalized[j, k])
                 if v >= 0.05:
                     ax.text(k, r, f"{v:.2f}", ha="center", va="center", fontsize=6, color="w" if v < 0.6 else "k")
-        ax.set_title("I(z_j; v_k) / H(v_k)", fontsize=8)
+        ax.set_title("I(z_j; v_k) / H(v_k)", fontsize=8, y=1.0)
         fig.suptitle(f"β = {beta:g}:  MIG {s['mig']:.3f},  rate R {s['rate']:.1f} nats,  distortion D "
                      f"{s['distortion']:.1f} nats,  {s['active']} of {latent_dim} latents active", fontsize=9)
         return fig
+
+    def render(beta: float) -> Figure:
+        """A new Figure for one β (a still, e.g. for a static page)."""
+        return draw(*layout(len(summaries[beta]["traversals"])), beta)
+
+    kept: dict = {}   # the widget's one figure, its panels cleared and drawn again for each β
+
+    def render_in_place(beta: float) -> Figure:
+        n_rows = len(summaries[beta]["traversals"])
+        if kept.get("n_rows") != n_rows:
+            kept.update(zip(("fig", "axes", "ax"), layout(n_rows)), n_rows=n_rows)
+        else:
+            for panel in (*kept["axes"], kept["ax"]):
+                clear_panel(panel)
+        return draw(kept["fig"], kept["axes"], kept["ax"], beta)
 
     start = betas[0] if value is None else float(value)
     if start not in summaries:
         raise ValueError(f"value {value!r} is not one of the trained β values {betas}")
     slider = widgets.SelectionSlider(options=[(f"{b:g}", b) for b in betas], value=start, description="β (beta_kl)",
                                      continuous_update=False, style={"description_width": "90px"})
-    box = image_slider_widget(render, {"beta": slider})
+    box = image_slider_widget(render_in_place, {"beta": slider}, cache=len(betas))
     box.summaries = summaries
     box.render = render   # box.render(β) -> Figure: a still of any stop, e.g. for a static page
     return box

@@ -8,46 +8,142 @@ ipywidgets `Output`. Jupyter does not display a bare `Figure` by itself, so
     viz.show(viz.image_grid(samples, nrow=8))      # in a notebook cell
     png = viz.to_png(viz.density_2d(model.log_prob, (-3, 3), (-3, 3)))   # bytes, e.g. for a widget
 
-Figures are kept small (a few inches, PNG at `PNG_DPI` = 80 dpi) because the notebooks are
-committed with their outputs. Tensors are detached and moved to the CPU here, so a model's
-outputs can be passed straight in. Most functions take `ax=` to draw into a panel of a figure
-of your own (the per-idea files of `coursekit.viz` build their panels that way).
+Figures are PNG at `PNG_DPI` = 120 dots per inch (a 7-point label is about 12 pixels tall, an
+8×8 digit of `image_grid` 84 pixels wide) stored with a palette of at most 256 colours, which
+keeps them lighter than the 80-dpi full-colour PNGs they replace (the notebooks are committed
+with their outputs). `show(fig, alt=...)` displays the figure as an `<img>` with alt text
+(JupyterLab 4 shows an image output's `alt` only from HTML; an `image/png` output's metadata is
+ignored there); without `alt` the text is made from the figure's titles (`describe`).
+
+Colours a colour-blind reader can tell apart: `CATEGORICAL` (matplotlib's "petroff10", chosen
+under simulated colour-vision deficiencies; no green beside a red), which importing `viz` makes
+the default colour cycle, so `"C0"`, `"C1"`, ... in a lecture's own figure are these colours too;
+heat maps use viridis (`colorbar=True` adds a colour bar in data units). Tensors are detached
+and moved to the CPU here, so a model's outputs can be passed straight in. Most functions take
+`ax=` to draw into a panel of a figure of your own (the per-idea files of `coursekit.viz` build
+their panels that way).
 """
 from __future__ import annotations
 
+import base64
+import html
 import math
 from io import BytesIO
 from typing import Any, Callable, Mapping, Sequence
 
+import matplotlib
 import numpy as np
 import torch
+from cycler import cycler
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from PIL import Image as PILImage
 
-__all__ = ["PNG_DPI", "to_png", "show", "image_grid", "density_2d", "scatter_2d", "training_curves"]
+__all__ = ["PNG_DPI", "CATEGORICAL", "to_png", "png_size", "describe", "show", "clear_panel", "image_grid",
+           "density_2d", "scatter_2d", "training_curves"]
 
-PNG_DPI = 80
+PNG_DPI = 120
+"""Dots per inch of every PNG the course shows (80 before: 7-point text was 8 pixels tall)."""
+
+CATEGORICAL = ("#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6", "#a96b59", "#e76300", "#b9ac70",
+               "#717581", "#92dadd")
+"""Ten colours a colour-blind reader can tell apart: matplotlib's "petroff10" (Petroff 2021, "Accessible
+color sequences for data visualization"): blue, orange, red, grey, purple, brown, ... and no green."""
+
+# The course's colour cycle for every figure, the lectures' own included ("C2" is red, never a green
+# beside it). Only the colour cycle is set: the backend and everything else stay as they were.
+matplotlib.rcParams["axes.prop_cycle"] = cycler(color=list(CATEGORICAL))
+matplotlib.rcParams["patch.facecolor"] = CATEGORICAL[0]
 
 
-def to_png(fig: Figure, dpi: int = PNG_DPI) -> bytes:
-    """The figure as PNG bytes (what an `ipywidgets.Image(format="png")` displays)."""
+def _encode_png(rgb: np.ndarray, colors: int | None, compress_level: int) -> bytes:
+    """An (H, W, 3) uint8 array as PNG: with a palette of at most `colors` colours (None: full colour)."""
+    image = PILImage.fromarray(rgb)
+    if colors is not None:
+        image = image.quantize(colors=colors, method=PILImage.Quantize.FASTOCTREE, dither=PILImage.Dither.NONE)
     buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    image.save(buffer, format="png", compress_level=compress_level)
     return buffer.getvalue()
 
 
-def show(fig: Figure, dpi: int = PNG_DPI) -> None:
-    """Display the figure in Jupyter as a PNG (a bare `Figure` is not displayed by itself)."""
-    from IPython.display import Image, display  # IPython is only needed where figures are shown
+def to_png(fig: Figure, dpi: int = PNG_DPI, colors: int | None = 256) -> bytes:
+    """The figure as PNG bytes, cropped to what is drawn, with a palette of at most `colors` colours.
 
-    display(Image(data=to_png(fig, dpi=dpi), format="png"))
+    256 colours keep the picture indistinguishable from full colour (grey digits have 17 or 256
+    levels, a viridis map 256) at about half the bytes; `colors=None` stores full RGB.
+    """
+    if colors is not None and not (isinstance(colors, int) and 2 <= colors <= 256):
+        raise ValueError(f"colors must be an int in 2..256 (a palette) or None (full colour), got {colors!r}")
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    buffer.seek(0)
+    rgb = np.asarray(PILImage.open(buffer).convert("RGB"))  # (H, W, 3)
+    return _encode_png(rgb, colors, compress_level=9)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels of PNG bytes, read from the header."""
+    if bytes(png[:8]) != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"expected PNG bytes (starting b'\\x89PNG'), got {bytes(png[:8])!r}")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def describe(fig: Figure) -> str:
+    """A short text for a figure that has no alt text: its title and its panels' titles and axis labels."""
+    parts = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():
+        parts.append(suptitle.get_text())
+    panels = []
+    for ax in fig.axes:
+        if getattr(ax, "_colorbar", None) is not None:
+            continue
+        title = next((t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t), "")
+        labels = [label for label in (ax.get_xlabel(), ax.get_ylabel()) if label]
+        text = title + (f" ({' vs '.join(labels[::-1])})" if labels else "")
+        if text and text not in panels:
+            panels.append(text)
+    if panels:
+        parts.append(("panels: " if len(panels) > 1 else "") + "; ".join(panels))
+    return "Figure: " + ". ".join(parts) if parts else "Figure without a title: see the text around it."
+
+
+def show(fig: Figure, dpi: int = PNG_DPI, alt: str | None = None) -> None:
+    """Display the figure in Jupyter (a bare `Figure` is not displayed by itself), with alt text.
+
+    The output is an HTML `<img alt="...">` holding the PNG (`to_png`) and, as its plain-text
+    form, the alt text itself: JupyterLab 4 reads an image's alt text only from HTML (it ignores
+    an `image/png` output's metadata), and the PNG is stored once. `alt` says what the figure
+    shows; without it, `describe(fig)` builds one from the titles and axis labels.
+    """
+    from IPython.display import display  # IPython is only needed where figures are shown
+
+    png = to_png(fig, dpi=dpi)
+    width, _ = png_size(png)
+    text = describe(fig) if alt is None else str(alt)
+    source = base64.b64encode(png).decode("ascii")
+    tag = f'<img src="data:image/png;base64,{source}" alt="{html.escape(text, quote=True)}" width="{width}"/>'
+    display({"text/html": tag, "text/plain": text}, raw=True)
 
 
 def _to_numpy(x: Any) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def clear_panel(ax: Axes) -> Axes:
+    """Remove what was drawn in `ax` (images, lines, patches, texts, collections, legend), keeping the
+    axes, its position and its ticks: a widget draws a panel again this way, far faster than `ax.cla()`,
+    which builds every tick anew."""
+    for artist in [*ax.images, *ax.lines, *ax.patches, *ax.collections, *ax.texts]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    return ax
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -108,9 +204,10 @@ def image_grid(
     vmin: float | None = None,
     vmax: float | None = None,
     cmap: str = "gray",
-    scale: float = 0.6,
+    scale: float = 0.7,
     ax: Axes | None = None,
     levels: int | None = None,
+    colorbar: bool | str = False,
 ) -> Figure:
     """N images tiled into one picture, `nrow` images per row (torchvision's meaning).
 
@@ -119,7 +216,10 @@ def image_grid(
     `titles` puts one short string above each image (a label, a log-likelihood). The
     colour range is shared by all images: `vmin`/`vmax`, else 0..levels−1 when `levels` is
     given (2 for binary sprites, 4 for the coloured digits), else 0..16 for integer digits,
-    0..1 for floats in [0, 1], and min..max otherwise. Each image is about `scale` inches wide.
+    0..1 for floats in [0, 1], and min..max otherwise. Each image is about `scale` inches wide
+    (84 pixels at `PNG_DPI`). `colorbar=True` (or a label, e.g. "bits") adds a colour bar in the
+    images' own units, vmin..vmax, for single-channel maps such as an entropy or a σ per pixel
+    (use a perceptually uniform `cmap`, "viridis" or "cividis", there).
     """
     if levels is not None:
         if not isinstance(levels, int) or levels < 2:
@@ -145,6 +245,13 @@ def image_grid(
     ax = _new_axes(ax, figsize=(scale * nrow, scale * rows * (h + title_rows) / w))
     if c == 1:
         ax.imshow(mosaic[..., 0], cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+        if colorbar:
+            bar = ax.figure.colorbar(ScalarMappable(Normalize(low, high), cmap=cmap), ax=ax, fraction=0.05, pad=0.02)
+            bar.ax.tick_params(labelsize=7)
+            if isinstance(colorbar, str):
+                bar.set_label(colorbar, fontsize=7)
+    elif colorbar:
+        raise ValueError(f"colorbar needs single-channel images (a map of values), got {c} channels")
     else:
         alpha = np.isfinite(mosaic[..., :1]).astype(np.float64)  # (H', W', 1): gaps transparent
         ax.imshow(np.concatenate([np.nan_to_num(mosaic), alpha], axis=-1), interpolation="nearest")
@@ -193,6 +300,7 @@ def density_2d(
     cmap: str = "viridis",
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
+    colorbar: bool | str = False,
 ) -> Figure:
     """The density p(x) = exp(log p(x)) of a 2-D model on a `resolution`² grid over xlim × ylim.
 
@@ -200,6 +308,7 @@ def density_2d(
     it is called once, without gradients, on the device and in the dtype of its module's
     parameters (else CPU float32; `device`/`dtype` override). `kind="heat"` draws an image,
     `kind="contour"` filled contours. `samples`, an (N, 2) tensor or array, is drawn on top.
+    `colorbar=True` (or a label) adds a colour bar of p(x).
     """
     if kind not in ("heat", "contour"):
         raise ValueError(f"kind must be 'heat' or 'contour', got {kind!r}")
@@ -223,9 +332,13 @@ def density_2d(
 
     ax = _new_axes(ax, figsize=(3.2, 3.0))
     if kind == "heat":
-        ax.imshow(density, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap, aspect="auto")
+        mappable = ax.imshow(density, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap, aspect="auto")
     else:
-        ax.contourf(_to_numpy(xs.double()), _to_numpy(ys.double()), density, levels=12, cmap=cmap)
+        mappable = ax.contourf(_to_numpy(xs.double()), _to_numpy(ys.double()), density, levels=12, cmap=cmap)
+    if colorbar:
+        bar = ax.figure.colorbar(mappable, ax=ax, fraction=0.05, pad=0.02)
+        bar.ax.tick_params(labelsize=7)
+        bar.set_label(colorbar if isinstance(colorbar, str) else "p(x)", fontsize=7)
     if samples is not None:
         points_np = _as_points_2d(samples, "samples")
         ax.scatter(points_np[:, 0], points_np[:, 1], s=3, c="white", edgecolors="none", alpha=0.7)
@@ -257,7 +370,7 @@ def scatter_2d(
         for k, label in enumerate(np.unique(label_array)):
             chosen = label_array == label
             ax.scatter(array[chosen, 0], array[chosen, 1], s=s, alpha=alpha, edgecolors="none",
-                       color=f"C{k % 10}", label=str(label))
+                       color=CATEGORICAL[k % len(CATEGORICAL)], label=str(label))
         ax.legend(fontsize=6, markerscale=2, loc="best")
     if xlim is not None:
         ax.set_xlim(*_check_limits("xlim", xlim))
