@@ -85,3 +85,39 @@ def test_latent_widgets_reject_bad_arguments():
         viz.latent_traversal_widget(lambda z: z, torch.zeros(2))
     with pytest.raises(ValueError, match="same shape"):
         viz.interpolation_widget(Recorder(), torch.zeros(2), torch.zeros(3))
+
+
+def test_latent_traversal_puts_its_sliders_beside_a_picture_shown_at_its_pixel_size():
+    """Lecture 02's traversal: 16 sliders in a column left of the picture (not 510 px of sliders above
+    it), and the picture one image pixel per CSS pixel (not 386 px stretched to the box's 964)."""
+    box = viz.latent_traversal_widget(Recorder_16(), torch.zeros(16), levels=17,
+                                      labels={j: f"KL {j / 10:.1f}" for j in range(16)}, highlight=range(5))
+    assert isinstance(box, widgets.HBox)
+    column, image = box.children
+    assert image is box.image and list(column.children) == list(box.sliders.values())
+    width, height = viz.png_size(bytes(box.image.value))
+    assert box.image.layout.width == f"{width}px" and box.image.layout.height == "auto"
+    slider_width = int(box.sliders["z1"].layout.width.removesuffix("px"))
+    assert slider_width + width <= 1000            # both fit side by side in a notebook 1000 px wide
+    box.sliders["z16"].value = 2.0
+    assert box.image.layout.width == f"{viz.png_size(bytes(box.image.value))[0]}px"
+
+
+class Recorder_16(Recorder):
+    """The Recorder's picture from the first two of 16 latents."""
+
+    def __call__(self, z):
+        return super().__call__(z[:, :2])
+
+
+def test_latent_widgets_keep_one_figure_and_draw_only_the_panels_that_change():
+    decode = Recorder()
+    box = viz.interpolation_widget(decode, torch.tensor([-2.0, 0.0]), torch.tensor([0.0, 2.0]), steps=5)
+    strip_calls = sum(len(z) == 5 for z in decode.calls)
+    for t in (0.1, 0.2, 0.3):
+        before = bytes(box.image.value)
+        box.sliders["t"].value = t
+        assert bytes(box.image.value) != before
+    assert sum(len(z) == 5 for z in decode.calls) == strip_calls   # moving t decodes one code, not the strip
+    box.sliders["path"].value = "spherical"
+    assert sum(len(z) == 5 for z in decode.calls) == strip_calls + 1

@@ -118,3 +118,51 @@ def test_image_rows_slider_rejects_bad_arguments(digits_float):
         viz.image_rows_slider(lambda v: {"x": shown}, [1, 2], value=3)
     with pytest.raises(ValueError, match="non-empty dict"):
         viz.image_rows_slider(lambda v: shown, [1, 2])
+
+
+def test_a_render_that_returns_the_same_figure_is_redrawn_with_its_first_layout():
+    fig = Figure(figsize=(2, 2), layout="constrained")
+    ax = fig.add_subplot()
+    (line,) = ax.plot([0, 1], [0, 1])
+
+    def render(slope):
+        line.set_ydata([0, slope])
+        return fig
+
+    box = viz.image_slider_widget(render, {"slope": widgets.FloatSlider(value=1.0, min=-2, max=2)})
+    first = bytes(box.image.value)
+    position = ax.get_position().bounds
+    assert fig.get_layout_engine() is None or type(fig.get_layout_engine()).__name__ == "PlaceHolderLayoutEngine"
+    box.sliders["slope"].value = -1.0
+    assert bytes(box.image.value) != first and ax.get_position().bounds == position
+    assert viz.png_size(bytes(box.image.value)) == (2 * viz.PNG_DPI, 2 * viz.PNG_DPI)   # the whole figure, once
+
+
+def test_the_picture_is_shown_at_its_pixel_size_and_arranged_as_asked():
+    sliders = {"slope": widgets.FloatSlider(value=1.0, min=-2, max=2)}
+    above = viz.image_slider_widget(line_figure, sliders)
+    width, _ = viz.png_size(bytes(above.image.value))
+    assert above.image.layout.width == f"{width}px" and above.image.layout.max_width == "100%"
+    assert isinstance(above, widgets.VBox) and above.children[-1] is above.image
+    beside = viz.image_slider_widget(line_figure, {"slope": widgets.FloatSlider(value=1.0)}, arrange="beside")
+    assert isinstance(beside, widgets.HBox) and beside.children[1] is beside.image
+    with pytest.raises(ValueError, match="arrange must be 'above' or 'beside', got 'below'"):
+        viz.image_slider_widget(line_figure, sliders, arrange="below")
+    with pytest.raises(ValueError, match="cache must be an int >= 0"):
+        viz.image_slider_widget(line_figure, sliders, cache=-1)
+
+
+def test_cache_draws_each_value_once():
+    calls = []
+
+    def render(k):
+        calls.append(k)
+        return line_figure(k)
+
+    box = viz.image_slider_widget(render, {"k": widgets.IntSlider(value=0, min=0, max=3)}, cache=2)
+    pictures = {0: bytes(box.image.value)}
+    for k in (1, 0, 1, 2, 0):
+        box.sliders["k"].value = k
+        pictures.setdefault(k, bytes(box.image.value))
+        assert bytes(box.image.value) == pictures[k]
+    assert calls == [0, 1, 2, 0]          # 0 and 1 came from the cache; 0 was dropped (two kept) before its return
