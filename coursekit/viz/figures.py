@@ -63,7 +63,7 @@ def _encode_png(rgb: np.ndarray, colors: int | None, compress_level: int) -> byt
     """An (H, W, 3) uint8 array as PNG: with a palette of at most `colors` colours (None: full colour)."""
     image = PILImage.fromarray(rgb)
     if colors is not None:
-        image = image.quantize(colors=colors, method=PILImage.Quantize.FASTOCTREE, dither=PILImage.Dither.NONE)
+        image = image.quantize(colors=colors, method=PILImage.Quantize.MEDIANCUT, dither=PILImage.Dither.NONE)
     buffer = BytesIO()
     image.save(buffer, format="png", compress_level=compress_level)
     return buffer.getvalue()

@@ -129,10 +129,13 @@ def kl_fit_demo(separation: float = 3.0, std: float = 1.0, weight: float = 0.5) 
     fig = Figure(figsize=(5.0, 2.6), layout="constrained")
     ax = fig.add_subplot()
 
+    fits: dict = {}   # (d, w) -> both fits: going back to a setting skips the reverse fit's descent
+
     def render(separation: float, weight: float) -> Figure:
         p = divergences.two_component_mixture(separation, std=std, weight=weight)
-        forward = divergences.fit_gaussian_forward_kl(p)
-        reverse = divergences.fit_gaussian_reverse_kl(p)
+        if (separation, weight) not in fits:
+            fits[separation, weight] = divergences.fit_gaussian_forward_kl(p), divergences.fit_gaussian_reverse_kl(p)
+        forward, reverse = fits[separation, weight]
         readout.value = _fit_readout_html(p, forward, reverse)
         clear_panel(ax)
         return kl_fit_figure(p, forward=forward, reverse=reverse, ax=ax)

@@ -13,7 +13,7 @@ code runs in a kernel, in a test and in a browser test.
 What keeps an update fast (`benchmarks/widget_times.py` prints each widget's time):
 
 - one draw per update, straight to pixels: the Agg canvas's buffer goes to PNG through PIL
-  (palette, fast compression), not through `savefig`, which draws twice to crop;
+  (full colour, fast compression), not through `savefig`, which draws twice to crop;
 - a `render` may return the *same* Figure every time, changing only what moved: the layout
   found at the first draw is kept, so later draws skip the constrained-layout pass (the
   widgets of `latent`, `kl_fit` and `beta_vae` do this);
@@ -54,12 +54,14 @@ def close_figure(fig: Figure) -> None:
         pyplot.close(fig)
 
 
-def figure_png(fig: Figure, dpi: int = PNG_DPI, colors: int | None = 256) -> bytes:
+def figure_png(fig: Figure, dpi: int = PNG_DPI, colors: int | None = None) -> bytes:
     """The whole figure as PNG bytes, drawn once: Agg's pixel buffer, encoded by PIL with fast compression.
 
-    The widgets' path (`to_png`, for still figures, crops to what is drawn and compresses
-    harder, and `savefig` draws the figure twice for it). The figure keeps its Agg canvas, so
-    drawing it again after a change redraws only the figure.
+    The widgets' path. `to_png`, for still figures, crops to what is drawn (`savefig` draws the
+    figure twice for that), reduces it to a 256-colour palette and compresses harder: lighter
+    bytes to commit, but a widget's picture is never committed and the palette search costs
+    time (about 0.1 s for lecture 03's β picture), so full colour is the default here. The
+    figure keeps its Agg canvas, so drawing it again after a change redraws only the figure.
     """
     if fig.get_dpi() != dpi:
         fig.set_dpi(dpi)
