@@ -62,7 +62,7 @@ def test_describe_reads_the_suptitle_titles_and_axis_labels():
     right.set_ylabel("loss")
     right.set_title("training")
     fig.suptitle("the floor model")
-    assert viz.describe(fig) == "Figure: the floor model. panels: entropy per pixel; training (loss vs epoch)"
+    assert viz.describe(fig) == "Figure: the floor model. 2 panels: entropy per pixel; training (loss vs epoch)"
     assert "without a title" in viz.describe(Figure())
 
 

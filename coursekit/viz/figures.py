@@ -106,8 +106,10 @@ def describe(fig: Figure) -> str:
         text = title + (f" ({' vs '.join(labels[::-1])})" if labels else "")
         if text and text not in panels:
             panels.append(text)
-    if panels:
-        parts.append(("panels: " if len(panels) > 1 else "") + "; ".join(panels))
+    if len(panels) > 1:
+        parts.append(f"{len(panels)} panels: " + "; ".join(panels))
+    elif panels:
+        parts.append(panels[0])
     return "Figure: " + ". ".join(parts) if parts else "Figure without a title: see the text around it."
 
 
@@ -242,7 +244,10 @@ def image_grid(
     mosaic = _mosaic(scaled, nrow, pad, title_rows)  # (rows·cell_h + pad, nrow·cell_w + pad, C)
 
     rows = math.ceil(n / nrow)
-    ax = _new_axes(ax, figsize=(scale * nrow, scale * rows * (h + title_rows) / w))
+    bar_width = 0.0
+    if colorbar and ax is None:   # a map with a colour bar: at least 1.5 in tall, and room for the bar
+        scale, bar_width = max(scale, 1.5 / rows), 0.9
+    ax = _new_axes(ax, figsize=(scale * nrow + bar_width, scale * rows * (h + title_rows) / w))
     if c == 1:
         ax.imshow(mosaic[..., 0], cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
         if colorbar:
