@@ -12,8 +12,8 @@ def test_kl_fit_figure_shows_the_mixture_and_both_fits_with_their_kl():
     fig = viz.kl_fit_figure(p, forward=fit_gaussian_forward_kl(p), reverse=fit_gaussian_reverse_kl(p))
     (ax,) = fig.axes
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[1].startswith("forward KL(p‖q): mode covering, KL = ")
-    assert labels[2].startswith("reverse KL(q‖p): mode seeking, KL = 0.693")  # q on one mode: log 2
+    assert labels[1].startswith("forward KL(p‖q): mode covering,\nKL = ")
+    assert labels[2].startswith("reverse KL(q‖p): mode seeking,\nKL = 0.693")  # q on one mode: log 2
     assert len(ax.lines) == 2
 
 
