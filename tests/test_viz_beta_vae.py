@@ -44,6 +44,8 @@ def test_the_slider_picks_a_model_and_the_picture_and_numbers_follow(models, spr
     assert bytes(box.image.value) != first
     slider.value = 1.0
     assert bytes(box.image.value) == first
+    width, _ = viz.png_size(first)
+    assert box.image.layout.width == f"{width}px" and width <= 1000   # its own size, within a notebook's width
 
     for beta, model in models.items():
         s = box.summaries[beta]

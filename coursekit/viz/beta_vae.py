@@ -142,7 +142,8 @@ def beta_vae_widget(models: Mapping[float, object], x, factors, factor_names: Se
         raise ValueError(f"value {value!r} is not one of the trained β values {betas}")
     slider = widgets.SelectionSlider(options=[(f"{b:g}", b) for b in betas], value=start, description="β (beta_kl)",
                                      continuous_update=False, style={"description_width": "90px"})
-    box = image_slider_widget(render_in_place, {"beta": slider}, cache=len(betas))
+    # 100 dpi: the 9-inch picture is 900 px wide, within a notebook's width (shown at its pixel size, not shrunk)
+    box = image_slider_widget(render_in_place, {"beta": slider}, dpi=100, cache=len(betas))
     box.summaries = summaries
     box.render = render   # box.render(β) -> Figure: a still of any stop, e.g. for a static page
     return box
