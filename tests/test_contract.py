@@ -44,7 +44,7 @@ from torch import nn
 import coursekit.models as models
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
 from coursekit.models import (
-    PCA, VAE, ConvAutoencoder, GenerativeModel, LinearAutoencoder, MLPAutoencoder, PixelCategorical,
+    PCA, VAE, CollapseVAE, ConvAutoencoder, GenerativeModel, LinearAutoencoder, MLPAutoencoder, PixelCategorical,
 )
 from coursekit.models.base import batch_images
 from coursekit.training import train
@@ -96,6 +96,7 @@ TINY: dict[str, Tiny] = {
                                                             noise_std=0.1, mask_prob=0.2)),
     "ConvAutoencoder": Tiny(lambda: ConvAutoencoder(shape=(1, 8, 8), latent_dim=2, channels=(4, 4))),
     "PCA": Tiny(lambda: PCA(shape=(1, 4, 4), latent_dim=2), fit=lambda m: m.fit(torch.rand(30, 1, 4, 4))),
+    "CollapseVAE-free-bits": Tiny(lambda: CollapseVAE(components=3, hidden=8, free_bits=0.1)),
 }
 
 def build(name: str, seed: int = 0) -> GenerativeModel:

@@ -17,3 +17,6 @@ __all__ += [
 from .vae import VAE, VAEConfig
 
 __all__ += ["VAE", "VAEConfig"]
+from .collapse import CollapseVAE, CollapseVAEConfig, kl_warmup
+
+__all__ += ["CollapseVAE", "CollapseVAEConfig", "kl_warmup"]
