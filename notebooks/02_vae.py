@@ -212,7 +212,7 @@ print(f"{len(history['epoch'])} epochs in {vae_seconds:.0f} s; best validation e
 viz.show(viz.training_curves(history, keys=["recon", "kl", "elbo"]))
 
 # %% [markdown]
-# The reconstruction term falls while, after the first few epochs, the KL term *rises*: the encoder spends nats of KL to say something about $x$. How it spends them, per latent dimension ($\mathrm{KL}_j = \tfrac12(\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1)$ averaged over the test set): dimensions with $\mathrm{KL}_j \approx 0$ are **inactive** — their $q$ equals the prior for every image, the decoder ignores them ("posterior collapse" of those units). The ELBO pays for each dimension it uses, so it uses only as many as help.
+# The reconstruction term falls while, after the first few epochs, the KL term *rises*: the encoder spends nats of KL to say something about $x$. How it spends them, per latent dimension ($\mathrm{KL}_j = \tfrac12(\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1)$ averaged over the test set): dimensions with $\mathrm{KL}_j \approx 0$ are **inactive** — their $q$ equals the prior for every image, the decoder ignores them ("posterior collapse" of those units; appendix `02b_posterior_collapse` shows a whole model collapse, and the remedies). The ELBO pays for each dimension it uses, so it uses only as many as help.
 
 # %%
 vae.eval()
@@ -243,19 +243,33 @@ fig.axes[0].set_title("rows: data · decode(μ) · decode(z) for three z ~ q(z|x
 viz.show(fig)
 
 # %% [markdown]
-# **Generating** is the generative story of section 1: $z \sim \mathcal N(0, I)$, then $x \sim p_\theta(x \mid z)$. The mean image $\mathbb E[x \mid z]$ (top row) is what one usually shows; an actual draw (middle row) adds independent pixel noise — the decoder has no way to correlate pixels except through $z$, which is also why VAE samples look blurry. A **temperature** $\tau < 1$ ($z \sim \mathcal N(0, \tau^2 I)$, bottom row) trades diversity for typicality.
+# **Generating** is the generative story of section 1: $z \sim \mathcal N(0, I)$, then $x \sim p_\theta(x \mid z)$. A categorical decoder gives, for every pixel, a distribution over the 17 grey levels, and there are three ways to turn it into a picture: its **mean** $\mathbb E[x \mid z]$ (what one usually shows), its **mode** (the most likely level of each pixel), or a **draw** $x \sim p_\theta(x \mid z)$ — an actual sample of the model, which adds independent noise to every pixel: the decoder has no way to correlate pixels except through $z$. A **temperature** $\tau < 1$ ($z \sim \mathcal N(0, \tau^2 I)$) draws codes nearer the prior's centre.
+#
+# Which looks most like real digits? Judge it on a scale, not by eye: the Fréchet distance of appendix 00b, 400 images against the test digits, next to what real training digits score (the best a model can hope for) and what the floor model's independent pixels score (a model that learned no structure).
 #
 # > **Common mistake.** The workshop slides say "during sampling, first sample the latent variable using the reparametrization trick". New images come from the **prior**, $z \sim p(z)$: there is no $x$ to encode, hence no $\mu_\phi(x), \sigma_\phi(x)$. The reparameterisation is a device for training gradients, not part of generation.
 
 # %%
+clf = evaluation.classifier(splits, kind=DATA, device=device)          # appendix 00b's feature network (cached)
+scale = evaluation.frechet_reference(splits, clf, seed=SEED)           # real vs real, the floor, uniform noise
+fd = lambda imgs: float(evaluation.frechet_distance(imgs.float().clamp(0, LEVELS - 1) / (LEVELS - 1), splits.test, clf))
 with torch.no_grad():
-    z = torch.randn(16, LATENT_DIM, generator=generator.manual_seed(SEED)).to(device)
-    means = vae.sample(16, z=z, mean=True)
-    draws = vae.sample(16, z=z, generator=generator.manual_seed(SEED))
-    cold = vae.sample(16, z=0.6 * z, mean=True)
-fig = viz.image_grid(torch.cat([means, draws.float(), cold]), nrow=16, levels=LEVELS)
-fig.axes[0].set_title("rows: E[x | z] for z ~ N(0, I) · a draw x ~ p(x | z) · E[x | z] at temperature τ = 0.6", fontsize=8)
+    z = torch.randn(scale["real"].n, LATENT_DIM, generator=generator.manual_seed(SEED)).to(device)   # (400, L)
+    decodings = {"the mean E[x ∣ z]": vae.decode(z),
+                 "the mode, argmax_k p(x_d = k ∣ z)": vae.decoder_output(z).argmax(dim=1),     # (N, K, C, H, W) → (N, C, H, W)
+                 "a draw x ~ p(x ∣ z)": vae.sample(len(z), z=z, generator=generator.manual_seed(SEED)),
+                 "the mean at τ = 0.6": vae.decode(0.6 * z)}
+fig = viz.image_grid(torch.cat([imgs[:16].float() for imgs in decodings.values()]), nrow=16, levels=LEVELS)
+fig.axes[0].set_title("rows: " + " · ".join(decodings), fontsize=8)
 viz.show(fig)
+rows = [f"| real training digits (the best to hope for) | {float(scale['real']):.1f} |"]
+rows += [f"| VAE, z ~ N(0, I): {name} | {fd(imgs):.1f} |" for name, imgs in decodings.items()]
+rows += [f"| floor model: independent pixels | {float(scale['floor']):.1f} |",
+         f"| uniform noise | {float(scale['noise']):.1f} |"]
+display(Markdown(f"| {scale['real'].n} images vs the test digits | Fréchet distance |\n|---|---|\n" + "\n".join(rows)))
+
+# %% [markdown]
+# Read the table against its two ends (the numbers are those printed above, with the default parameters). Every decoding of the VAE lands between the two ends: far better than the floor, but still several times the real digits' distance — good for 40 epochs on a thousand images, far from data. The decoding matters as much as the model. The **mode** scores best: it keeps each pixel's most likely level, sharp strokes and a clean background. The **mean** scores worst of the three at τ = 1: it averages over the levels the decoder is unsure of, and blur is what the classifier's features notice most. A **draw** lies between: its pixel noise costs less than the mean's blur here. And the lower temperature *raises* the distance: codes near the prior's centre decode to similar, average-looking digits, so the samples lose the diversity the Fréchet distance also measures — "typical" is not "better". What the score does not say: whether the samples are new digits or copies of training digits (a memorising model scores like real data), nor anything about likelihood (section 7).
 
 # %% [markdown]
 # ## 7. Estimating $\log p_\theta(x)$: from naive Monte Carlo to importance sampling
@@ -425,26 +439,26 @@ display(Markdown("\n".join(rows) + "\n\nEvery ELBO lies below log p(x), by the K
 # *Completeness.* Sample latents and decode them. The VAE samples from its prior $\mathcal N(0, I)$. The plain autoencoder has no prior: decoding $\mathcal N(0, I)$ is a guess at where its codes are, so we also give it the best simple density we can — a Gaussian fitted *afterwards* to its training codes. The Fréchet distance (appendix 00b: lower is better; real training digits against the test split give the reference) measures how digit-like the decoded images are.
 
 # %%
-clf = evaluation.classifier(splits, kind=DATA, device=device)
 with torch.no_grad():
     train_codes = ae2.encode(splits.train.x.to(device))[0]                                  # (1000, 2)
     fitted = torch.distributions.MultivariateNormal(train_codes.mean(0), torch.cov(train_codes.T))
     z = torch.randn(400, 2, generator=generator.manual_seed(SEED)).to(device)
     decoded = {"VAE, z ~ N(0, I)": vae2.decode(z), "plain AE, z ~ N(0, I)": ae2.decode(z),
                "plain AE, z ~ Gaussian fitted to its codes": ae2.decode(fitted.sample((400,)))}
-fds = {name: float(evaluation.frechet_distance(imgs.clamp(0, LEVELS - 1) / (LEVELS - 1), splits.test, clf))
-       for name, imgs in decoded.items()}
-reference_fd = float(evaluation.frechet_distance(splits.train, splits.test, clf))
+fds = {name: fd(imgs) for name, imgs in decoded.items()}        # section 6's Fréchet distance: n = 400, test digits
 fig = Figure(figsize=(9.6, 1.6), layout="constrained")
 for ax, (name, imgs) in zip(fig.subplots(1, 3), decoded.items()):
     viz.image_grid(imgs[:16], nrow=8, levels=LEVELS, ax=ax)
     ax.set_title(f"{name}\nFréchet distance {fds[name]:.0f}", fontsize=8)
 viz.show(fig)
-print(f"reference: real training digits vs the test split, Fréchet distance {reference_fd:.1f}")
+print("Fréchet distances, 400 images vs the test digits:",
+      ", ".join(f"{name} {value:.1f}" for name, value in fds.items()))
+print(f"the scale (section 6): real training digits {float(scale['real']):.1f}, the floor model's independent pixels "
+      f"{float(scale['floor']):.1f}, uniform noise {float(scale['noise']):.1f}")
 
 
 # %% [markdown]
-# Decoding the prior works for the VAE — its codes were trained to fill $\mathcal N(0, I)$ — and fails for the plain autoencoder, whose codes spread over a range several times wider, with gaps between the classes: for it the prior is simply the wrong density. But look at the third panel. A Gaussian fitted *afterwards* to the autoencoder's codes gives it good samples — by this score even better than the VAE's, whose decoded means are blurrier (the encoder's noise makes each decoding an average over all the images whose codes overlap). Ghosh et al. (2020) build on exactly this: a deterministic autoencoder plus a density fitted to its codes is a competitive generator. What the KL term buys is the guarantee that *one simple density known in advance* covers the codes — no second model to fit, and a likelihood bound — not a monopoly on good samples. (Nor does the VAE's aggregate of codes fill $\mathcal N(0, I)$ perfectly: regions of the prior that no training code reaches decode to in-between images.)
+# Read the three numbers against section 6's scale, printed under the panels (measured with the default parameters). The **2-D VAE** decoding its prior scores 103.3, barely better than the floor model's independent pixels (112.4) and far from real digits (7.1): every $z$ it draws decodes to a digit-like blob (completeness), but with two latent dimensions and the decoder's mean (section 6: the blurriest decoding) the blobs are poor digits. Completeness is not quality. The **plain autoencoder** decoding the same $\mathcal N(0, I)$ scores 210.1, worse than uniform noise (179.6): its codes spread over a range several times wider, with gaps between the classes, so for it the prior is simply the wrong density. But a Gaussian fitted *afterwards* to the autoencoder's codes gives it 75.7, better than the VAE's 103.3 by this score (the VAE's encoder noise makes each decoding an average over all the images whose codes overlap, and averages are blurry). Ghosh et al. (2020) build on exactly this: a deterministic autoencoder plus a density fitted to its codes is a competitive generator. What the KL term buys is the guarantee that *one simple density known in advance* covers the codes — no second model to fit, and a likelihood bound — not a monopoly on good samples. (Nor does the VAE's aggregate of codes fill $\mathcal N(0, I)$ perfectly: regions of the prior that no training code reaches decode to in-between images.)
 #
 # *Continuity.* Points close in latent space should decode to similar images. "Close" needs a scale; take each model's own: the spread (standard deviation) of its test codes per dimension. Move every test code by a random step of a fraction $\epsilon$ of that spread and measure how much worse the decoder explains the image, $-\log p_\theta(x \mid \mu + \epsilon\, s \odot \xi) + \log p_\theta(x \mid \mu)$ with $\xi \sim \mathcal N(0, I)$; and look at a straight path between the codes of two test digits.
 
@@ -552,7 +566,7 @@ print(f"learned σ_x per pixel: from {sigma_x.min():.3f} (the border, always nea
 #
 # With labels, give $y$ to both networks: $q_\phi(z \mid x, y)$ and $p_\theta(x \mid z, y)$, keeping the prior $p(z) = \mathcal N(0, I)$ **independent of $y$**. The ELBO is the same with $y$ added on the right of every bar:
 # $$\log p_\theta(x \mid y) \ge \mathbb E_{q_\phi(z \mid x, y)}\big[\log p_\theta(x \mid z, y)\big] - \mathrm{KL}\big(q_\phi(z \mid x, y)\,\|\,p(z)\big).$$
-# Since the decoder is told the class, $z$ gains nothing by encoding it and the KL charges for every nat it carries: $z$ keeps what the label does not say — the *style* (slant, width, stroke). So one $z$ decoded with each $y$ writes every digit in the same hand. (When only some images have labels, the label of the others becomes a second latent variable with its own encoder $q_\phi(y \mid x)$: Kingma et al.'s semi-supervised M2 model, whose unlabelled-data bound adds $\mathbb E_{q_\phi(y\mid x)}[\cdot] + H(q_\phi(y \mid x))$.)
+# Since the decoder is told the class, $z$ gains nothing by encoding it and the KL charges for every nat it carries: $z$ keeps what the label does not say — the *style* (slant, width, stroke). So one $z$ decoded with each $y$ writes every digit in the same hand. (This course does not teach the *semi-supervised* case, where only some images have labels; Kingma et al.'s M2 model, in the further reading, treats the missing label as a second latent variable. There is no code for it here, so take the pointer as a pointer, not a result.)
 
 # %%
 num_classes = int(splits.train.y.max()) + 1
@@ -585,10 +599,11 @@ print(f"the classifier reads the requested digit in {accuracy:.0%} of 400 sample
 # - With an encoder $q_\phi(z\mid x)$: $\log p_\theta(x) = \mathrm{ELBO} + \mathrm{KL}(q_\phi(z\mid x)\,\|\,p_\theta(z\mid x))$, so the ELBO $= \mathbb E_q[\log p_\theta(x\mid z)] - \mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z))$ is a lower bound whose gap is the posterior mismatch (Jensen gives the bound without the gap).
 # - Reparameterise, $z = \mu + \sigma\odot\varepsilon$, to get low-variance gradients; the Gaussian KL to $\mathcal N(0, I)$ is $\tfrac12\sum(\mu^2 + \sigma^2 - \log\sigma^2 - 1)$; pick the decoder from the data (categorical for grey levels, Bernoulli for binary, Gaussian for real values); use $\mu$ at inference, the prior for generation.
 # - The KL term keeps the codes where the prior samples them (completeness) and trains the decoder on jittered codes (continuity); a plain autoencoder can only be sampled through a density fitted to its codes afterwards. Traversals and interpolations show what each latent dimension does.
+# - Judge samples on a scale (real vs real, the independent-pixel floor): with the default parameters the VAE's samples sit between the two, and how a categorical decoder is turned into a picture (mean, mode or draw) moves the Fréchet distance as much as the model does.
 # - Report $\log p_\theta(x)$ with the IWAE bound at large $k$ in bits/dim: on the digits the VAE is far below the floor (2.398), and IWAE-1000 is several hundredths of a bit tighter than the ELBO.
 # - A conditional VAE with a label-independent prior separates content ($y$) from style ($z$).
 #
-# **Exercises.** The graded exercise for this lecture (`exercises/02_vae.ipynb`) has you implement the reparameterised sample, the Gaussian KL, the ELBO of the categorical decoder and the IWAE estimate, and check them against coursekit's `VAE`. Ungraded questions to try here: (a) retrain with `LATENT_DIM = 2, 4, 32`: how do the ELBO, the IWAE bound and the number of active dimensions change? (b) In section 7, roughly how many prior draws would naive Monte Carlo need on test image 0 to match ten encoder draws? Use the effective sample sizes. (c) Train with `beta_kl=0.5` and `beta_kl=2` (lecture 03's β-VAE): which of recon and KL moves, and what happens to the bits/dim? (d) Show that for the linear-Gaussian VAE (`architecture="linear", decoder="gaussian"`) the optimal encoder is the exact posterior, and that the ELBO then equals $\log p(x)$.
+# **Exercises.** The graded exercise for this lecture (`exercises/02_vae.ipynb`) has you implement the reparameterised sample, the Gaussian KL, the ELBO of the categorical decoder and the IWAE estimate, and check them against coursekit's `VAE`. Ungraded questions to try here: (a) retrain with `LATENT_DIM = 2, 4, 32`: how do the ELBO, the IWAE bound and the number of active dimensions change? (b) In section 7, roughly how many prior draws would naive Monte Carlo need on test image 0 to match ten encoder draws? Use the effective sample sizes. (c) Train with `beta_kl=0.5` and `beta_kl=2` (lecture 03's β-VAE): which of recon and KL moves, and what happens to the bits/dim? (d) For the linear-Gaussian VAE (`architecture="linear", decoder="gaussian"`, $x = Wz + b + \sigma\varepsilon$) show that the exact posterior is Gaussian with covariance $\sigma^2(\sigma^2 I + W^\top W)^{-1}$, so a diagonal encoder can equal it only when $W^\top W$ is diagonal; then show that the maximum-likelihood $W$ is defined only up to a rotation and that one of the rotations makes $W^\top W$ diagonal, so at the optimum the ELBO can equal $\log p(x)$ (Lucas et al., 2019). (e) Posterior collapse, and the remedies used against it, are measured in the appendix `02b_posterior_collapse`.
 #
 # **References.**
 # - D. P. Kingma, M. Welling, *Auto-Encoding Variational Bayes*, ICLR 2014 — the VAE, the reparameterisation trick, the 2-D manifold figure.
@@ -599,6 +614,7 @@ print(f"the classifier reads the requested digit in {accuracy:.0%} of 400 sample
 # - D. P. Kingma, M. Welling, *An Introduction to Variational Autoencoders*, Foundations and Trends in ML (2019).
 # - S. Mohamed, M. Rosca, M. Figurnov, A. Mnih, *Monte Carlo Gradient Estimation in Machine Learning*, JMLR 2020 — score-function vs pathwise (reparameterised) gradients.
 # - P. Ghosh, M. S. M. Sajjadi, A. Vergari, M. Black, B. Schölkopf, *From Variational to Deterministic Autoencoders*, ICLR 2020 — sampling a plain autoencoder through a density fitted to its codes.
+# - J. Lucas, G. Tucker, R. Grosse, M. Norouzi, *Don't Blame the ELBO! A Linear VAE Perspective on Posterior Collapse*, NeurIPS 2019.
 # - M. E. Tipping, C. M. Bishop, *Probabilistic Principal Component Analysis*, JRSS B (1999) — the linear-Gaussian VAE of the tests.
 # - J. Tomczak, *Deep Generative Modeling*, Springer (2022), and its *intro_dgm* code — the digits split and the reference VAE.
 # - L. Weng, *From Autoencoder to Beta-VAE* (2018), lilianweng.github.io — the derivation as in the workshop slides.
