@@ -103,16 +103,19 @@ viz.show(fig)
 # Lecture 01 (autoencoders and PCA) is the non-probabilistic ancestor of the VAE: it learns a latent code but no density.
 #
 # **What we want from a generative model** — high-dimensional data; fast, efficient sampling; high sample quality; diverse samples (all the modes of the data); optionally, density evaluation; and a low-dimensional latent space we can interpolate in. No family has everything. The **generative learning trilemma** (Xiao et al., 2022) names the three that usually fight:
-#
-# | family | sample quality | mode coverage / diversity | fast sampling | exact likelihood |
-# |---|:-:|:-:|:-:|:-:|
-# | GAN | ✓ | ✗ (mode collapse) | ✓ (one network pass) | ✗ |
-# | VAE | ✗ (blurry) | ✓ | ✓ | bound |
-# | normalizing flow | ✗ (moderate) | ✓ | ✓ | ✓ |
-# | autoregressive | ✓ | ✓ | ✗ ($D$ sequential passes) | ✓ |
-# | diffusion (DDPM) | ✓ | ✓ | ✗ (hundreds of passes) | bound |
-#
-# Lecture 09 fills this table with numbers we measure on the same test split.
+
+# %%
+from coursekit.viz.trilemma import FAMILIES, trilemma_figure
+
+viz.show(trilemma_figure(), alt="A triangle with the corners high sample quality (top), mode coverage and diversity "
+         "(bottom left) and fast sampling (bottom right). GANs are written on the edge between quality and fast "
+         "sampling; VAEs and normalizing flows between coverage and fast sampling; diffusion and autoregressive "
+         "models between quality and coverage.")
+display(Markdown("| family | gives up | taught in |\n|---|---|---|\n" + "\n".join(
+    f"| {name} | {gives_up} | {where} |" for name, (_a, _b, gives_up, where) in FAMILIES.items())))
+
+# %% [markdown]
+# A picture of a claim, not yet a measurement: which corner a family gives up is the usual case in the literature, and there are exceptions in every direction (GANs with good coverage, fast diffusion samplers). Two of the wishes are not on the triangle: an **exact likelihood** (autoregressive models and flows have one, VAEs and diffusion models a bound, GANs none) and a low-dimensional latent space (VAEs and GANs have one; a flow's latent has the data's own dimension; autoregressive models have none). **Lecture 09 puts measured numbers on this picture** — bits/dim, Fréchet distance against the real-vs-real scale, mode coverage, and seconds per sample — for every family trained on the same test split, and checks where the picture holds on our data.
 #
 # ## 4. Maximum likelihood is KL minimisation
 #
