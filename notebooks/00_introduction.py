@@ -273,7 +273,7 @@ print(f"the model's own samples score {sample_bpd:.3f} bits/dim under it; the te
 # - Maximum likelihood = minimising the forward $\mathrm{KL}(p_\text{data}\|p_\theta)$, which is mode covering; the reverse KL is mode seeking; JS is a symmetric, bounded compromise.
 # - Bits/dim is the common currency: uniform is 4.087, the independent-pixel floor 2.398 on the digits test split.
 #
-# **Exercises.** The graded exercise for this lecture (`exercises/00_introduction.ipynb`) has you implement the Gaussian KL and the floor model and check them. Ungraded questions to try here: (a) with weight 0.8 in the demo, which mode does the reverse fit choose, and why? (b) What bits/dim does the floor model get with $\alpha = 0.01$ and with $\alpha = 5$? Explain both directions. (c) Prove that moment matching minimises the forward KL for a Gaussian $q$.
+# **Exercises.** The graded exercise for this lecture (`exercises/00_introduction.ipynb`) has you implement the Gaussian KL and the floor model and check them. Ungraded questions to try here: (a) with weight 0.8 in the demo, which mode does the reverse fit choose, and why? (b) Compute the floor model's test bits/dim for $\alpha$ from $10^{-4}$ to 5 (`evaluation.floor_bits_per_dim(splits.train, splits.test, alpha=...)`). Which $\alpha$ is best on the test split? Why do a tiny and a large $\alpha$ both lose, and why is the curve so flat near its best value? (c) Prove that moment matching minimises the forward KL for a Gaussian $q$.
 #
 # **References.**
 # - I. Goodfellow, *NIPS 2016 Tutorial: Generative Adversarial Networks* (2016) — the taxonomy of section 3.
