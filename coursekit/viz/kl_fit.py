@@ -107,10 +107,12 @@ def kl_fit_demo(separation: float = 3.0, std: float = 1.0, weight: float = 0.5) 
     component std s is fixed by `std`. The figure shows p with the forward fit
     (moment matching, mode covering) and the reverse fit (gradient descent, mode seeking);
     `box.readout` (an HTML table) gives both fits' μ, σ and KL values. The sliders update on
-    release (`continuous_update=False`). Each update runs the reverse fit and redraws one
-    panel of a figure that is kept: `benchmarks/widget_times.py` measures about 0.1 s per
-    update in the kernel on one core (0.35 s before the figure was kept and drawn once), and the
-    browser's round trip comes on top.
+    release (`continuous_update=False`). Each update runs the reverse fit (kept per setting, so
+    going back is cheaper) and redraws the one panel of a figure that is kept. Its time in the
+    kernel, from the slider's new value to the new PNG, is what `benchmarks/widget_times.py`
+    prints: a mean of 0.15-0.18 s and a maximum of 0.23-0.28 s in two runs on a shared 2-core
+    machine (load 4-6; 0.35-0.56 s mean, 0.55-1.1 s maximum there when every update made a new
+    figure and drew it twice through `savefig`). The browser's round trip comes on top.
     """
     if not 0 <= separation <= 10:
         raise ValueError(f"separation must be in [0, 10] (the slider's range), got {separation!r}")
