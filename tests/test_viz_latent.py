@@ -90,7 +90,7 @@ def test_latent_widgets_reject_bad_arguments():
 def test_latent_traversal_puts_its_sliders_beside_a_picture_shown_at_its_pixel_size():
     """Lecture 02's traversal: 16 sliders in a column left of the picture (not 510 px of sliders above
     it), and the picture one image pixel per CSS pixel (not 386 px stretched to the box's 964)."""
-    box = viz.latent_traversal_widget(Recorder_16(), torch.zeros(16), levels=17,
+    box = viz.latent_traversal_widget(RecorderOf16(), torch.zeros(16), levels=17,
                                       labels={j: f"KL {j / 10:.1f}" for j in range(16)}, highlight=range(5))
     assert isinstance(box, widgets.HBox)
     column, image = box.children
@@ -103,7 +103,7 @@ def test_latent_traversal_puts_its_sliders_beside_a_picture_shown_at_its_pixel_s
     assert box.image.layout.width == f"{viz.png_size(bytes(box.image.value))[0]}px"
 
 
-class Recorder_16(Recorder):
+class RecorderOf16(Recorder):
     """The Recorder's picture from the first two of 16 latents."""
 
     def __call__(self, z):
