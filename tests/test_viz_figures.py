@@ -39,7 +39,7 @@ def test_show_displays_an_img_with_alt_text_holding_the_png(monkeypatch):
     import re
 
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False, **kw: shown.append((obj, raw)))
     fig = viz.image_grid(digits_like(2))
     fig.axes[0].set_title("two digits")
     viz.show(fig, alt="Two random 8×8 digits & their <noise>")
@@ -52,6 +52,17 @@ def test_show_displays_an_img_with_alt_text_holding_the_png(monkeypatch):
     assert bundle["text/plain"] == "Two random 8×8 digits & their <noise>"
     viz.show(fig)                                                   # no alt: the figure's titles describe it
     assert 'alt="Figure: two digits"' in shown[-1][0]["text/html"]
+
+
+def test_show_can_display_a_plain_png_with_the_alt_text_in_its_metadata(monkeypatch):
+    import base64
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False, metadata=None: shown.append((obj, metadata)))
+    viz.show(viz.image_grid(digits_like(2)), alt="two digits", html_img=False)
+    ((bundle, metadata),) = shown
+    assert set(bundle) == {"image/png", "text/plain"} and metadata == {"image/png": {"alt": "two digits"}}
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG_SIGNATURE)
 
 
 def test_describe_reads_the_suptitle_titles_and_axis_labels():

@@ -113,13 +113,16 @@ def describe(fig: Figure) -> str:
     return "Figure: " + ". ".join(parts) if parts else "Figure without a title: see the text around it."
 
 
-def show(fig: Figure, dpi: int = PNG_DPI, alt: str | None = None) -> None:
+def show(fig: Figure, dpi: int = PNG_DPI, alt: str | None = None, html_img: bool = True) -> None:
     """Display the figure in Jupyter (a bare `Figure` is not displayed by itself), with alt text.
 
     The output is an HTML `<img alt="...">` holding the PNG (`to_png`) and, as its plain-text
-    form, the alt text itself: JupyterLab 4 reads an image's alt text only from HTML (it ignores
-    an `image/png` output's metadata), and the PNG is stored once. `alt` says what the figure
-    shows; without it, `describe(fig)` builds one from the titles and axis labels.
+    form, the alt text itself: JupyterLab 4 reads an image's alt text only from HTML (its image
+    renderer ignores an `image/png` output's metadata; its sanitiser keeps an `<img>`'s `alt`
+    and a `data:` source, so an untrusted notebook shows it too), and the PNG is stored once.
+    `html_img=False` displays a plain `image/png` instead, with the alt text in the output's
+    metadata (which nbconvert's HTML uses, and JupyterLab does not). `alt` says what the
+    figure shows; without it, `describe(fig)` builds one from the titles and axis labels.
     """
     from IPython.display import display  # IPython is only needed where figures are shown
 
@@ -127,6 +130,9 @@ def show(fig: Figure, dpi: int = PNG_DPI, alt: str | None = None) -> None:
     width, _ = png_size(png)
     text = describe(fig) if alt is None else str(alt)
     source = base64.b64encode(png).decode("ascii")
+    if not html_img:
+        display({"image/png": source, "text/plain": text}, metadata={"image/png": {"alt": text}}, raw=True)
+        return
     tag = f'<img src="data:image/png;base64,{source}" alt="{html.escape(text, quote=True)}" width="{width}"/>'
     display({"text/html": tag, "text/plain": text}, raw=True)
 
