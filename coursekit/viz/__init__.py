@@ -16,6 +16,7 @@ One file per idea, each of which only draws (the numbers come from the model, `d
 or `evaluation` code):
 
 - `kl_fit`: forward vs reverse KL fits of one Gaussian to a mixture (lecture 00), `kl_fit_figure`, `kl_fit_demo`;
+- `trilemma`: the generative learning trilemma as a picture (lecture 00), `trilemma_figure`;
 - `latent`: walking a latent space (lectures 01-02), `latent_traversal_widget`, `interpolation_widget`;
 - `beta_vae`: the β slider over trained β-VAEs (lecture 03), `beta_vae_widget`.
 
@@ -38,12 +39,13 @@ from .figures import (CATEGORICAL, PNG_DPI, clear_panel, density_2d, describe, i
 from .kl_fit import kl_fit_demo, kl_fit_figure
 from .latent import interpolation_widget, latent_traversal_widget
 from .slider import close_figure, figure_png, image_rows_slider, image_slider_widget
+from .trilemma import trilemma_figure
 
 __all__ = [
     "PNG_DPI", "CATEGORICAL", "to_png", "png_size", "show", "describe", "clear_panel",
     "image_grid", "density_2d", "scatter_2d", "training_curves",
     "image_slider_widget", "image_rows_slider", "figure_png", "close_figure",
-    "kl_fit_figure", "kl_fit_demo",
+    "kl_fit_figure", "kl_fit_demo", "trilemma_figure",
     "latent_traversal_widget", "interpolation_widget",
     "beta_vae_widget",
 ]
