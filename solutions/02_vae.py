@@ -1,9 +1,9 @@
 # %% [markdown] coursekit={"id": "intro", "kind": "locked"}
 # # Exercise 02 · The VAE's objective, piece by piece
 #
-# Goes with lecture `notebooks/02_vae.ipynb`. **17 points:** 6 from public tests, 11 from hidden tests.
+# Goes with lecture `notebooks/02_vae.ipynb`. **23 points:** 8 from public tests, 15 from hidden tests.
 #
-# You will write the four pieces of a VAE's training and evaluation — the reparameterised sample, the KL to the prior, the ELBO of a categorical decoder, and the importance-weighted (IWAE) estimate of $\log p_\theta(x)$ — and check them against a small VAE trained in the setup cell. Write them with plain torch operations (`torch.distributions` is fine in Task 5).
+# You will write the four pieces of a VAE's training and evaluation — the reparameterised sample, the KL to the prior, the ELBO of a categorical decoder, and the importance-weighted (IWAE) estimate of $\log p_\theta(x)$ — and check them against a small VAE trained in the setup cell; then read a table of bounds, and train a VAE of your own on your ELBO. Write the pieces with plain torch operations (`torch.distributions` is fine in Task 5).
 #
 # **How this works.** Write your code only in the cells that say `YOUR CODE HERE` (the other cells are locked). After each task, run the public test cell below it: it tells you what it expected and what it got. Hidden tests, run by your instructor's grader, decide the grade — the public tests are a minimum, not a guarantee. All your code must live in the answer cells: cells you add yourself are not run by the grader. You can check your points from a terminal with `coursekit check exercises/02_vae.ipynb`.
 
@@ -20,10 +20,10 @@ from coursekit.training import train
 torch.set_num_threads(1)
 torch.manual_seed(0)
 splits = data.digits()
-# A small VAE on the 17-level digits (latent L = 4), trained for a few seconds. Its two networks, in the
+# A small VAE on the 17-level digits (latent L = 4), trained for 30 epochs (a few seconds). Its two networks, in the
 # layout of this exercise: images as (N, D) integer levels with D = 64, logits as (N, D, K) with K = 17.
-vae = VAE(latent_dim=4, hidden=64, dropout=0.0)
-train(vae, data.loaders(splits, batch_size=64)["train"], epochs=15, progress=False, device="cpu")
+vae = VAE(latent_dim=4, hidden=256, dropout=0.0)
+train(vae, data.loaders(splits, batch_size=64)["train"], epochs=30, progress=False, device="cpu")
 vae.eval()
 
 
@@ -39,6 +39,12 @@ def decoder(z):
 
 x_test = splits.test.x.view(-1, 64)   # (447, 64) integer levels 0..16
 print("encoder:", [tuple(t.shape) for t in encoder(x_test[:5])], " decoder:", tuple(decoder(torch.zeros(5, 4)).shape))
+with torch.no_grad():   # coursekit's own estimates on the first 40 test images, for Task 5 (fixed seeds)
+    in_use = vae.latent_report(x_test.view(-1, 1, 8, 8), generator=torch.Generator().manual_seed(0)).active
+    elbo_40 = vae.elbo(x_test[:40].view(-1, 1, 8, 8), samples=300, generator=torch.Generator().manual_seed(7)).mean()
+    iwae_40 = vae.iwae_bound(x_test[:40].view(-1, 1, 8, 8), k=300, generator=torch.Generator().manual_seed(9)).mean()
+print(f"latents in use (mean KL > 0.05 nats): {in_use} of 4; first 40 test images: ELBO {elbo_40:.2f} nats, "
+      f"L_300 {iwae_40:.2f} nats, gap {iwae_40 - elbo_40:.2f} nats")
 
 
 # %% [markdown] coursekit={"id": "task-reparam", "kind": "locked"}
@@ -201,7 +207,7 @@ check_true(2.0 < bits < 4.087, f"−ELBO of the trained VAE should be between 2 
 # $$\mathcal L_k(x) = \log \frac1k \sum_{s=1}^k w_s = \operatorname{logsumexp}_s(\log w_s) - \log k .$$
 # $\mathbb E[\mathcal L_1]$ is the ELBO; $\mathbb E[\mathcal L_k]$ grows with $k$ towards $\log p_\theta(x)$. The weights are tiny ($\log w \approx -100$): work with logs throughout, never `torch.exp(log_w).mean()`.
 #
-# `encoder(x)` gives `(mu, log_var)` of shape (N, L), `decoder(z)` logits (N, D, K) for latents (N, L). Draw the noise with `torch.randn(..., generator=generator)`; decode all $k \cdot N$ latents in one call (reshape (k, N, L) to (k·N, L) and back). Return (N,).
+# `encoder(x)` gives `(mu, log_var)` of shape (N, L), `decoder(z)` logits (N, D, K) for latents (N, L). Draw the noise with `torch.randn(..., generator=generator)`; decode all $k \cdot N$ latents in one call (reshape (k, N, L) to (k·N, L) and back). Return (N,). To check it, compare the mean of your $\mathcal L_{300}$ on `x_test[:40]` with the set-up cell's printout of coursekit's own: they differ by a few hundredths of a nat, seed to seed, while $\mathcal L_{300}$ lies above the ELBO by the printed gap.
 
 # %% coursekit={"id": "iwae", "kind": "answer"}
 def iwae_bound(x, encoder, decoder, k, generator=None):
@@ -233,12 +239,23 @@ with torch.no_grad():
     one = torch.stack([iwae_bound(xs, encoder, decoder, k=1, generator=torch.Generator().manual_seed(s)) for s in range(30)])
     m, lv = encoder(xs)
     reference_elbo = vae.elbo(xs.view(-1, 1, 8, 8), samples=300, generator=torch.Generator().manual_seed(7))
-    check_close(one.mean(), reference_elbo.mean(), name="mean of L_1 vs the ELBO", atol=0.4)
     l_many = iwae_bound(xs, encoder, decoder, k=300, generator=torch.Generator().manual_seed(8))
     reference = vae.iwae_bound(xs.view(-1, 1, 8, 8), k=300, generator=torch.Generator().manual_seed(9))
+gap = (reference.mean() - reference_elbo.mean()).item()
+print(f"IWAE-ELBO gap of the set-up VAE on 40 test images: {gap:.2f} nats (the tolerances below are 0.3)")
+check_true(gap > 1.5, f"the test needs a model whose L_300 lies well above its ELBO, got a gap of {gap:.2f} nats")
+check_close(one.mean(), reference_elbo.mean(), name="mean of L_1 vs the ELBO", atol=0.3)
 check_close(l_many.mean(), reference.mean(), name="L_300 vs coursekit's VAE.iwae_bound", atol=0.3)
-check_true(bool(l_many.mean() > one.mean() + 0.2), f"L_300 ({l_many.mean():.2f}) should exceed the ELBO "
-           f"({one.mean():.2f}) on average")
+check_true(bool(l_many.mean() > one.mean() + gap / 2), f"L_300 ({l_many.mean():.2f}) should exceed the ELBO "
+           f"({one.mean():.2f}) by about {gap:.2f} nats on average")
+# q = p(z) and a decoder that ignores z: every weight w_s = p(x | z_s) p(z_s) / q(z_s | x) is p(x), so L_k = log p(x)
+# exactly, whatever the draws (a check that does not rest on this model's entropies: 2·E[log q] cancels on average here)
+flat = torch.randn(64, 17, generator=torch.Generator().manual_seed(13))
+prior_encoder = lambda x: (torch.full((len(x), 4), 0.0), torch.full((len(x), 4), 0.0))
+with torch.no_grad():
+    exact = iwae_bound(xs[:5], prior_encoder, lambda z: flat.expand(len(z), 64, 17), k=7, generator=torch.Generator().manual_seed(14))
+check_close(exact, torch.distributions.Categorical(logits=flat).log_prob(xs[:5]).sum(-1),
+            name="L_7 with q = p(z) and p(x | z) = p(x): log p(x) exactly", atol=1e-3)
 shifted = lambda z: decoder(z) * 60.0       # a much sharper decoder: log w of thousands of nats below zero,
 with torch.no_grad():                       # beyond what exp() can hold even in float64 (about −745)
     deep = iwae_bound(xs[:5], encoder, shifted, k=50, generator=torch.Generator().manual_seed(10))
@@ -246,6 +263,136 @@ with torch.no_grad():                       # beyond what exp() can hold even in
 check_true(lowest < -1000, f"the test needs log w far below −745, got {lowest:.0f}")
 check_true(bool(torch.isfinite(deep).all()), f"iwae_bound must stay finite when log w ≈ {lowest:.0f} (use logsumexp, "
            f"which shifts by the largest log w before exponentiating), got {deep}")
+
+
+# %% [markdown] coursekit={"id": "task-bounds", "kind": "locked"}
+# ## Task 6 · Reading a table of bounds (1 + 2 points)
+#
+# A categorical VAE on the 17-level 8×8 digits ($D = 64$) is evaluated on its test images. Averaged over them, in nats per image (numbers made up for this question):
+#
+# | $\mathbb E_q[\log p_\theta(x \mid z)]$ | $\mathrm{KL}(q_\phi(z \mid x)\,\|\,p(z))$ | ELBO | $\mathcal L_{10}$ | $\mathcal L_{1000}$ |
+# |---|---|---|---|---|
+# | −91.30 | 7.10 | −98.40 | −96.91 | −95.62 |
+#
+# Reason from the bounds of Task 5 and the lecture, and assign two numbers (Python floats, or arithmetic on the table's numbers):
+# - `code_length_bits_per_dim`: the smallest upper bound on the model's test code length, $-\log_2 p_\theta(x) / D$ in **bits per dimension**, that the table supports;
+# - `posterior_kl_at_least`: the largest lower bound, in nats, that the table gives on the average $\mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p_\theta(z \mid x)\big)$, the encoder's distance from the true posterior.
+
+# %% coursekit={"id": "bounds", "kind": "answer"}
+### BEGIN SOLUTION
+code_length_bits_per_dim = 95.62 / (64 * math.log(2))   # −L_1000 ≥ −log p(x) in expectation: the tightest bound
+posterior_kl_at_least = 98.40 - 95.62                      # log p(x) − ELBO = KL(q ‖ p(z|x)) and log p(x) ≥ L_1000
+### END SOLUTION
+
+
+# %% coursekit={"id": "bounds-public", "kind": "public-test", "points": 1}
+for name, value in [("code_length_bits_per_dim", code_length_bits_per_dim), ("posterior_kl_at_least", posterior_kl_at_least)]:
+    check_true(isinstance(value, (int, float)), f"{name} must be a Python number, got {type(value).__name__}")
+check_true(0 < code_length_bits_per_dim < math.log2(17), f"a bound in bits/dim of a model better than uniform over 17 "
+           f"levels lies between 0 and log2(17) = 4.09, got {code_length_bits_per_dim}")
+check_true(posterior_kl_at_least >= 0, f"a KL divergence is never negative, got {posterior_kl_at_least}")
+print("Task 6 public tests passed")
+
+# %% coursekit={"id": "bounds-bits-hidden", "kind": "hidden-test", "points": 1}
+check_close(code_length_bits_per_dim, 95.62 / (64 * math.log(2)), name="the tightest bound on the code length, bits/dim",
+            atol=0.002)
+
+# %% coursekit={"id": "bounds-kl-hidden", "kind": "hidden-test", "points": 1}
+check_close(posterior_kl_at_least, 98.40 - 95.62, name="the largest lower bound on KL(q ‖ p(z|x)), nats", atol=0.005)
+
+
+# %% [markdown] coursekit={"id": "task-train", "kind": "locked"}
+# ## Task 7 · Train a VAE on your own ELBO (1 + 2 points)
+#
+# Now use the pieces for what they are for. `DigitVAE` below has the set-up's layout — `encoder(x)` takes (N, D) levels and gives `(mu, log_var)`, `decoder(z)` gives logits (N, D, K) — with one hidden layer of 128 units each way. Write
+# - its `loss(batch)`, the contract of the course's trainer: `coursekit.training.train` calls it on every batch `(x, y)` (`x` of shape (B, 1, 8, 8), integer levels; `y` the labels, unused here) and minimises `loss(batch)["loss"]`. Make it minus your one-sample `elbo` of Task 4, **averaged** over the batch, with fresh noise $\varepsilon \sim \mathcal N(0, I)$ at every call;
+# - `train_digit_vae(loader, epochs, seed=0)`: call `torch.manual_seed(seed)`, make a `DigitVAE()`, train it with `train(model, loader, epochs=epochs, seed=seed, device="cpu", progress=False)` and return the model.
+#
+# The public test trains it for 30 epochs (a few seconds) and prints its bound on the 447 test images, which it never trained on, beside the independent-pixel floor of lecture 00. The hidden test asks for less than 2.30 bits/dim there, estimated independently of your code: a VAE whose latent code carries the digits' shapes.
+
+# %% coursekit={"id": "train-vae", "kind": "answer"}
+class DigitVAE(torch.nn.Module):
+    """q(z | x) and p(x | z) for the (N, 64) digits, in the layout of the set-up's `encoder` and `decoder`."""
+
+    def __init__(self, latent_dim=4, hidden=128):
+        super().__init__()
+        self.encoder_net = torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ELU(), torch.nn.Linear(hidden, 2 * latent_dim))
+        self.decoder_net = torch.nn.Sequential(torch.nn.Linear(latent_dim, hidden), torch.nn.ELU(), torch.nn.Linear(hidden, 64 * 17))
+
+    def encoder(self, x):
+        "(N, 64) levels → (mu, log_var), each (N, L)."
+        mu, log_var = self.encoder_net(x.float() / 16).chunk(2, dim=-1)
+        return mu, log_var
+
+    def decoder(self, z):
+        "(N, L) latents → logits (N, 64, 17)."
+        return self.decoder_net(z).view(-1, 64, 17)   # (N, 64·17) → (N, D, K)
+
+    def loss(self, batch):
+        "{'loss': −(the mean over the batch of the one-sample ELBO)} for a batch (x, y), x of shape (B, 1, 8, 8)."
+        ### BEGIN SOLUTION
+        x = batch[0].view(-1, 64)                              # (B, 1, 8, 8) → (B, D)
+        mu, log_var = self.encoder(x)
+        eps = torch.randn_like(mu)
+        per_image = elbo(x, mu, log_var, self.decoder, eps)   # (B,)
+        return {"loss": -per_image.mean()}
+        ### END SOLUTION
+
+
+def train_digit_vae(loader, epochs, seed=0):
+    """A new DigitVAE trained by coursekit's `train` on `loader` for `epochs` epochs (seeded), returned."""
+    ### BEGIN SOLUTION
+    torch.manual_seed(seed)
+    model = DigitVAE()
+    train(model, loader, epochs=epochs, seed=seed, device="cpu", progress=False)
+    return model
+    ### END SOLUTION
+
+
+# %% coursekit={"id": "train-vae-public", "kind": "public-test", "points": 1}
+from coursekit import evaluation
+
+trained = train_digit_vae(data.loaders(splits, batch_size=64)["train"], epochs=30).cpu().eval()
+check_true(isinstance(trained, DigitVAE), f"train_digit_vae must return the trained DigitVAE, got {type(trained).__name__}")
+batch = (splits.train.x[:64], splits.train.y[:64])
+parts = trained.loss(batch)
+check_true(isinstance(parts, dict) and "loss" in parts, "loss(batch) must return a dict with the key 'loss'")
+check_true(parts["loss"].dim() == 0 and parts["loss"].requires_grad, "loss(batch)['loss'] must be one number that gradients "
+           "flow back from (a 0-dim tensor)")
+with torch.no_grad():
+    xb = batch[0].view(-1, 64)
+    mu_b, lv_b = trained.encoder(xb)
+    q_b = torch.distributions.Normal(mu_b, (0.5 * lv_b).exp())
+    g = torch.Generator().manual_seed(11)
+    recon_b = torch.stack([torch.distributions.Categorical(logits=trained.decoder(mu_b + q_b.stddev * torch.randn(mu_b.shape, generator=g)))
+                           .log_prob(xb).sum(-1) for _ in range(50)]).mean(0)
+    minus_elbo_b = -(recon_b - torch.distributions.kl_divergence(q_b, torch.distributions.Normal(0.0, 1.0)).sum(-1)).mean()
+    mean_loss = torch.stack([trained.loss(batch)["loss"] for _ in range(50)]).mean()
+check_close(mean_loss, minus_elbo_b, name="loss(batch) averaged over 50 calls vs −ELBO averaged over the batch", atol=0.5)
+with torch.no_grad():
+    mu_t, lv_t = trained.encoder(x_test)
+    recon_t = torch.distributions.Categorical(logits=trained.decoder(mu_t + (0.5 * lv_t).exp() * torch.randn(mu_t.shape, generator=g))).log_prob(x_test).sum(-1)
+    rate_t = torch.distributions.kl_divergence(torch.distributions.Normal(mu_t, (0.5 * lv_t).exp()),
+                                               torch.distributions.Normal(0.0, 1.0)).sum(-1)
+    bits = (-(recon_t - rate_t).mean() / (64 * math.log(2))).item()
+floor_bits = evaluation.floor_bits_per_dim(splits.train, splits.test)
+print(f"your VAE, −ELBO on the 447 test images: {bits:.3f} bits/dim (independent-pixel floor: {floor_bits:.3f})")
+check_true(math.isfinite(bits) and bits < math.log2(17), f"a trained VAE should beat the uniform model's "
+           f"log2(17) = 4.09 bits/dim on the test images, got {bits:.3f}")
+print("Task 7 public tests passed")
+
+# %% coursekit={"id": "train-vae-hidden", "kind": "hidden-test", "points": 2}
+g = torch.Generator().manual_seed(12)
+with torch.no_grad():
+    mu_t, lv_t = trained.encoder(x_test)
+    q_t = torch.distributions.Normal(mu_t, (0.5 * lv_t).exp())
+    recon_t = torch.stack([torch.distributions.Categorical(logits=trained.decoder(mu_t + q_t.stddev * torch.randn(mu_t.shape, generator=g)))
+                           .log_prob(x_test).sum(-1) for _ in range(20)]).mean(0)
+    rate_t = torch.distributions.kl_divergence(q_t, torch.distributions.Normal(0.0, 1.0)).sum(-1)
+held_out = (-(recon_t - rate_t).mean() / (64 * math.log(2))).item()
+print(f"held-out −ELBO: {held_out:.3f} bits/dim, rate {rate_t.mean():.2f} nats")
+check_true(held_out < 2.30, f"the trained VAE's −ELBO on the held-out test images should be below 2.30 bits/dim, got {held_out:.3f}")
+check_true(bool(rate_t.mean() > 2.0), f"the latent code should carry information (rate > 2 nats), got {rate_t.mean():.2f}")
 
 # %% [markdown] coursekit={"id": "outro", "kind": "locked"}
 # ## Before you submit
