@@ -42,8 +42,11 @@ def test_lecture_conventions(path):
     assert path.stat().st_size < 600_000, f"{path.name} is {path.stat().st_size} bytes: keep outputs light"
     for c in cells:
         for o in c["outputs"]:
-            png = o.get("data", {}).get("image/png", "")
-            assert len(png) < 150_000, f"an image in {path.name} is {len(png)} base64 bytes"
+            data = o.get("data", {})
+            # a PNG output, and the data: images inside viz.show's HTML <img alt=...>
+            html = "".join(data.get("text/html", ""))
+            for png in [data.get("image/png", "")] + re.findall(r"base64,([A-Za-z0-9+/=]+)", html):
+                assert len(png) < 150_000, f"an image in {path.name} is {len(png)} base64 bytes"
     assert "widgets" not in nb["metadata"], "widget state is not committed (store_widget_state=False)"
     # no pyplot state in lectures: figures are matplotlib.figure.Figure, shown with viz.show
     assert not any(re.search(r"\bplt\.|import matplotlib.pyplot|matplotlib\.use", source(c)) for c in cells)

@@ -38,13 +38,13 @@ def digits(split: str | None = None) -> Splits | ImageSplit:
 
 
 TINTS = torch.tensor([
-    [1.0, 0.0, 0.0],  # red
-    [0.0, 1.0, 0.0],  # green
-    [0.0, 0.0, 1.0],  # blue
-    [1.0, 1.0, 0.0],  # yellow
-    [0.0, 1.0, 1.0],  # cyan
-    [1.0, 0.0, 1.0],  # magenta
-    [1.0, 0.5, 0.0],  # orange
+    [1.0, 2 / 3, 0.0],    # orange           (Okabe & Ito's palette, rounded to thirds so that the default
+    [1 / 3, 2 / 3, 1.0],  # sky blue          4 levels per channel keep every tint distinct; no red-green pair,
+    [0.0, 2 / 3, 1 / 3],  # bluish green      so a colour-blind student can tell the tints apart)
+    [1.0, 1.0, 1 / 3],    # yellow
+    [0.0, 1 / 3, 2 / 3],  # blue
+    [2 / 3, 1 / 3, 0.0],  # vermillion
+    [2 / 3, 1 / 3, 2 / 3],  # reddish purple
 ])
 """The palette of `colour_digits`: ink colours as RGB in [0, 1]."""
 
