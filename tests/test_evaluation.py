@@ -287,6 +287,48 @@ def test_mig_gap_vanishes_for_a_factor_copied_into_two_latents(code):
     assert (gaps[1:] > 0.9).all()
 
 
+def test_active_latents_is_mean_kl_above_the_threshold():
+    # four latents with known mean KL: 0 (the prior), 0.5 (μ = ±1), 0.02 (μ = ±0.2), ½(e^−2 + 1) ≈ 0.568 (narrow σ)
+    sign = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    mu = sign * torch.tensor([[0.0, 1.0, 0.2, 0.0]], dtype=torch.float64)
+    log_var = torch.tensor([[0.0, 0.0, 0.0, -2.0]], dtype=torch.float64).expand(2, 4)
+    assert ev.disentanglement.ACTIVE_KL == 0.05
+    assert ev.disentanglement.active_latents(mu, log_var).tolist() == [False, True, False, True]
+    assert ev.disentanglement.active_latents(mu, log_var, threshold=0.01).tolist() == [False, True, True, True]
+    assert ev.disentanglement.active_latents(mu, log_var, threshold=0.55).tolist() == [False, False, False, True]
+    with pytest.raises(ValueError, match=r"mu and log_var must both have shape \(N, L\), got \(2, 4\) and \(2, 3\)"):
+        ev.disentanglement.active_latents(mu, log_var[:, :3])
+
+
+def test_mig_on_active_latents_ignores_a_switched_off_latents_spurious_information(code):
+    """A switched-off latent whose μ still moves a little with factor 0 (amplitude 1e-3, far below
+    the posterior's σ ≈ 1): binned between its own min and max it looks as informative as the
+    real latent, becomes factor 0's runner-up and takes its gap to 0. Counting the active
+    latents only gives the code's MIG back."""
+    latents, factors = code
+    ghost = 1e-3 * latents[:, :1]                                   # μ of an off latent: a tiny copy of latent 0
+    with_ghost = torch.cat([latents, ghost], 1)                     # (N, 6)
+    active = torch.tensor([True] * 5 + [False])
+    full = ev.mig_details(with_ghost, factors)
+    counted = ev.mig_details(with_ghost, factors, active=active)
+    assert full.gaps[0].item() == pytest.approx(0.0, abs=1e-9)       # the artefact
+    assert counted.score == pytest.approx(ev.mig(latents, factors), abs=1e-12)
+    assert counted.score - full.score > 0.25
+    assert ev.mig(with_ghost, factors, active=active) == counted.score
+    assert counted.active.tolist() == active.tolist()
+    assert counted.normalized_mi[5].abs().max().item() == 0.0       # the off latent's row counts as nothing
+    assert counted.estimated_mi[5, 0].item() > 0.9                  # ... while the plug-in estimate saw a lot
+    assert torch.equal(counted.estimated_mi, full.normalized_mi)
+    # one active latent: the runner-up is an off latent with no information, so each gap is the top MI
+    one = ev.mig_details(with_ghost, factors, active=torch.tensor([True] + [False] * 5))
+    assert one.gaps[0].item() == pytest.approx(full.estimated_mi[0, 0].item(), abs=1e-12)
+    assert one.gaps[1:].abs().max().item() < 0.01
+    with pytest.raises(ValueError, match=r"active must be a bool mask of shape \(6,\).*got dtype torch.int64 and shape \(6,\)"):
+        ev.mig(with_ghost, factors, active=torch.ones(6, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"active must be a bool mask of shape \(6,\).*shape \(5,\)"):
+        ev.mig(with_ghost, factors, active=active[:5])
+
+
 def test_mig_rejects_bad_input(code):
     latents, factors = code
     with pytest.raises(ValueError, match=r"factors must have shape \(5000, F\) to match"):
