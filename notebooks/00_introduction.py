@@ -49,7 +49,9 @@ print(f"torch {torch.__version__}, computing on {device}")
 # %%
 splits = data.digits()
 print(*splits, sep="\n")
-viz.show(viz.image_grid(splits.train.x[:20], nrow=10, titles=[str(int(y)) for y in splits.train.y[:20]]))
+viz.show(viz.image_grid(splits.train.x[:20], nrow=10, titles=[str(int(y)) for y in splits.train.y[:20]]),
+         alt="The first 20 training digits in two rows of ten, each an 8 × 8 image drawn light on dark with its label "
+         "above it: coarse but readable handwritten digits.")
 
 # %% [markdown]
 # ## 2. Two jobs: density estimation and sample generation
@@ -80,7 +82,9 @@ ax.hist(x_train.numpy(), bins=40, density=True, color="0.8", label="training sam
 ax.plot(grid, p_data.log_prob(grid).exp(), "k--", lw=1, label="$p_{data}$ (unknown to the model)")
 ax.plot(grid, q(grid).exp(), "C0", label=r"$q_\theta$ (maximum likelihood)")
 ax.legend(fontsize=7, frameon=False); ax.set_xlabel("x")
-viz.show(fig)
+viz.show(fig, alt="Density against x: a histogram of the training samples, the two-bump mixture p_data dashed over it, "
+         "and the fitted Gaussian q_θ as a solid curve: one wide bump centred between the two modes, too low at both "
+         "peaks and too high in the dip between them.")
 
 # %% [markdown]
 # The Gaussian is the best Gaussian, but not a good model: it cannot represent two bumps. Every lecture in this course is a way of building a far more flexible $p_\theta$ for images — where $x$ has $D = 64$ (digits), $784$ (MNIST) or millions of dimensions — that we can still fit and sample.
@@ -161,11 +165,14 @@ display(demo)
 # The same picture, frozen, for three separations (this is what the slider shows):
 
 # %%
-fig = Figure(figsize=(12, 2.6), layout="constrained")
-for ax, separation in zip(fig.subplots(1, 3), [2.0, 4.0, 7.0]):
+fig = Figure(figsize=(6.4, 5.6), layout="constrained")
+for ax, separation in zip(fig.subplots(3, 1), [2.0, 4.0, 7.0]):
     viz.kl_fit_figure(divergences.two_component_mixture(separation), ax=ax)
     ax.set_title(f"separation {separation:g}", fontsize=9)
-viz.show(fig)
+viz.show(fig, alt="Three panels, one above the other, for separations 2, 4 and 7, each showing the mixture p shaded "
+         "and two Gaussian fits, with each fit's KL in the legend. At separation 2 the two fits coincide; at 4 both "
+         "sit between the two modes, the reverse fit a little narrower; at 7 the forward fit (solid) is one wide "
+         "bump covering both modes while the reverse fit (dashed) sits tall and narrow on one mode.")
 
 # %% [markdown]
 # ### A symmetric alternative: the Jensen–Shannon divergence
@@ -229,13 +236,17 @@ entropy_bits = -(pi * pi.log2()).sum(1).reshape(1, 1, 8, 8)      # H(π_d) in bi
 fig = Figure(figsize=(4.4, 2.2), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)
 viz.image_grid(mean_image, vmin=0, vmax=16, ax=ax1); ax1.set_title("mean image", fontsize=8)
-viz.image_grid(entropy_bits, cmap="viridis", ax=ax2); ax2.set_title("entropy per pixel (bits)", fontsize=8)
-viz.show(fig)
+viz.image_grid(entropy_bits, cmap="viridis", colorbar="bits", ax=ax2); ax2.set_title("entropy per pixel (bits)", fontsize=8)
+viz.show(fig, alt="Left: the floor model's mean image, a blurred light oval in the middle columns on a dark ground. "
+         "Right: the entropy of each pixel's 17-level distribution, with a colour bar in bits: near 0 in the blank "
+         "left and right columns and highest in the middle, where strokes vary from digit to digit.")
 print(f"the entropies average to {entropy_bits.mean():.3f} bits/pixel: the floor model's expected bits/dim on its own samples")
 
 # %%
 samples = floor.sample(N_SAMPLES, generator=torch.Generator().manual_seed(SEED))
-viz.show(viz.image_grid(samples, nrow=10))
+viz.show(viz.image_grid(samples, nrow=10),
+         alt="Samples of the floor model, ten per row: speckled patches with ink near the middle and dark (blank) left "
+         "and right edges, whose pixels do not join into strokes, so none of them is a digit.")
 sample_bpd = evaluation.bits_per_dim(-floor.log_prob(samples).mean().item(), 64)
 print(f"the model's own samples score {sample_bpd:.3f} bits/dim under it; the test digits {test_bpd:.3f}")
 
