@@ -40,12 +40,14 @@ splits = data.digits()
 # %%
 colour = data.colour_digits(levels=4, seed=SEED)
 print(colour.train)
-print("tints (RGB):", [tuple(t.tolist()) for t in data.TINTS])
-fig = Figure(figsize=(9, 1.6), layout="constrained")
-ax1, ax2 = fig.subplots(1, 2)
+print("tints (RGB, Okabe–Ito colours):", [tuple(round(v, 2) for v in t.tolist()) for t in data.TINTS])
+fig = Figure(figsize=(7.2, 2.1), layout="constrained")
+ax1, ax2 = fig.subplots(2, 1)
 viz.image_grid(splits.train.x[:12], nrow=12, ax=ax1); ax1.set_title("digits: 17 grey levels", fontsize=8)
 viz.image_grid(colour.train.x[:12], nrow=12, levels=4, ax=ax2); ax2.set_title("coloured digits: 4 levels per channel", fontsize=8)
-viz.show(fig)
+viz.show(fig, alt="Two rows of the same first 12 training digits. Top: grey digits with 17 levels, light on dark. "
+         "Bottom: the same digits with coloured ink, one tint per digit and 4 levels per channel; the tint is a "
+         "known factor, the strokes are the same.")
 
 # %% [markdown]
 # **Sprites** (lecture 03): one white shape per 32×32 image, rendered at every combination of five known factors — shape (square, ellipse, triangle), scale, rotation, and x, y position — like DeepMind's dSprites, but made here in about a second. Because the factors are known, we can ask whether a model's latent code has one dimension per factor (*disentanglement*). Rotation is measured in turns of each shape's own symmetry (a square turned by 90° is the same square), so every combination of factors gives a different image.
@@ -53,7 +55,9 @@ viz.show(fig)
 # %%
 sp = sprites.sprites(seed=SEED)
 print(sp.train, "factors:", sp.train.factor_names, sep="\n")
-viz.show(viz.image_grid(sp.train.x[:16], nrow=16, levels=2))
+viz.show(viz.image_grid(sp.train.x[:16], nrow=8, levels=2),
+         alt="16 training sprites in two rows of eight: one white square, ellipse or triangle per black 32 × 32 "
+         "image, each at its own size, angle and position.")
 
 # a traversal: change one factor at a time from a middle setting
 middle = dict(shape=0, scale=0.8, rotation=0.0, x=0.5, y=0.5)
@@ -61,7 +65,10 @@ sweeps = {"shape": [0, 1, 2, 0, 1, 2], "scale": torch.linspace(0.6, 1.0, 6).toli
           "rotation": torch.linspace(0, 5 / 6, 6).tolist(), "x": torch.linspace(0, 1, 6).tolist(),
           "y": torch.linspace(0, 1, 6).tolist()}
 rows = [torch.stack([sprites.render(**{**middle, name: v}) for v in values]) for name, values in sweeps.items()]
-viz.show(viz.image_grid(torch.cat(rows), nrow=6, levels=2, titles=[f"{n}" if i == 0 else "" for n in sweeps for i in range(6)]))
+viz.show(viz.image_grid(torch.cat(rows), nrow=6, levels=2, titles=[f"{n}" if i == 0 else "" for n in sweeps for i in range(6)]),
+         alt="A traversal in five rows of six sprites, one factor changed per row from a middle setting: shape "
+         "(square, ellipse, triangle, twice), scale (growing), rotation (the square turning), x (moving left to "
+         "right) and y (moving top to bottom).")
 
 # %% [markdown]
 # ## 2. Toy 2-D densities
@@ -69,18 +76,20 @@ viz.show(viz.image_grid(torch.cat(rows), nrow=6, levels=2, titles=[f"{n}" if i =
 # For flows, GANs and diffusion we first look at two dimensions, where we can *see* the density a model learns and compare it with the truth. Where the density is known in closed form — the Gaussian mixtures and the checkerboard — `log_prob` gives it, so a lecture can draw the true density next to the learned one.
 
 # %%
-fig = Figure(figsize=(10, 3.6), layout="constrained")
-axes = fig.subplots(2, 5)
-for ax, name in zip(axes[0], toy2d.TOY_NAMES):
+fig = Figure(figsize=(7.7, 4.0), layout="constrained")
+axes = fig.subplots(2, 4).flatten()
+for ax, name in zip(axes[:5], toy2d.TOY_NAMES):
     toy = toy2d.toy_distribution(name)
     viz.scatter_2d(toy.sample(2000, generator=generator), ax=ax, s=1, xlim=(-3, 3), ylim=(-3, 3))
     ax.set_title(f"{name}" + (" (log p known)" if toy.has_log_prob else ""), fontsize=8)
-for ax, toy in zip(axes[1], [toy2d.EightGaussians(), toy2d.Checkerboard()]):
+for ax, toy in zip(axes[5:7], [toy2d.EightGaussians(), toy2d.Checkerboard()]):
     viz.density_2d(toy.log_prob, (-3, 3), (-3, 3), resolution=120, ax=ax)
     ax.set_title(f"true density: {toy.name}", fontsize=8)
-for ax in axes[1][2:]:
-    ax.axis("off")
-viz.show(fig)
+axes[7].axis("off")
+viz.show(fig, alt="Seven panels on the square from −3 to 3. Five scatter plots of samples: two interleaved half-moons, "
+         "eight small clusters on a circle, a swiss-roll spiral, a checkerboard of filled squares and three "
+         "concentric rings. Then the true densities of the eight Gaussians (eight bright spots on a dark ground) "
+         "and of the checkerboard (flat bright squares), as heat maps.")
 
 # %% [markdown]
 # ## 3. MNIST, from files you provide
@@ -96,7 +105,8 @@ if MNIST_ROOT is None:
 else:
     mnist_test = data.load("mnist", root=pathlib.Path(MNIST_ROOT).expanduser(), split="test")
     print(mnist_test)
-    viz.show(viz.image_grid(mnist_test.x[:16], nrow=16, levels=256))
+    viz.show(viz.image_grid(mnist_test.x[:16], nrow=8, levels=256),
+             alt="The first 16 MNIST test digits in two rows of eight, 28 × 28 pixels with 256 grey levels, light on dark.")
 
 # %% [markdown]
 # ## 4. Scoring samples without a likelihood
