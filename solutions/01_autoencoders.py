@@ -217,7 +217,7 @@ optimum4 = torch.linalg.eigvalsh(cov).flip(0)[4:].sum().item()
 def reference_angles(M, U):
     qm = torch.linalg.svd(M.double(), full_matrices=False).U
     return torch.rad2deg(torch.arccos(torch.linalg.svdvals(U.T @ qm).clamp(-1, 1)))
-# What holds at the optimum, with a margin (the solution, seeds 0 and 1: largest angle 0.00°, blank rows ≈ 1e-28).
+# What holds at the optimum, with a margin (the solution, seeds 0 and 1: largest angle 0.00°, blank rows below 1e-27).
 W_d, final_loss = train_linear_autoencoder(X_train, 4, seed=1)
 check_shape(W_d, (64, 4), name="W_d for k = 4 (seed 1)")
 angles = reference_angles(W_d, evecs[:, :4])

@@ -207,7 +207,7 @@ check_true(2.0 < bits < 4.087, f"−ELBO of the trained VAE should be between 2 
 # $$\mathcal L_k(x) = \log \frac1k \sum_{s=1}^k w_s = \operatorname{logsumexp}_s(\log w_s) - \log k .$$
 # $\mathbb E[\mathcal L_1]$ is the ELBO; $\mathbb E[\mathcal L_k]$ grows with $k$ towards $\log p_\theta(x)$. The weights are tiny ($\log w \approx -100$): work with logs throughout, never `torch.exp(log_w).mean()`.
 #
-# `encoder(x)` gives `(mu, log_var)` of shape (N, L), `decoder(z)` logits (N, D, K) for latents (N, L). Draw the noise with `torch.randn(..., generator=generator)`; decode all $k \cdot N$ latents in one call (reshape (k, N, L) to (k·N, L) and back). Return (N,). To check it, compare the mean of your $\mathcal L_{300}$ on `x_test[:40]` with the set-up cell's printout of coursekit's own: they differ by a few hundredths of a nat, seed to seed, while $\mathcal L_{300}$ lies above the ELBO by the printed gap.
+# `encoder(x)` gives `(mu, log_var)` of shape (N, L), `decoder(z)` logits (N, D, K) for latents (N, L). Draw the noise with `torch.randn(..., generator=generator)`; decode all $k \cdot N$ latents in one call (reshape (k, N, L) to (k·N, L) and back). Return (N,). To check it, compare the mean of your $\mathcal L_{300}$ on `x_test[:40]` with the set-up cell's printout of coursekit's own: the two differ only by the Monte-Carlo noise of two estimates, much less than the printed gap between $\mathcal L_{300}$ and the ELBO.
 
 # %% coursekit={"id": "iwae", "kind": "answer"}
 def iwae_bound(x, encoder, decoder, k, generator=None):
