@@ -352,8 +352,9 @@ def train_digit_vae(loader, epochs, seed=0):
 # %% coursekit={"id": "train-vae-public", "kind": "public-test", "points": 1}
 from coursekit import evaluation
 
-trained = train_digit_vae(data.loaders(splits, batch_size=64)["train"], epochs=30).cpu().eval()
+trained = train_digit_vae(data.loaders(splits, batch_size=64)["train"], epochs=30)
 check_true(isinstance(trained, DigitVAE), f"train_digit_vae must return the trained DigitVAE, got {type(trained).__name__}")
+trained = trained.cpu().eval()
 batch = (splits.train.x[:64], splits.train.y[:64])
 parts = trained.loss(batch)
 check_true(isinstance(parts, dict) and "loss" in parts, "loss(batch) must return a dict with the key 'loss'")
