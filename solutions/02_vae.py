@@ -270,7 +270,7 @@ check_true(bool(torch.isfinite(deep).all()), f"iwae_bound must stay finite when 
 #
 # A categorical VAE on the 17-level 8×8 digits ($D = 64$) is evaluated on its test images. Averaged over them, in nats per image (numbers made up for this question):
 #
-# | $\mathbb E_q[\log p_\theta(x \mid z)]$ | $\mathrm{KL}(q_\phi(z \mid x)\,\|\,p(z))$ | ELBO | $\mathcal L_{10}$ | $\mathcal L_{1000}$ |
+# | $\mathbb E_q[\log p_\theta(x \mid z)]$ | $\mathrm{KL}(q_\phi(z \mid x)\,\Vert\,p(z))$ | ELBO | $\mathcal L_{10}$ | $\mathcal L_{1000}$ |
 # |---|---|---|---|---|
 # | −91.30 | 7.10 | −98.40 | −96.91 | −95.62 |
 #
