@@ -145,6 +145,8 @@ MUTANTS = {
           "active-public"),
         m("kl-per-dimension", "- 1.0 - log_var", "- 1.0 + log_var", "log σ²'s sign flipped", "active-hidden"),
         m("active-dimensions", "descending=True", "descending=False", "the smallest KL first", "active-hidden"),
+        m("active-dimensions", "by_kl[kl[by_kl] > threshold]", "by_kl[kl > threshold]",
+          "the mask in the latents' order applied to the sorted indices", "active-hidden"),
     ],
 }
 
