@@ -118,7 +118,8 @@ with torch.no_grad():
     viz.image_grid(shown, nrow=12, ax=ax1, vmin=0, vmax=1); ax1.set_title("test digits x", fontsize=8, loc="left")
     viz.image_grid(ae[LATENT_DIM](shown), nrow=12, ax=ax2, vmin=0, vmax=1)
     ax2.set_title(f"reconstructions g(f(x)) through a {LATENT_DIM}-number code", fontsize=8, loc="left")
-viz.show(fig)
+viz.show(fig, alt=f"Two rows: 12 test digits (top) and their reconstructions through a {LATENT_DIM}-number code "
+         "(bottom): each reconstruction keeps its digit's shape, with softer, blurrier strokes.")
 
 # %% [markdown]
 # ## 2. PCA: the best linear code
@@ -139,7 +140,7 @@ print(f"largest eigenvalues λ_1..λ_6: {[round(v, 3) for v in lam[:6].tolist()]
 print(f"PCA with k = {LATENT_DIM}: training error {recon_error(pca, x_train):.4f} = Σ_(j>k) λ_j = {lam[LATENT_DIM:].sum():.4f}; "
       f"test error {recon_error(pca, x_test):.4f}")
 
-fig = Figure(figsize=(9, 2.3), layout="constrained")
+fig = Figure(figsize=(7.8, 2.3), layout="constrained")
 ax_spec, ax_comp = fig.subfigures(1, 2, width_ratios=[1, 1.6])
 ax = ax_spec.add_subplot()
 ax.plot(range(1, len(lam) + 1), lam.cpu(), "o-", ms=2, label="λ_j")
@@ -153,7 +154,10 @@ axc = ax_comp.add_subplot()
 viz.image_grid(torch.cat([mu.reshape(1, *shape) * 2 * a - a, components]), nrow=9, cmap="RdBu_r", vmin=-a, vmax=a, ax=axc,
                 titles=["mean"] + [f"v{j}" for j in range(1, 9)], scale=0.8)
 axc.set_title("the mean (rescaled) and the first 8 principal directions (red +, blue −)", fontsize=8)
-viz.show(fig)
+viz.show(fig, alt="Left: the covariance's eigenvalues λ_j against j, falling steeply over the first few j and then "
+         "flattening towards zero, with the explained fraction (right axis) rising towards 1. Right: the mean image, "
+         "rescaled, and the first 8 principal directions as 8 × 8 maps, red positive, blue negative, white zero: "
+         "each direction adds ink in some places and removes it in others.")
 
 # %% [markdown]
 # ## 3. The optimal linear autoencoder spans the PCA subspace
@@ -181,7 +185,8 @@ ax = fig.add_subplot()
 ax.plot(history["train/loss"], label="linear AE (training loss)")
 ax.axhline(lam[LATENT_DIM:].sum().item(), color="k", ls="--", lw=1, label="PCA optimum Σ_(j>k) λ_j")
 ax.set_yscale("log"); ax.set_xlabel("Adam step", fontsize=8); ax.tick_params(labelsize=7); ax.legend(fontsize=7)
-viz.show(fig)
+viz.show(fig, alt="The linear autoencoder's training loss against the Adam step, on a log scale: it falls steeply "
+         "and settles onto the dashed horizontal line of the PCA optimum, the sum of the discarded eigenvalues.")
 
 # %% [markdown]
 # Now the pictures. Row 1: PCA's principal directions. Row 2: the decoder's columns $w_1, \dots, w_k$ (each normalised): different images — a mixture $V_k C$ of the principal directions. Row 3: PCA run *inside* the learned subspace (project the data on an orthonormal basis $Q$ of $\operatorname{span}(W_d)$, diagonalise the $k\times k$ covariance there, rotate $Q$): the principal directions come back, up to sign.
@@ -198,9 +203,11 @@ rows = {"PCA directions v_j": pca.components, "decoder columns w_j (normalised)"
 fig = Figure(figsize=(0.8 * LATENT_DIM + 0.5, 3.2), layout="constrained")
 for ax, (title, vectors) in zip(fig.subplots(3, 1), rows.items()):
     a = vectors.abs().max().item()
-    viz.image_grid(vectors.reshape(-1, *shape), nrow=LATENT_DIM, cmap="RdBu_r", vmin=-a, vmax=a, ax=ax)
+    viz.image_grid(vectors.reshape(-1, *shape), nrow=LATENT_DIM, cmap="RdBu_r", vmin=-a, vmax=a, ax=ax, colorbar=True)
     ax.set_title(title, fontsize=8, loc="left")
-viz.show(fig)
+viz.show(fig, alt=f"Three rows of {LATENT_DIM} signed 8 × 8 maps (red positive, blue negative, white zero; a colour bar "
+         "per row): PCA's principal directions; the linear autoencoder's normalised decoder columns, which look "
+         "different; and PCA run inside the decoder's subspace, which gives back the first row.")
 print(f"largest |cos| between each decoder column and any principal direction: "
       f"{[round(c, 2) for c in (F.normalize(W_d, dim=0).T @ pca.components.T).abs().max(1).values.tolist()]}")
 print(f"after PCA inside the subspace: {[round(c, 4) for c in (recovered * pca.components).sum(1).tolist()]}")
@@ -240,7 +247,9 @@ codes_2d = {"linear PCA": PCA(shape=shape, latent_dim=2).fit(x_train).encode(xk)
 fig = Figure(figsize=(6.6, 3.0), layout="constrained")
 for ax, (name, z) in zip(fig.subplots(1, 2), codes_2d.items()):
     viz.scatter_2d(z, yk, ax=ax, s=3, title=f"{name}: 1-NN accuracy {loo_1nn(z, yk):.3f}")
-viz.show(fig, dpi=70)
+viz.show(fig, alt="Two scatter plots of the 2-D codes of the training digits, one colour per class with a legend: "
+         "linear PCA (left) and RBF kernel PCA (right), each titled with its 1-NN accuracy. In both, a few classes "
+         "have a region of their own and the rest overlap.")
 
 # %% [markdown]
 # ## 4. Undercomplete vs overcomplete; the denoising autoencoder
@@ -288,7 +297,9 @@ fig = Figure(figsize=(7.5, 3.2), layout="constrained")
 for ax, (title, images) in zip(fig.subplots(4, 1), panels.items()):
     viz.image_grid(images, nrow=12, vmin=0, vmax=1, ax=ax)
     ax.set_title(title, fontsize=8, loc="left")
-viz.show(fig)
+viz.show(fig, alt=f"Four rows of the same 12 test digits: clean; with Gaussian noise of σ = {NOISE_STD} (speckled); "
+         "and reconstructed from the noisy digits by the plain and by the denoising autoencoder. Compare the last two "
+         "rows with the clean one; the table above gives their errors.")
 
 # %% [markdown]
 # The denoiser gives up a little clean reconstruction and removes much more noise. Slide the test-time noise level σ to see where each model breaks (the denoising autoencoder was trained at σ = `NOISE_STD` only):
@@ -343,7 +354,10 @@ for ax, (title, images) in zip(fig.subplots(4, 1), {"original": x_test[:12], f"{
                                                     "masking conv AE, 1 pass": fills["masking conv AE, 1 pass"][:12]}.items()):
     viz.image_grid(images, nrow=12, vmin=0, vmax=1, ax=ax)
     ax.set_title(title, fontsize=8, loc="left")
-viz.show(fig)
+viz.show(fig, alt=f"Four rows of the same 12 test digits: the originals; with {MASK_PROB:.0%} of the pixels hidden, "
+         "drawn grey; filled in by the plain autoencoder after 10 passes; and by the masking convolutional "
+         "autoencoder in one pass. Compare the last two rows with the originals; the table above gives the errors "
+         "on the hidden pixels.")
 
 # %% [markdown]
 # The plain autoencoder reads the zeros as "no ink" and reproduces them, worse than the mean image; iterating helps it a lot, since each pass puts back a little ink that the next pass can use. The masking autoencoder was trained for this job and fills the holes in one pass (iterating feeds it its own outputs, which it was never trained on, and does not help it). It learnt to fill *scattered* holes: hiding a whole half of the digit is a different corruption, which it would have to be trained with.
@@ -357,11 +371,13 @@ ae[2] = fit(MLPAutoencoder(shape=shape, latent_dim=2, hidden=HIDDEN), "MLP AE, k
 shown = x_test[:30]
 with torch.no_grad():
     blocks = {"ground truth": shown, f"{LATENT_DIM}-D latent space": ae[LATENT_DIM](shown), "2-D latent space": ae[2](shown)}
-fig = Figure(figsize=(9.5, 2.7), layout="constrained")
+fig = Figure(figsize=(7.8, 2.3), layout="constrained")
 for ax, (title, images) in zip(fig.subplots(1, 3), blocks.items()):
     viz.image_grid(images, nrow=6, vmin=0, vmax=1, ax=ax)
     ax.set_title(title, fontsize=9)
-viz.show(fig)
+viz.show(fig, alt=f"Three blocks of the same 30 test digits, six per row, in the same places: the ground truth, the "
+         f"reconstructions through the {LATENT_DIM}-D code and through the 2-D code. The {LATENT_DIM}-D ones stay "
+         "close to the digits; the 2-D ones are blurrier, and some have turned into another digit.")
 print(f"test error: k = 2: {recon_error(ae[2], x_test):.3f}, k = {LATENT_DIM}: {recon_error(ae[LATENT_DIM], x_test):.3f}")
 
 # %% [markdown]
@@ -381,7 +397,10 @@ for name, style in [("PCA, test", "o-"), ("MLP AE, test", "s-"), ("MLP AE, train
 ax.set_xscale("log", base=2); ax.set_xticks(LATENT_SIZES, [str(k) for k in LATENT_SIZES])
 ax.set_xlabel("code size k", fontsize=8); ax.set_ylabel("‖x − g(f(x))‖² per image", fontsize=8)
 ax.tick_params(labelsize=7); ax.legend(fontsize=7)
-viz.show(fig)
+viz.show(fig, alt="Reconstruction error per image against the code size k (log scale): PCA on the test split, and "
+         "the MLP autoencoder on the test and (dashed) on the training split. All fall as k grows; the MLP curves "
+         "lie below PCA's at small k and above it at large k, where PCA's error falls towards zero and the MLP's "
+         "flattens. The table below gives the values.")
 display(Markdown("| k | " + " | ".join(map(str, LATENT_SIZES)) + " |\n" + "|---" * (len(LATENT_SIZES) + 1) + "|\n" +
                  "\n".join(f"| {name} | " + " | ".join(f"{curve[k][name]:.3f}" for k in LATENT_SIZES) + " |"
                            for name in curve[LATENT_SIZES[0]])))
@@ -422,12 +441,15 @@ candidates = {"the digit, one pixel right": shifted,
               "the average training digit": x_train.mean(0, keepdim=True).expand_as(x_test),
               "blurred over 3×3": F.avg_pool2d(F.pad(x_test, (1, 1, 1, 1), mode="replicate"), 3, stride=1)}
 errors = {name: squared_error(images, x_test) for name, images in candidates.items()}
-fig = Figure(figsize=(9.5, 2.2), layout="constrained")
+fig = Figure(figsize=(7.8, 2.0), layout="constrained")
 for ax, (name, images) in zip(fig.subplots(1, 5), [("test digit 0", x_test), *candidates.items()]):
     viz.image_grid(images[:1], nrow=1, vmin=0, vmax=1, ax=ax)
     ax.set_title(name if name == "test digit 0" else f"{name}\n‖x − x̂‖² = {squared_error(images[:1], x_test[:1]).item():.2f}",
                  fontsize=8)
-viz.show(fig)
+viz.show(fig, alt="Five 8 × 8 images, each titled with its squared error against the first: a test digit; the same "
+         "digit moved one pixel right; a flat grey square at its mean intensity; the average training digit; the digit "
+         "blurred over 3×3. The shifted digit, which keeps every stroke, scores worse than the featureless grey "
+         "square, and the blurred digit scores best.")
 print("mean over the test digits of ‖x − x̂‖²: " + "; ".join(f"{name}: {e.mean().item():.2f}" for name, e in errors.items()))
 print(f"the shifted digit scores worse than the flat grey square on {(errors[list(errors)[0]] > errors[list(errors)[1]]).float().mean().item():.0%} "
       f"of the test digits")
@@ -445,7 +467,7 @@ with torch.no_grad():
     z_train, z_test = ae[2].encode(x_train), ae[2].encode(x_test)
 low, high = z_train.min(0).values, z_train.max(0).values
 z_random = low + (high - low) * torch.rand(300, 2, generator=generator).to(device)   # uniform over the box
-fig = Figure(figsize=(8.2, 3.6), layout="constrained")
+fig = Figure(figsize=(7.9, 3.9), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2, width_ratios=[1, 1.1])
 viz.scatter_2d(z_train[:n_kernel], y_train[:n_kernel], ax=ax1, s=3,
                 title=f"codes of training digits: 1-NN accuracy {loo_1nn(z_train[:n_kernel], y_train[:n_kernel]):.3f}")
@@ -456,9 +478,15 @@ grid = torch.stack(torch.meshgrid(u, u.flip(0), indexing="xy"), -1).reshape(-1, 
 with torch.no_grad():
     viz.image_grid(ae[2].decode(grid), nrow=grid_n, vmin=0, vmax=1, ax=ax2)
 ax2.set_title("g(z) on a 12 × 12 grid over the same box", fontsize=9)
-viz.show(fig, dpi=70)
+viz.show(fig, alt="Left: the 2-D codes of the training digits, one colour per class with a legend, and 300 random "
+         "codes from their bounding box as black crosses: each class has its own region, and there is empty "
+         "space between and around them, where many of the crosses fall. Right: the decoder's images on a 12 × 12 grid over the "
+         "same box (z_1 across, z_2 up): digits where training codes lie, blurred mixtures of neighbouring classes "
+         "between them, and strokes that belong to no digit towards the corners.")
 with torch.no_grad():
-    viz.show(viz.image_grid(ae[2].decode(z_random[:24]), nrow=12, vmin=0, vmax=1, scale=0.5))
+    viz.show(viz.image_grid(ae[2].decode(z_random[:24]), nrow=12, vmin=0, vmax=1, scale=0.5),
+             alt="The decoder's images for 24 of the random codes, in two rows of twelve: some look like digits, "
+             "others are blurred mixtures or shapes that are no digit.")
 
 
 # %% [markdown]
@@ -500,7 +528,10 @@ t = torch.linspace(0, 1, 11, device=device)[:, None]
 with torch.no_grad():
     paths = [ae[LATENT_DIM].decode((1 - t) * z5_test[i] + t * z5_test[j]) for i, j in pairs]   # z(t), 11 points each
 viz.show(viz.image_grid(torch.cat(paths), nrow=11, vmin=0, vmax=1, scale=0.5,
-                          titles=[f"t={v:.1f}" for v in t.squeeze(1).tolist()] + [""] * 22))
+                          titles=[f"t={v:.1f}" for v in t.squeeze(1).tolist()] + [""] * 22),
+         alt=f"Three rows of 11 images decoded at t = 0, 0.1, …, 1 on straight lines between the {LATENT_DIM}-D codes of two "
+         "test digits, a 0 and a 1, a 3 and a 6, a 2 and a 7: each row starts and ends with its digits, and the "
+         "middle images blend the two, some looking like neither.")
 g = torch.Generator().manual_seed(SEED)
 a, b = torch.randint(len(x_test), (2, 300), generator=g).to(device)      # 300 random pairs of test digits
 t21 = torch.linspace(0, 1, 21, device=device)[:, None, None]
