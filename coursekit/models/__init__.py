@@ -20,3 +20,10 @@ __all__ += ["VAE", "VAEConfig"]
 from .collapse import CollapseVAE, CollapseVAEConfig, kl_warmup
 
 __all__ += ["CollapseVAE", "CollapseVAEConfig", "kl_warmup"]
+from .autoregressive import Autoregressive, AutoregressiveConfig
+from .fvsbn import FVSBN, FVSBNConfig
+from .nade import NADE, NADEConfig
+from .made import MADE, MADEConfig
+
+__all__ += ["Autoregressive", "AutoregressiveConfig", "FVSBN", "FVSBNConfig", "NADE", "NADEConfig", "MADE",
+            "MADEConfig"]
