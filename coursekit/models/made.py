@@ -195,7 +195,8 @@ class MADE(Autoregressive):
             return self._with_set(mask_set or 0, lambda: super(MADE, self).sample(n, temperature, generator))
         draw_on = generator.device if generator is not None else "cpu"
         sets = torch.randint(self.config.ensemble, (n,), generator=generator, device=draw_on).cpu()   # m per image
-        x = torch.zeros(n, *self.config.shape, dtype=torch.long, device=self.device)
+        dtype = self._float_dtype() if self.config.levels == 2 else torch.long      # base.py's sample convention
+        x = torch.zeros(n, *self.config.shape, dtype=dtype, device=self.device)
         for m in sets.unique().tolist():
             rows = (sets == m).nonzero().squeeze(1)
             draws = self._with_set(m, lambda: super(MADE, self).sample(len(rows), temperature, generator))
