@@ -23,10 +23,10 @@ from coursekit.models.fvsbn import fvsbn_mask
 from coursekit.training import train
 
 MODELS = {
-    "FVSBN-one-hot": lambda shape, K: FVSBN(shape=shape, levels=K),
-    "FVSBN-scaled": lambda shape, K: FVSBN(shape=shape, levels=K, inputs="scaled"),
-    "NADE-one-hot": lambda shape, K: NADE(shape=shape, levels=K, hidden=5),
-    "NADE-scaled-relu": lambda shape, K: NADE(shape=shape, levels=K, hidden=5, inputs="scaled", activation="relu"),
+    "FVSBN-one-hot": lambda shape, K: FVSBN(shape=shape, levels=K, inputs="one_hot"),
+    "FVSBN-scaled": lambda shape, K: FVSBN(shape=shape, levels=K),
+    "NADE-one-hot": lambda shape, K: NADE(shape=shape, levels=K, hidden=5, inputs="one_hot"),
+    "NADE-scaled-relu": lambda shape, K: NADE(shape=shape, levels=K, hidden=5, activation="relu"),
     "MADE": lambda shape, K: MADE(shape=shape, levels=K, hidden_sizes=(16, 16)),
     "MADE-order-agnostic": lambda shape, K: MADE(shape=shape, levels=K, hidden_sizes=(16, 16), orderings=4),
 }

@@ -98,7 +98,7 @@ TINY: dict[str, Tiny] = {
     "ConvAutoencoder": Tiny(lambda: ConvAutoencoder(shape=(1, 8, 8), latent_dim=2, channels=(4, 4))),
     "PCA": Tiny(lambda: PCA(shape=(1, 4, 4), latent_dim=2), fit=lambda m: m.fit(torch.rand(30, 1, 4, 4))),
     "CollapseVAE-free-bits": Tiny(lambda: CollapseVAE(components=3, hidden=8, free_bits=0.1)),
-    "FVSBN": Tiny(lambda: FVSBN(shape=(1, 3, 3), levels=3)),
+    "FVSBN-one-hot": Tiny(lambda: FVSBN(shape=(1, 3, 3), levels=3, inputs="one_hot")),
     "FVSBN-binary-scaled": Tiny(lambda: FVSBN(shape=(1, 3, 3), levels=2, inputs="scaled")),
     "NADE": Tiny(lambda: NADE(shape=(1, 3, 3), levels=3, hidden=4)),
     "MADE-order-agnostic": Tiny(lambda: MADE(shape=(1, 3, 3), levels=3, hidden_sizes=(8, 8), orderings=3,

@@ -10,7 +10,7 @@ All D regressions are one masked linear map, ℓ = W̄ x̃ + c with W̄ = W ⊙ 
 lower triangular (M[(d, k), (j, e)] = 1[j < d]): O(D²) parameters, linear in the earlier pixels,
 so it cannot represent interactions between them (NADE's hidden layer adds that).
 
-    model = FVSBN()                           # 8×8 digits, 17 levels, one-hot inputs
+    model = FVSBN()                           # 8×8 digits, 17 levels, scaled inputs
     model = FVSBN(shape=(1, 3, 3), levels=2)  # a logistic FVSBN on 3×3 binary images
 """
 from __future__ import annotations
@@ -27,10 +27,10 @@ __all__ = ["FVSBNConfig", "FVSBN", "fvsbn_mask"]
 
 @dataclass
 class FVSBNConfig(AutoregressiveConfig):
-    """A FVSBN: the data (`shape`, `levels` K) and its input features (`inputs`: "one_hot" by default, so each
-    earlier pixel's level enters through its own row of a K × K table; "scaled" is the seeds' linear form)."""
-
-    inputs: str = "one_hot"
+    """A FVSBN: the data (`shape`, `levels` K) and its input features (`inputs`: "scaled" by default, the seeds'
+    linear form, x_j / (K − 1); "one_hot" lets each earlier pixel's level enter through its own row of a K × K
+    table: D²K² weights, which overfit the 1000 training digits, 2.26 bits/dim against 2.08 scaled, measured
+    by benchmarks/ar_bits_per_dim.py)."""
 
 
 def fvsbn_mask(D: int, K: int, E: int) -> torch.Tensor:

@@ -34,11 +34,11 @@ _ACTIVATIONS = {"sigmoid": nn.Sigmoid, **ACTIVATIONS}
 
 @dataclass
 class NADEConfig(AutoregressiveConfig):
-    """A NADE: the data (`shape`, `levels` K, `inputs`: "one_hot" by default, so a_{d+1} = a_d + W_{·,d,x_d}
-    adds the column of pixel d's level), `hidden` units H and their `activation` σ ("sigmoid", as in the paper
+    """A NADE: the data (`shape`, `levels` K, `inputs`: "scaled" by default, x̃_d = x_d / (K − 1) as in the seeds;
+    with "one_hot", a_{d+1} = a_d + W_{·,d,x_d} adds the column of pixel d's level, K times the weights, which
+    overfit the 1000 training digits), `hidden` units H and their `activation` σ ("sigmoid", as in the paper
     and the seeds, or any of layers.ACTIVATIONS)."""
 
-    inputs: str = "one_hot"
     hidden: int = 128
     activation: str = "sigmoid"
 
