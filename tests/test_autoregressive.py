@@ -20,6 +20,7 @@ import torch
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
 from coursekit.models import FVSBN, MADE, NADE, Autoregressive, AutoregressiveConfig
 from coursekit.models.fvsbn import fvsbn_mask
+from coursekit.models.layers import materialize
 from coursekit.training import train
 
 MODELS = {
@@ -160,6 +161,22 @@ def test_made_checkpoint_restores_its_mask_set(tmp_path):
     assert fresh.current_mask_set == 2 and torch.equal(fresh.sampling_order, model.sampling_order)
     x = torch.randint(0, 3, (4, 1, 3, 3))
     assert torch.equal(fresh.logits(x), model.logits(x))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_built_on_meta_and_materialised_the_model_is_whole(name):
+    """`layers.materialize` after building on meta: weights drawn afresh, masks and orderings rebuilt exactly, so
+    the probabilities of all images still sum to 1 and the autoregressive property holds."""
+    with torch.device("meta"):
+        model = MODELS[name]((1, 2, 2), 3)
+    if isinstance(model, MADE):
+        model.use_mask_set(model.config.orderings - 1)
+    materialize(model.double(), "cpu").eval()
+    with torch.no_grad():
+        assert model.log_prob(all_images((1, 2, 2), 3)).exp().sum().item() == pytest.approx(1.0, abs=1e-10)
+    assert not autoregressive_violations(model, torch.randint(0, 3, (4, 1, 2, 2)))
+    if isinstance(model, MADE):
+        assert int(model.mask_index) == model.current_mask_set == model.config.orderings - 1
 
 
 # --- NADE: explicit first, fast second --------------------------------------------------------
@@ -311,6 +328,8 @@ def test_bad_configurations_are_refused():
         MADE(orderings=2, ensemble=3)
     with pytest.raises(ValueError, match=r"mask set must be an int in 0..1 \(orderings = 2\), got 2"):
         MADE(shape=(1, 2, 2), hidden_sizes=(4,), orderings=2).use_mask_set(2)
+    with pytest.raises(ValueError, match=r"sets \(mask sets to average\) must be an int in 1..orderings = 2, got 3"):
+        MADE(shape=(1, 2, 2), hidden_sizes=(4,), orderings=2).log_prob(torch.zeros(1, 1, 2, 2), sets=3)
     with pytest.raises(TypeError, match=r"give a NADEConfig or keyword fields, not both"):
         NADE(NADE().config, hidden=3)
 

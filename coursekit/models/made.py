@@ -22,7 +22,7 @@ same weights learn every ordering. The model's density is the **ensemble** over 
 exact, and sampled exactly by drawing a set m uniformly, then x from p_m. `loss` in training mode
 is the NLL under the current set only (one forward pass); in eval mode it is the ensemble's.
 
-    model = MADE(hidden_sizes=(512, 512))                            # one ordering (raster)
+    model = MADE()                                                   # one hidden layer of 1024, raster order
     model = MADE(orderings=8, resample_every=1)                      # order-agnostic, 8-set ensemble
 """
 from __future__ import annotations
@@ -45,9 +45,12 @@ class MADEConfig(AutoregressiveConfig):
     """A MADE: the data (`shape`, `levels` K; `inputs` must be "scaled", one number per pixel, since
     layers.MaskedMLP takes D inputs), `hidden_sizes` and `activation` of the masked MLP, and the mask sets:
     `orderings` M, `order_agnostic` (random orderings for sets 1..M−1), `resample_every` (training steps per
-    set), `ensemble` (sets averaged at test time, None: all M) and `seed` (draws orderings and degrees)."""
+    set), `ensemble` (sets averaged at test time, None: all M) and `seed` (draws orderings and degrees).
 
-    hidden_sizes: tuple[int, ...] = (512, 512)
+    On the 1000 training digits one hidden layer of 1024 did better than two of 512 in a one-seed probe
+    (one ordering 2.15 vs 2.18 bits/dim; 8 orderings 2.06 vs 2.09): benchmarks/ar_bits_per_dim.py."""
+
+    hidden_sizes: tuple[int, ...] = (1024,)
     activation: str = "relu"
     orderings: int = 1
     order_agnostic: bool = True
@@ -92,6 +95,13 @@ class MADE(Autoregressive):
         self.register_buffer("train_steps", torch.zeros((), dtype=torch.long))
         self.register_load_state_dict_post_hook(_restore_mask_set)
         self.use_mask_set(0)
+
+    def reset_parameters(self) -> None:
+        """Rebuild this module's own buffers (after `to_empty`): the current mask set m and the step count.
+        The masked layers rebuild their weights and masks themselves (`layers.materialize`)."""
+        with torch.no_grad():
+            self.mask_index.fill_(self._mask_index)
+            self.train_steps.fill_(self._steps)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in asdict(self.config).items())
@@ -152,6 +162,9 @@ class MADE(Autoregressive):
     def log_prob_per_ordering(self, x: torch.Tensor, sets: int | None = None) -> torch.Tensor:
         """log p_m(x) for m = 0..sets−1 (default: config.ensemble), (sets, N), in nats."""
         sets = self.config.ensemble if sets is None else sets
+        if not isinstance(sets, int) or isinstance(sets, bool) or not 1 <= sets <= self.config.orderings:
+            raise ValueError(f"sets (mask sets to average) must be an int in 1..orderings = {self.config.orderings}, "
+                             f"got {sets!r}")
         current, out = self._mask_index, []
         try:
             for m in range(sets):
