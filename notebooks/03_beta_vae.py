@@ -312,7 +312,8 @@ viz.show(fig)
 #
 # Each stop of the slider is one of the trained models. The picture shows eight sprites and their reconstructions $\text{decode}(\mu(x))$; then one **latent traversal** per row — sprite 1's code with one coordinate $z_j$ swept from $-2.5$ to $2.5$ prior standard deviations, the dimensions carrying the most KL first, each labelled with the factor it shares the most information with; and on the right the matrix $I(z_j; v_k)/H(v_k)$ that MIG is computed from. Watch three things as β grows: the reconstructions lose detail (orientation and corners first: they cost nats and change few pixels), fewer rows move the image, and the rows that do move change *one* factor — the matrix turns from smeared columns into a few bright cells, one per row.
 
-The slider computes its numbers itself, on **all** latents, as Chen et al. define MIG: its title's MIG is the table's "all latents" column, and the bottom rows of its matrix — the switched-off latents, last by KL — show the spurious values of section 5's second table. Read the active-latent MIG from the table.
+#
+# The slider computes MIG on the **active** latents, as the table's "active latents" column does: the bottom rows of its matrix — the switched-off latents, last by KL — are 0, where on all latents they would show the spurious values of section 5's second table.
 
 # %%
 beta_slider = viz.beta_vae_widget(models, x_all, factors_all, FACTOR_NAMES, bins=MIG_BINS, seed=SEED)
@@ -324,7 +325,7 @@ beta_slider
 # %%
 for b in (1.0 if 1.0 in beta_slider.summaries else min(beta_slider.summaries), max(beta_slider.summaries)):
     viz.show(beta_slider.render(b))
-    print(f"β = {b:g}: the slider's MIG (all latents) {beta_slider.summaries[b]['mig']:.3f}; "
+    print(f"β = {b:g}: the slider's MIG (active latents) {beta_slider.summaries[b]['mig']:.3f}; "
           f"the table's: all latents {table[b]['mig_all'].score:.3f}, active latents {table[b]['mig'].score:.3f}")
 
 # %% [markdown]

@@ -8,14 +8,14 @@
 - `classifiers`: the small CNN trained once per data set (disk-cached) and conditional accuracy;
 - `frechet`: the Fréchet distance at a fixed n, with its reference scale;
 - `coverage`: modes hit on the 8-Gaussian ring;
-- `disentanglement`: the Mutual Information Gap against known factors.
+- `disentanglement`: the Mutual Information Gap against known factors (on the active latents: `active_latents`).
 """
 from .classifiers import (
     DEFAULT_CONFIGS, Classifier, ClassifierConfig, SmallCNN, classifier, classifier_key, conditional_accuracy,
     random_shift,
 )
 from .coverage import mode_coverage
-from .disentanglement import MIGResult, mig, mig_details
+from .disentanglement import ACTIVE_KL, MIGResult, active_latents, mig, mig_details
 from .frechet import DEFAULT_FRECHET_N, FrechetResult, frechet_distance, frechet_from_stats, frechet_reference
 from .comparison import ComparisonRow, evaluate_model, format_table
 from .likelihood import bits_per_dim, floor_bits_per_dim, floor_model, nats_per_example, uniform_bits_per_dim
@@ -25,5 +25,5 @@ __all__ = [
     "ComparisonRow", "evaluate_model", "format_table",
     "ClassifierConfig", "DEFAULT_CONFIGS", "SmallCNN", "random_shift", "Classifier", "classifier",
     "classifier_key", "conditional_accuracy", "DEFAULT_FRECHET_N", "FrechetResult", "frechet_distance",
-    "frechet_from_stats", "frechet_reference", "mode_coverage", "MIGResult", "mig", "mig_details",
+    "frechet_from_stats", "frechet_reference", "mode_coverage", "MIGResult", "mig", "mig_details", "active_latents", "ACTIVE_KL",
 ]

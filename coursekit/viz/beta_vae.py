@@ -3,7 +3,9 @@
 For each β the picture shows images and their reconstructions decode(μ(x)), one latent
 traversal per row (the dimensions carrying the most KL first, each labelled with the factor it
 shares most information with) and the normalised mutual-information matrix I(z_j; v_k)/H(v_k)
-behind MIG; the title reads MIG, rate R, distortion D and the number of active latents.
+behind MIG; the title reads MIG (computed on the active latents: a switched-off latent, mean KL at
+most `ACTIVE_KL` nats, carries no information, so its row of the matrix is 0), rate R, distortion D
+and the number of active latents.
 
 The numbers come from the model and evaluation code, not from here: `VAE.latent_report`
 (rate, distortion, μ, the per-dimension KL, the latent order, the active count),
@@ -20,7 +22,7 @@ import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from ..evaluation.disentanglement import mig_details
+from ..evaluation.disentanglement import ACTIVE_KL, mig_details
 from ..utils import seeded_generator
 from .figures import clear_panel, image_grid
 from .slider import image_slider_widget
@@ -40,8 +42,9 @@ def _beta_summary(model, x: torch.Tensor, factors: torch.Tensor, bins: int, show
     recon = model.reconstruct(x[:show])                               # (show, C, H, W)
     values = torch.linspace(-limit, limit, steps, device=device)
     rows = model.traverse(report.mu[0], order[:max_rows], values)     # (rows, steps, C, H, W) around x[0]'s μ
-    details = mig_details(report.mu, factors, bins=bins)
-    return {"mig": details.score, "details": details, "rate": float(report.rate.mean()),
+    active = report.kl_per_dim > ACTIVE_KL                            # (L,) switched-off latents carry no information
+    details = mig_details(report.mu, factors, bins=bins, active=active)
+    return {"mig": details.score, "mig_all": mig_details(report.mu, factors, bins=bins).score, "details": details, "rate": float(report.rate.mean()),
             "distortion": float(report.distortion.mean()), "kl_per_dim": report.kl_per_dim.cpu(), "order": order.cpu(),
             "active": report.active, "x": x[:show].cpu(), "recon": recon.cpu(), "traversals": list(rows.cpu()),
             "values": values.cpu()}
@@ -118,7 +121,7 @@ def beta_vae_widget(models: Mapping[float, object], x, factors, factor_names: Se
                 if v >= 0.05:
                     ax.text(k, r, f"{v:.2f}", ha="center", va="center", fontsize=6, color="w" if v < 0.6 else "k")
         ax.set_title("I(z_j; v_k) / H(v_k)", fontsize=8, y=1.0)
-        fig.suptitle(f"β = {beta:g}:  MIG {s['mig']:.3f},  rate R {s['rate']:.1f} nats,  distortion D "
+        fig.suptitle(f"β = {beta:g}:  MIG {s['mig']:.3f} (on the active latents),  rate R {s['rate']:.1f} nats,  distortion D "
                      f"{s['distortion']:.1f} nats,  {s['active']} of {latent_dim} latents active", fontsize=9)
         return fig
 
