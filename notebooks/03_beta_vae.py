@@ -121,7 +121,8 @@ ax.set_xlim(0, 2); ax.set_ylim(0, 1.2)
 ax.set_xlabel("rate R (nats)"); ax.set_ylabel("distortion D (squared error)")
 ax.set_title("each β picks the point where the curve's slope is −β", fontsize=9)
 ax.legend(fontsize=7)
-viz.show(fig)
+viz.show(fig, alt="The distortion–rate curve D(R) of a Gaussian source, falling from σ² at R = 0, with one dot per β at "
+         "its optimum and a dashed tangent of slope −β through it: larger β puts the dot further left, at lower rate.")
 
 # %% [markdown]
 # With many independent Gaussian coordinates of variances $\sigma_i^2$ the same conditions give every coordinate the same slope $\beta$ until its rate hits zero — *reverse water-filling*, the graded exercise of this lecture. A β-VAE's latent dimensions behave the same way, with the learned factors of the data in place of the coordinates: the question of this lecture is whether those learned coordinates are the data's *true* factors.
@@ -143,7 +144,8 @@ axes = fig.subplots(len(rows), 1)
 for ax, name, images in zip(axes, FACTOR_NAMES, rows):
     viz.image_grid(images, nrow=8, levels=2, ax=ax)
     ax.set_title(f"{name}: {grid.sizes[FACTOR_NAMES.index(name)]} values", fontsize=8, loc="left")
-viz.show(fig)
+viz.show(fig, alt="Five rows of sprites, one per factor (shape, scale, rotation, x, y): along each row only that factor "
+         "changes, from a reference sprite.")
 
 # %% [markdown]
 # ## 4. Measuring disentanglement: the Mutual Information Gap
@@ -171,15 +173,19 @@ print(f"MIG of the factors themselves: {mig_ideal.score:.3f}; of the same code r
 # %%
 def mi_heatmap(ax, result, title):
     "The matrix I(z_j; v_k) / H(v_k) behind a MIG: latents down, factors across."
-    ax.imshow(result.normalized_mi.numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    image = ax.imshow(result.normalized_mi.numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(FACTOR_NAMES)), FACTOR_NAMES, rotation=45, fontsize=7)
     ax.set_yticks(range(result.normalized_mi.shape[0]), [f"z_{j + 1}" for j in range(result.normalized_mi.shape[0])], fontsize=6)
     ax.set_title(title, fontsize=8)
+    return image
 
-fig = Figure(figsize=(5.6, 3.0), layout="constrained")
+fig = Figure(figsize=(6.2, 3.0), layout="constrained")
 for ax, result, name in zip(fig.subplots(1, 2), (mig_ideal, mig_rotated), ("factors as the code", "rotated code")):
-    mi_heatmap(ax, result, f"{name}: MIG {result.score:.2f}")
-viz.show(fig)
+    image = mi_heatmap(ax, result, f"{name}: MIG {result.score:.2f}")
+fig.colorbar(image, ax=fig.axes, shrink=0.8).set_label("I(z_j; v_k) / H(v_k)", fontsize=7)
+viz.show(fig, alt="Two heat maps of I(z_j; v_k)/H(v_k), latents down and factors across, with a colour bar from 0 to 1. "
+         "Left, the factors used as the code: one bright cell per factor. Right, the same code rotated: every latent "
+         "holds a little of every factor, and MIG drops.")
 
 # %% [markdown]
 # ## 5. Training β-VAEs, once
@@ -305,7 +311,9 @@ ax_active = ax_mig.twinx()
 ax_active.plot(BETAS, [int(table[b]["active"].sum()) for b in BETAS], "-s", color="C1", ms=4)
 ax_active.set_ylabel("active latents", color="C1"); ax_active.set_ylim(0, LATENT_DIM + 0.5)
 ax_mig.set_title(f"seed {SEED}: one run, not an average", fontsize=9)
-viz.show(fig)
+viz.show(fig, alt="Left: each trained β-VAE as a point (rate R, distortion D) on the test sprites, larger β further "
+         "left and higher, with a dashed line of constant ELBO through the best one. Right: MIG on the active latents "
+         "and on all latents, and the number of active latents, against β on a log scale.")
 
 # %% [markdown]
 # ## 7. The β slider: reconstructions, traversals and MIG
@@ -324,7 +332,8 @@ beta_slider
 
 # %%
 for b in (1.0 if 1.0 in beta_slider.summaries else min(beta_slider.summaries), max(beta_slider.summaries)):
-    viz.show(beta_slider.render(b))
+    viz.show(beta_slider.render(b), alt=f"The β slider's picture at β = {b:g}: sprites and their reconstructions, one "
+             "latent traversal per row (most informative latent first), and the matrix I(z_j; v_k)/H(v_k) behind MIG.")
     print(f"β = {b:g}: the slider's MIG (active latents) {beta_slider.summaries[b]['mig']:.3f}; "
           f"the table's: all latents {table[b]['mig_all'].score:.3f}, active latents {table[b]['mig'].score:.3f}")
 
