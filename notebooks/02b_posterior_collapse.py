@@ -6,13 +6,13 @@
 # 2. recognise it in the numbers: a rate $\mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z)) \approx 0$ for every $x$, and a code from which nothing about $x$ can be read;
 # 3. apply and judge the two remedies used in practice, a **KL warm-up** and **free bits**, and say what each one costs.
 #
-# **Time:** 20 minutes to read; about half a minute to run on a laptop CPU (four small models on 2-D points).
+# **Time:** 20 minutes to read; under a minute to run on a 2-core laptop CPU (54 s measured cold by `benchmarks/notebook_times.py`: four small models on 2-D points, 3,000 steps each).
 
 # %%
 import course_setup  # Colab or a bare Jupyter: installs coursekit from this repository if it is missing
 
 # %% tags=["parameters"]
-# Parameters (papermill can override this cell). The defaults run in about half a minute on a CPU.
+# Parameters (papermill can override this cell). The defaults run in under a minute on a 2-core CPU.
 SEED = 0            # every random number below follows from it
 DEVICE = "auto"     # "auto" = CUDA, then Apple MPS, then CPU
 N_TRAIN = 6000      # points from the ring of eight Gaussians to train on (2,000 more to evaluate)

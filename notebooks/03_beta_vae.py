@@ -8,7 +8,7 @@
 # 4. train β-VAEs on sprites with known factors (shape, scale, rotation, x, y), draw their rate–distortion curve, and use the **β slider** to see reconstructions, latent traversals and MIG change with β;
 # 5. say honestly what β buys (more axis-aligned codes, worse likelihood) and what it cannot promise (Locatello et al., 2019).
 #
-# **Time:** about 60 minutes of reading and playing; the notebook runs top to bottom in well under a minute on a 2-core laptop CPU the first time (35 s measured cold, most of it training five small β-VAEs for 12 epochs each), and in seconds afterwards, because trained models are cached on disk.
+# **Time:** about 60 minutes of reading and playing; the notebook runs top to bottom in well under a minute on a 2-core laptop CPU the first time (44 s measured cold by `benchmarks/notebook_times.py` on a quiet 2-core machine, most of it training five small β-VAEs for 12 epochs each), and in seconds afterwards, because trained models are cached on disk.
 # **Before you start:** run all cells (*Run → Run All Cells*); lecture 02 (the VAE and its ELBO) is the background. Section 7 has the β slider.
 
 # %%
