@@ -235,7 +235,8 @@ ax.set_xlabel("latent dimension j", fontsize=8); ax.set_ylabel("KL_j (nats)", fo
 viz.show(fig, alt=f"A bar chart of KL_j in nats for each of the {LATENT_DIM} latent dimensions j, averaged over the "
          "test digits: the bars differ widely in height; the tall ones are the dimensions the encoder uses, those "
          "near zero are inactive. The line below counts them.")
-print(f"{active} of {LATENT_DIM} dimensions are active (KL_j > 0.1 nats); the KL term totals {kl_per_dim.sum():.2f} nats")
+print(f"{active} of {LATENT_DIM} dimensions are active (KL_j > 0.1 nats; {int((kl_per_dim > evaluation.ACTIVE_KL).sum())} above "
+      f"{evaluation.ACTIVE_KL} nats, the threshold of lecture 03 and VAE.latent_report); the KL term totals {kl_per_dim.sum():.2f} nats")
 
 # %% [markdown]
 # ### Use $\mu$ at inference
@@ -284,7 +285,7 @@ rows += [f"| floor model: independent pixels | {float(scale['floor']):.1f} |",
 display(Markdown(f"| {scale['real'].n} images vs the test digits | Fréchet distance |\n|---|---|\n" + "\n".join(rows)))
 
 # %% [markdown]
-# Read the table against its two ends (the numbers are those printed above, with the default parameters). Every decoding of the VAE lands between the two ends: far better than the floor, but still several times the real digits' distance — good for 40 epochs on a thousand images, far from data. The decoding matters as much as the model. The **mode** scores best: it keeps each pixel's most likely level, sharp strokes and a clean background. The **mean** scores worst of the three at τ = 1: it averages over the levels the decoder is unsure of, and blur is what the classifier's features notice most. A **draw** lies between: its pixel noise costs less than the mean's blur here. And the lower temperature *raises* the distance: codes near the prior's centre decode to similar, average-looking digits, so the samples lose the diversity the Fréchet distance also measures — "typical" is not "better". What the score does not say: whether the samples are new digits or copies of training digits (a memorising model scores like real data), nor anything about likelihood (section 7).
+# Read the table against its two ends (the numbers are those printed above, with the default parameters). At τ = 1 every decoding of the VAE lands between the two ends: far better than the floor, but still several times the real digits' distance — good for 40 epochs on a thousand images, far from data. The decoding matters as much as the model. The **mode** scores best: it keeps each pixel's most likely level, sharp strokes and a clean background. The **mean** scores worst of the three at τ = 1: it averages over the levels the decoder is unsure of, and blur is what the classifier's features notice most. A **draw** lies between: its pixel noise costs less than the mean's blur here. And the lower temperature *raises* the distance, past the floor's: codes near the prior's centre decode to similar, average-looking digits, so the samples lose the diversity the Fréchet distance also measures — "typical" is not "better". What the score does not say: whether the samples are new digits or copies of training digits (a memorising model scores like real data), nor anything about likelihood (section 7).
 
 # %% [markdown]
 # ## 7. Estimating $\log p_\theta(x)$: from naive Monte Carlo to importance sampling
@@ -302,7 +303,7 @@ reference = (pool["encoder"].logsumexp(0) - math.log(10_000)).item()            
 ks = [1, 10, 100, 1_000]
 fig = Figure(figsize=(7.8, 2.6), layout="constrained")
 ax1, ax2 = fig.subplots(1, 2)
-for p, color in (("prior", "C3"), ("encoder", "C0")):
+for p, color in (("prior", "C2"), ("encoder", "C0")):
     for k in ks:
         est = pool[p][: 10 * k].view(10, k).logsumexp(1) - math.log(k)                 # 10 estimates with k samples
         ax1.scatter([k] * 10, est.numpy(), s=6, color=color, alpha=0.6, label=f"proposal: {p}" if k == 1 else None)
@@ -333,7 +334,7 @@ for p, e in errors.items():
           f"(worst {e.min():6.1f})")
 
 # %% [markdown]
-# From the prior, $\log w$ spreads over more than two hundred nats and one or two of the 10,000 draws carry the whole sum (an effective sample size of about 2): with small $k$ the estimate is tens of nats too low, and the estimates scatter. From the encoder the weights lie within about twenty nats of each other, and by the effective sample sizes printed below the figure (2.2 and 47.7 of the 10,000 draws) one encoder draw is worth about twenty prior draws on this image. Over 50 test digits, 100 prior draws miss by about 4 nats on average (up to 15), 100 encoder draws by 0.3. That is the quantitative case for the encoder. (Why is naive Monte Carlo *low* rather than scattered around the truth? The average of $w$ is unbiased for $p(x)$, but its log is not: by Jensen, $\mathbb E[\log \bar w] \le \log \mathbb E[\bar w]$, and the heavier the tail of $w$, the bigger the gap.)
+# From the prior, $\log w$ spreads over more than two hundred nats and one or two of the 10,000 draws carry the whole sum (an effective sample size of about 2): with small $k$ the estimate is tens of nats too low, and the estimates scatter. From the encoder the weights lie within about twenty nats of each other, and by the effective sample sizes printed below the figure (2.2 and 47.7 of the 10,000 draws) one encoder draw is worth about twenty prior draws on this image — an underestimate: the effective sample size of such heavy-tailed weights is itself unreliable, and by accuracy the prior needs more. Over 50 test digits, 100 prior draws miss by about 4 nats on average (up to 15), 100 encoder draws by 0.3. That is the quantitative case for the encoder. (Why is naive Monte Carlo *low* rather than scattered around the truth? The average of $w$ is unbiased for $p(x)$, but its log is not: by Jensen, $\mathbb E[\log \bar w] \le \log \mathbb E[\bar w]$, and the heavier the tail of $w$, the bigger the gap.)
 #
 # ### The likelihood of the test split in bits/dim
 #
@@ -371,14 +372,15 @@ print(f"IWAE tighter than the ELBO on every image: {bool((iwae_test > elbo_test)
 # %%
 side = dict(hidden=SIDE_HIDDEN, dropout=0.0, levels=LEVELS, shape=SHAPE)   # smaller, faster side models
 vae2 = VAE(latent_dim=2, **side)
-ae2 = VAE(latent_dim=2, beta_kl=0.0, **side)     # no KL term: a plain autoencoder   # no KL: a plain autoencoder
+ae2 = VAE(latent_dim=2, beta_kl=0.0, **side)     # no KL term: a plain autoencoder
 for model, name in ((vae2, "2-D VAE"), (ae2, "2-D plain AE")):
     train(model, loaders["train"], val_data=loaders["val"], epochs=SIDE_EPOCHS, patience=15, device=device,
           seed=SEED, desc=name)
 with torch.no_grad():
     codes = {name: m.encode(test_x) for name, m in (("VAE", vae2), ("plain AE", ae2))}
 for name, (m, lv) in codes.items():
-    print(f"{name:8s}: codes μ span [{m.min():.1f}, {m.max():.1f}]; mean encoder σ = {(0.5 * lv).exp().mean():.3f}")
+    print(f"{name:8s}: codes μ span [{m.min():.1f}, {m.max():.1f}], spread (sd per dimension) "
+          f"{m.std(0).mean():.2f}; mean encoder σ = {(0.5 * lv).exp().mean():.3f}")
 
 # %% [markdown]
 # **The manifold.** Decode a grid of latents placed at equal prior probability: $z = \Phi^{-1}(u)$ for $u$ on an even grid in $(0, 1)^2$ ($\Phi$ the standard normal CDF), as in Kingma & Welling's figure. Below it, where the test digits' codes $\mu$ land, coloured by class, for both models.
@@ -510,7 +512,7 @@ ax = top.add_subplot()
 viz.image_grid(torch.cat([path(vae2, a, b), path(ae2, a, b)]), nrow=10, levels=LEVELS, ax=ax)
 ax.set_title("a straight path between two codes: VAE (top), plain AE (bottom)", fontsize=8)
 ax = bottom.add_subplot()
-for name, model, color in (("VAE", vae2, "C0"), ("plain AE", ae2, "C3")):
+for name, model, color in (("VAE", vae2, "C0"), ("plain AE", ae2, "C1")):
     ax.plot(eps_grid, [perturbed_nll(model, e, generator.manual_seed(SEED)) for e in eps_grid], "o-", color=color,
             label=name, ms=3)
 ax.set_xlabel("step ε (fraction of the codes' spread)", fontsize=8)
@@ -639,7 +641,7 @@ print(f"the classifier reads the requested digit in {accuracy:.0%} of 400 sample
 # - With an encoder $q_\phi(z\mid x)$: $\log p_\theta(x) = \mathrm{ELBO} + \mathrm{KL}(q_\phi(z\mid x)\,\|\,p_\theta(z\mid x))$, so the ELBO $= \mathbb E_q[\log p_\theta(x\mid z)] - \mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z))$ is a lower bound whose gap is the posterior mismatch (Jensen gives the bound without the gap).
 # - Reparameterise, $z = \mu + \sigma\odot\varepsilon$, to get low-variance gradients; the Gaussian KL to $\mathcal N(0, I)$ is $\tfrac12\sum(\mu^2 + \sigma^2 - \log\sigma^2 - 1)$; pick the decoder from the data (categorical for grey levels, Bernoulli for binary, Gaussian for real values); use $\mu$ at inference, the prior for generation.
 # - The KL term keeps the codes where the prior samples them (completeness) and trains the decoder on jittered codes (continuity); a plain autoencoder can only be sampled through a density fitted to its codes afterwards. Traversals and interpolations show what each latent dimension does.
-# - Judge samples on a scale (real vs real, the independent-pixel floor): with the default parameters the VAE's samples sit between the two, and how a categorical decoder is turned into a picture (mean, mode or draw) moves the Fréchet distance as much as the model does.
+# - Judge samples on a scale (real vs real, the independent-pixel floor): with the default parameters the VAE's samples at τ = 1 sit between the two, and how a categorical decoder is turned into a picture (mean, mode or draw) moves the Fréchet distance as much as the model does.
 # - Report $\log p_\theta(x)$ with the IWAE bound at large $k$ in bits/dim: on the digits the VAE is far below the floor (2.398), and IWAE-1000 is several hundredths of a bit tighter than the ELBO.
 # - A conditional VAE with a label-independent prior separates content ($y$) from style ($z$).
 #

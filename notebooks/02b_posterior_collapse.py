@@ -16,7 +16,7 @@ import course_setup  # Colab or a bare Jupyter: installs coursekit from this rep
 SEED = 0            # every random number below follows from it
 DEVICE = "auto"     # "auto" = CUDA, then Apple MPS, then CPU
 N_TRAIN = 6000      # points from the ring of eight Gaussians to train on (2,000 more to evaluate)
-STEPS = 3000        # optimisation steps per model (batches of 256); the collapse takes a few thousand
+STEPS = 3000        # optimisation steps per model (batches of 256)
 HIDDEN = 64         # units in each of the two hidden layers of the encoder and of the decoder
 WARMUP = 1000       # steps over which the KL warm-up raises β from 0 to 1
 FREE_BITS = 1.0     # λ: nats per latent dimension that free bits does not charge
@@ -91,14 +91,14 @@ def table(runs):
     rows += [f"| {name} | {r['−ELBO']:.3f} | {r['rate']:.3f} | {r['mode from z']:.2f} | {STEPS}, {r['seconds']:.0f} s |"
              for name, r in runs.items()]
     return Markdown("\n".join(rows) + f"\n\nOn {len(x_eval)} evaluation points; the data's own −log p(x) is "
-                    f"{entropy:.3f} nats, a floor no −ELBO can go below; chance for 'mode read from z' is 0.125.")
+                    f"{entropy:.3f} nats, a floor no −ELBO can go below in expectation; chance for 'mode read from z' is 0.125.")
 
 display(table(runs))
 
 # %% [markdown]
-# Read the table (the numbers above, measured with the default parameters). The one-blob decoder uses its code: a rate of 3.07 nats — more than the $\log 8 = 2.08$ nats it takes to name the mode — and the mode can be read from the code for 98 % of the points. Its −ELBO, 1.702 nats, is far from the data's own 0.289: one Gaussian per $z$ is a poor fit even when told the mode. The mixture decoder has **collapsed**: a rate of 0.000 nats, a code at chance (0.13), and yet the better −ELBO of the two, 0.292, within 0.003 nats of the floor. That is the point of section 1: here collapse is not the optimiser failing — it is the best ELBO this model can reach, and the optimiser found it.
+# Read the table (the numbers above, measured with the default parameters). The one-blob decoder uses its code: a rate of 3.07 nats — more than the $\log 8 = 2.08$ nats it takes to name the mode — and the mode can be read from the code for 98 % of the points. Its −ELBO, 1.702 nats, is far from the data's own 0.289: one Gaussian per $z$ is a poor fit even when told the mode. The mixture decoder has **collapsed**: a rate of 0.000 nats, a code at chance (0.13), and yet the better −ELBO of the two, 0.292, within 0.003 nats of the floor, as close as 2,000 evaluation points can tell. That is the point of section 1: here collapse is not the optimiser failing — it is the best ELBO this model can reach, and the optimiser found it.
 #
-# The curves show how. The mixture's rate rises for the first hundred steps, while the encoder's codes are still noise, then falls to zero by about step 500: the decoder learns the ring faster through its eight components than through a code, and once it has, a code only costs. The one-blob decoder's rate climbs to about three nats and stays. The samples show the price of its capacity: told the mode by $z$, one Gaussian still smears mass along the ring between the modes; the collapsed mixture puts its samples on the eight modes without looking at $z$.
+# The curves show how. The mixture's rate rises briefly at the start, while the encoder's codes are still noise, then falls to zero (the steps are printed under the figure): the decoder learns the ring faster through its eight components than through a code, and once it has, a code only costs. The one-blob decoder's rate climbs to about three nats and stays. The samples show the price of its capacity: told the mode by $z$, one Gaussian still smears mass along the ring between the modes; the collapsed mixture puts its samples on the eight modes without looking at $z$.
 
 # %%
 fig = Figure(figsize=(7.8, 2.5), layout="constrained")
@@ -114,6 +114,11 @@ viz.show(fig, alt="Left: the rate KL in nats against the training step, one line
          "(M = 1) climbs and stays up; the mixture decoder's (M = 8) rises briefly, then falls to zero and stays "
          "there. Middle and right: 1,000 samples of each model on the square from −3 to 3: the M = 1 model smears "
          "its samples along the ring between the eight modes, the collapsed M = 8 model puts them on the eight modes.")
+rounds = runs["M = 8 (can ignore z)"]["history"]
+peak = max(range(len(rounds["train/kl"])), key=lambda r: rounds["train/kl"][r])
+settled = next(r for r in range(len(rounds["train/kl"])) if max(rounds["train/kl"][r:]) < 0.01)
+print(f"M = 8: the rate peaks at {rounds['train/kl'][peak]:.2f} nats at step {int(rounds['step'][peak])} and stays below "
+      f"0.01 nats from step {int(rounds['step'][settled])} on")
 
 # %% [markdown]
 # ## 2. Two remedies, measured
@@ -131,7 +136,7 @@ runs[f"M = 8, free bits λ = {FREE_BITS:g}"] = fit("free bits", components=8, fr
 display(table(runs))
 
 # %% [markdown]
-# Both remedies keep the code in use with the default parameters. After the warm-up the rate is 2.046 nats and the mode is read from the code for 74 % of the points (chance: 12.5 %); free bits hold the rate at 2.053 nats, about $\lambda$ = 1 nat in each of the two dimensions, and the code names the mode for 85 %. Both pay for it in ELBO: −ELBO 1.076 and 0.666 nats against the collapsed model's 0.292, since a code that the decoder does not need can only cost. That is the honest summary: **when the decoder can model the data alone, a used code is bought with likelihood**, and a remedy is a choice to pay, not a free fix. What these numbers do not show: whether the warm-up's code would survive much longer training (the optimum is still the collapsed one; run with `STEPS = 20000` to see which way it drifts), how much they vary with the seed (with `SEED = 1` the mixture also collapses, but into a worse fit of the ring, a local optimum of the mixture itself), and how the remedies behave on images, where a decoder can rarely model the data alone (lecture 02's MLP decoder cannot, which is why its VAE keeps several latent dimensions active).
+# Both remedies keep the code in use with the default parameters. After the warm-up the rate is 2.046 nats and the mode is read from the code for 74 % of the points (chance: 12.5 %); free bits hold the rate at 2.053 nats, about $\lambda$ = 1 nat in each of the two dimensions, and the code names the mode for 85 %. Both pay for it in ELBO: −ELBO 1.076 and 0.666 nats against the collapsed model's 0.292, since a code that the decoder does not need can only cost. That is the honest summary: **when the decoder can model the data alone, a used code is bought with likelihood**, and a remedy is a choice to pay, not a free fix. What these numbers do not show: whether the warm-up's code would survive much longer training (the optimum is still the collapsed one; run with `STEPS = 20000` to see which way it drifts), how much they vary with the seed (try `SEED = 1`: the mixture itself can settle in a worse fit of the ring), and how the remedies behave on images, where a decoder can rarely model the data alone (lecture 02's MLP decoder cannot, which is why its VAE keeps several latent dimensions active).
 #
 # > **Common mistake.** Reading a KL of zero on a few latent dimensions as posterior collapse. Lecture 02's VAE switches off the dimensions it does not need — the others still carry the code. Collapse is the whole code carrying nothing, $\mathrm{KL}(q_\phi(z \mid x)\,\|\,p(z)) \approx 0$ for every $x$, with a decoder that models the data without it.
 #

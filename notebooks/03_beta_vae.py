@@ -263,7 +263,7 @@ for k, name in enumerate(FACTOR_NAMES):
         first, second = int(order[0]), int(order[1])
         cells.append((first, second, float(result.normalized_mi[second, k]), float(result.gaps[k])))
     (first, s_all, i_all, gap_all), (_, s_act, i_act, gap_act) = cells
-    rows.append(f"| {name} | z_{first + 1} ({float(on_mu[first, k]):.2f}) | z_{s_all + 1} ({i_all:.2f}"
+    rows.append(f"| {name} | z_{first + 1} ({float(on_mu[first, k]):.2f}{', off' if not t['active'][first] else ''}) | z_{s_all + 1} ({i_all:.2f}"
                 f"{', off' if not t['active'][s_all] else ''}) | {gap_all:.3f} | z_{s_act + 1} ({i_act:.2f}) | {gap_act:.3f} |")
 display(Markdown("\n".join(rows)))
 print(f"β = {beta:g}: MIG on all {LATENT_DIM} latents {t['mig_all'].score:.3f}, "
@@ -324,7 +324,8 @@ viz.show(fig, alt="Left: each trained β-VAE as a point (rate R, distortion D) o
 # The slider computes MIG on the **active** latents, as the table's "active latents" column does: the bottom rows of its matrix — the switched-off latents, last by KL — are 0, where on all latents they would show the spurious values of section 5's second table.
 
 # %%
-beta_slider = viz.beta_vae_widget(models, x_all, factors_all, FACTOR_NAMES, bins=MIG_BINS, seed=SEED)
+beta_slider = viz.beta_vae_widget(models, x_all, factors_all, FACTOR_NAMES, bins=MIG_BINS, seed=SEED,
+                                  active_kl=ACTIVE_KL)
 beta_slider
 
 # %% [markdown]

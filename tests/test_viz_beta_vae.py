@@ -109,3 +109,22 @@ def test_viz_modules_only_draw(path):
 def test_the_guard_sees_inline_model_maths():
     inline = "rate, distortion = model.rate_distortion(x)\nmu, log_var = model.encode(x)\n"
     assert names_used(inline) & MODEL_MATHS == {"rate_distortion", "encode"}
+
+
+def test_the_slider_counts_active_latents_with_the_threshold_it_is_given():
+    torch.manual_seed(0)
+    models = {1.0: VAE(architecture="conv", decoder="bernoulli", shape=(1, 16, 16), latent_dim=4, hidden=16,
+                       conv_channels=(4, 4), dropout=0.0)}
+    x = (torch.rand(64, 1, 16, 16) < 0.3).float()
+    f = torch.randint(0, 3, (64, 2))
+    with torch.no_grad():
+        mu, log_var = models[1.0].encode(x)
+    kl = (0.5 * (mu.pow(2) + log_var.exp() - log_var - 1)).mean(0)
+    threshold = float(kl.sort().values[1])          # between the latents: the two smallest count as switched off
+    box = viz.beta_vae_widget(models, x, f, ["a", "b"], max_rows=2, active_kl=threshold)
+    s = box.summaries[1.0]
+    active = kl > threshold
+    assert 0 < int(active.sum()) < 4
+    assert s["mig"] == pytest.approx(evaluation.mig(mu, f, active=active))
+    assert bool((s["details"].normalized_mi[~active] == 0).all())
+    assert float(s["details"].normalized_mi[active].sum()) > 0    # the package's 0.05 would switch all four off

@@ -31,7 +31,7 @@ __all__ = ["beta_vae_widget"]
 
 
 def _beta_summary(model, x: torch.Tensor, factors: torch.Tensor, bins: int, show: int, limit: float, steps: int,
-                  max_rows: int, seed: int) -> dict:
+                  max_rows: int, seed: int, active_kl: float) -> dict:
     """What the β slider shows for one model, gathered from the model's and the evaluation's own methods."""
     model.eval()
     device = next(model.parameters()).device
@@ -42,7 +42,7 @@ def _beta_summary(model, x: torch.Tensor, factors: torch.Tensor, bins: int, show
     recon = model.reconstruct(x[:show])                               # (show, C, H, W)
     values = torch.linspace(-limit, limit, steps, device=device)
     rows = model.traverse(report.mu[0], order[:max_rows], values)     # (rows, steps, C, H, W) around x[0]'s μ
-    active = report.kl_per_dim > ACTIVE_KL                            # (L,) switched-off latents carry no information
+    active = report.kl_per_dim > active_kl                            # (L,) switched-off latents carry no information
     details = mig_details(report.mu, factors, bins=bins, active=active)
     return {"mig": details.score, "mig_all": mig_details(report.mu, factors, bins=bins).score, "details": details, "rate": float(report.rate.mean()),
             "distortion": float(report.distortion.mean()), "kl_per_dim": report.kl_per_dim.cpu(), "order": order.cpu(),
@@ -52,7 +52,8 @@ def _beta_summary(model, x: torch.Tensor, factors: torch.Tensor, bins: int, show
 
 def beta_vae_widget(models: Mapping[float, object], x, factors, factor_names: Sequence[str], *,
                     show: int = 8, limit: float = 2.5, steps: int = 9, max_rows: int = 5, bins: int = 20,
-                    levels: int | None = 2, seed: int = 0, value: float | None = None) -> widgets.VBox:
+                    levels: int | None = 2, seed: int = 0, value: float | None = None,
+                    active_kl: float = ACTIVE_KL) -> widgets.VBox:
     """A β slider over trained β-VAEs: reconstructions, latent traversals and MIG for the chosen β.
 
     `models` maps each β to a trained VAE (lecture 03 trains them once and caches them, so the
@@ -62,7 +63,8 @@ def beta_vae_widget(models: Mapping[float, object], x, factors, factor_names: Se
     one traversal row per latent z_j, the `max_rows` dimensions with the largest mean
     KL(q(z_j | x) ‖ N(0, 1)) first, each moving z_j over `steps` values in [−limit, limit] from
     x[0]'s μ, labelled with the factor it shares most information with; and the matrix of
-    normalised mutual information I(z_j; v_k) / H(v_k) behind MIG. The title reads MIG, rate
+    normalised mutual information I(z_j; v_k) / H(v_k) behind MIG. The title reads MIG (on the
+    latents whose mean KL exceeds `active_kl` nats; "mig_all" in the summary is on all latents), rate
     R and distortion D (nats, means over `x`; D from one draw seeded by `seed`).
 
     Everything is computed once, when the widget is built; `box.summaries[β]` holds the numbers
@@ -86,7 +88,8 @@ def beta_vae_widget(models: Mapping[float, object], x, factors, factor_names: Se
         raise ValueError(f"show must be in 1..{x.shape[0]} (the images of x), got {show!r}")
     betas = sorted(float(b) for b in models)
     by_beta = {float(b): m for b, m in models.items()}
-    summaries = {b: _beta_summary(by_beta[b], x, factors, bins, show, limit, steps, max_rows, seed) for b in betas}
+    summaries = {b: _beta_summary(by_beta[b], x, factors, bins, show, limit, steps, max_rows, seed, active_kl)
+                 for b in betas}
     vmax = None if levels is None else levels - 1
     names = list(factor_names)
 
