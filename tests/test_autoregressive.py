@@ -276,7 +276,12 @@ def test_samples_follow_the_model_probabilities(name):
     model = build(name, shape=(1, 1, 3), K=2).eval()
     images = all_images((1, 1, 3), 2)
     with torch.no_grad():
+        for q in model.parameters():                       # far from uniform, so a wrong sampler shows
+            q.add_(1.5 * torch.randn(q.shape, generator=torch.Generator().manual_seed(1), dtype=q.dtype))
         p = model.log_prob(images).exp()
+        if isinstance(model, MADE):                        # the mixture differs from each of its orderings
+            per_set = model.log_prob_per_ordering(images).exp()            # (M, 8)
+            assert ((per_set - p).abs().max(1).values > 0.05).all(), (per_set, p)
         s = model.sample(8000, generator=torch.Generator().manual_seed(0))
     assert s.dtype == torch.float64                                # binary data: 0./1. floats (base.py)
     codes = (s.long().flatten(1) * torch.tensor([4, 2, 1])).sum(1)

@@ -66,12 +66,30 @@ def test_samples_follow_the_decoder():
     model = CollapseVAE(components=2, hidden=8)
     last = model.decoder[-1]
     torch.nn.init.zeros_(last.weight)
-    with torch.no_grad():   # π = (1, 0) in effect, means (3, −3) and (−3, 3), s = e^-3
-        last.bias.copy_(torch.tensor([20.0, 0.0, 3.0, -3.0, -3.0, 3.0, -3.0, -3.0, -3.0, -3.0]))
-    x = model.sample(500, generator=torch.Generator().manual_seed(0))
-    assert x.shape == (500, 2)
-    torch.testing.assert_close(x.mean(0), torch.tensor([3.0, -3.0]), atol=0.02, rtol=0)
-    assert x.std(0).max().item() == pytest.approx(math.exp(-3), rel=0.15)
+    with torch.no_grad():   # π = (0.3, 0.7), means (3, −3) and (−3, 3), s = e^-3 for every z
+        last.bias.copy_(torch.tensor([math.log(0.3), math.log(0.7), 3.0, -3.0, -3.0, 3.0, -3.0, -3.0, -3.0, -3.0]))
+    x = model.sample(4000, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (4000, 2)
+    first = x[:, 0] > 0
+    assert first.float().mean().item() == pytest.approx(0.3, abs=0.03)          # the component drawn with π
+    torch.testing.assert_close(x[first].mean(0), torch.tensor([3.0, -3.0]), atol=0.01, rtol=0)
+    assert x[first].std(0).max().item() == pytest.approx(math.exp(-3), rel=0.1)
+
+
+def test_free_bits_clamp_each_dimension_s_batch_mean():
+    """One dimension carries more than λ on average, though not on every example; the other carries nothing:
+    loss = recon + E_x KL_0 + λ. Clamping each example, or the total, gives another number."""
+    torch.manual_seed(0)
+    x = torch.randn(256, 2)
+    lam = 0.25
+    model = CollapseVAE(components=2, hidden=8, free_bits=lam)
+    mu = torch.stack([x[:, 0], torch.zeros(256)], 1)                                  # KL_0 = x_0² / 2, KL_1 = 0
+    model.encode = lambda inputs: (mu, torch.zeros(256, 2))
+    torch.manual_seed(1); parts = model.loss((x,))
+    kl_0 = 0.5 * x[:, 0].pow(2)
+    assert kl_0.mean().item() > lam and (kl_0 < lam).any()
+    assert parts["loss"].item() == pytest.approx((parts["recon"] + kl_0.mean() + lam).item(), rel=1e-6)
+    assert parts["kl"].item() == pytest.approx(kl_0.mean().item(), rel=1e-6)
 
 
 def test_bad_input_is_refused_with_what_was_expected():
