@@ -140,6 +140,8 @@ class CollapseVAE(GenerativeModel):
         check_shape(x, (None, 2), "x")
         if not x.is_floating_point():
             raise TypeError(f"x must hold real-valued 2-D points (a floating-point tensor), got dtype {x.dtype}")
+        if x.device != self.device:
+            raise ValueError(f"x is on {x.device} but the model is on {self.device}: move one, e.g. x.to(model.device)")
         return x.to(next(self.parameters()).dtype)
 
 
@@ -149,6 +151,8 @@ def kl_warmup(warmup_steps: int, beta_max: float = 1.0):
     on "loss", optimiser step). The model is left at β = beta_max."""
     if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 1:
         raise ValueError(f"warmup_steps must be a positive int, got {warmup_steps!r}")
+    if isinstance(beta_max, bool) or not isinstance(beta_max, (int, float)) or not beta_max >= 0:
+        raise ValueError(f"beta_max (the KL weight after the warm-up) must be a number >= 0, got {beta_max!r}")
 
     def step(model, batch, optimizers, step, ctx):
         model.config.beta_kl = beta_max * min(1.0, (step + 1) / warmup_steps)

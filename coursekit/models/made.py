@@ -74,7 +74,7 @@ class MADEConfig(AutoregressiveConfig):
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if self.ensemble is None:
             self.ensemble = self.orderings
-        if not isinstance(self.ensemble, int) or not 1 <= self.ensemble <= self.orderings:
+        if not isinstance(self.ensemble, int) or isinstance(self.ensemble, bool) or not 1 <= self.ensemble <= self.orderings:
             raise ValueError(f"ensemble (mask sets averaged at test time) must be an int in 1..orderings = "
                              f"{self.orderings}, got {self.ensemble!r}")
 
