@@ -6,13 +6,13 @@
 # 2. how we score models that have no likelihood: the **Fréchet distance** in a small classifier's feature space (and why its sample size must be fixed), **mode coverage** on the 8-Gaussian ring, the **MIG** disentanglement score, and the classifier check for conditional samples;
 # 3. what each score says about real data and about noise, so a model's number has a scale.
 #
-# **Time:** 20 minutes to read; about half a minute to run on a laptop CPU (training the evaluation classifier once; later runs load it from the cache).
+# **Time:** 20 minutes to read; about 15 s to run on a 2-core laptop CPU the first time (measured cold by `benchmarks/notebook_times.py`: most of it training the evaluation classifier once; later runs load it from the cache).
 
 # %%
 import course_setup  # Colab or a bare Jupyter: installs coursekit from this repository if it is missing
 
 # %% tags=["parameters"]
-# Parameters (papermill can override this cell). The defaults run in about half a minute on a CPU.
+# Parameters (papermill can override this cell). The defaults run in about 15 s on a 2-core CPU.
 SEED = 0            # every random number below follows from it
 DEVICE = "auto"     # "auto" = CUDA, then Apple MPS, then CPU
 FD_N = 400          # the Fréchet distance's fixed sample size (the statistic is biased by n)
