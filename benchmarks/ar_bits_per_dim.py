@@ -1,7 +1,7 @@
 """Lecture 04's pixel-by-pixel models on the digits: exact test bits/dim and training time, over seeds.
 
-Trains FVSBN, NADE and MADE (one ordering, and order-agnostic with an 8-ordering ensemble; the
-configurations in MODELS, over the 17 grey levels, scaled inputs) once per seed on the 1000
+Trains FVSBN, NADE, MADE (one ordering, and order-agnostic with an 8-ordering ensemble) and the
+masked PixelCNN (the configurations in MODELS, over the 17 grey levels, scaled inputs) once per seed on the 1000
 training digits with `coursekit.training.train` (Adam 3e-3, batches of 64, at most `--epochs`
 epochs, early stopping on the validation NLL with `--patience`, best weights kept), then prints
 each model's exact test NLL in bits/dim (`coursekit.evaluation.bits_per_dim`, −log p(x) by the
@@ -24,7 +24,7 @@ from typing import Callable
 import torch
 
 from coursekit import data, evaluation
-from coursekit.models import FVSBN, MADE, NADE, Autoregressive
+from coursekit.models import FVSBN, MADE, NADE, Autoregressive, PixelCNN
 from coursekit.training import train
 
 MODELS: dict[str, tuple[str, Callable[[], Autoregressive]]] = {
@@ -36,8 +36,10 @@ MODELS: dict[str, tuple[str, Callable[[], Autoregressive]]] = {
     "made-8": ("MADE (1024, 8 orderings)", lambda: MADE(hidden_sizes=(1024,), orderings=8)),
     "made-16": ("MADE (1024, 16 orderings)", lambda: MADE(hidden_sizes=(1024,), orderings=16)),
     "made-512-512-8": ("MADE (512-512, 8 orderings)", lambda: MADE(hidden_sizes=(512, 512), orderings=8)),
+    "pixelcnn": ("PixelCNN (7×7 A, 4 blocks of 64)", lambda: PixelCNN()),
+    "pixelcnn-32": ("PixelCNN (7×7 A, 4 blocks of 32)", lambda: PixelCNN(channels=32, head=32)),
 }
-DEFAULT_MODELS = ("fvsbn", "nade", "made", "made-8")
+DEFAULT_MODELS = ("fvsbn", "nade", "made", "made-8", "pixelcnn")
 
 
 def run(key: str, seed: int, splits: data.Splits, args: argparse.Namespace) -> dict[str, float]:

@@ -1,9 +1,11 @@
-"""The properties lecture 04 claims of the pixel-by-pixel models (FVSBN, NADE, MADE) and of their shared base.
+"""The properties lecture 04 claims of the pixel-by-pixel models (FVSBN, NADE, MADE, PixelCNN) and of their shared base.
 
 - the autoregressive property: ∂ℓ_d / ∂x̃_j = 0 unless j comes before d in the model's ordering (for every
   mask set of an order-agnostic MADE), and the check catches a model that lets d see itself;
 - the chain rule gives a normalised, exact likelihood: the probabilities of all images sum to 1;
 - NADE's explicit O(TD) recursion equals its vectorised path;
+- PixelCNN's receptive field, by autograd, is exactly what its masks compose to: nothing at or after the
+  position, and a blind spot up and to the right that a deeper stack reaches no better;
 - the naive sampler conditions on the right pixels, in the model's ordering; `complete` keeps the known
   pixels; temperature 0 is the argmax at every step; samples follow the model's probabilities;
 - bad inputs are refused with messages that name what was expected and what came;
@@ -18,9 +20,10 @@ import pytest
 import torch
 
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
-from coursekit.models import FVSBN, MADE, NADE, Autoregressive, AutoregressiveConfig
+from coursekit.models import FVSBN, MADE, NADE, Autoregressive, AutoregressiveConfig, PixelCNN
 from coursekit.models.fvsbn import fvsbn_mask
 from coursekit.models.layers import materialize
+from coursekit.models.pixelcnn import receptive_field
 from coursekit.training import train
 
 MODELS = {
@@ -30,7 +33,11 @@ MODELS = {
     "NADE-scaled-relu": lambda shape, K: NADE(shape=shape, levels=K, hidden=5, activation="relu"),
     "MADE": lambda shape, K: MADE(shape=shape, levels=K, hidden_sizes=(16, 16)),
     "MADE-order-agnostic": lambda shape, K: MADE(shape=shape, levels=K, hidden_sizes=(16, 16), orderings=4),
+    "PixelCNN": lambda shape, K: PixelCNN(shape=shape, levels=K, channels=8, layers=2, head=8),
+    "PixelCNN-one-hot-3x3": lambda shape, K: PixelCNN(shape=shape, levels=K, channels=8, layers=1, first_kernel=3,
+                                                      head=8, inputs="one_hot"),
 }
+GREY_ONLY = {"PixelCNN", "PixelCNN-one-hot-3x3"}   # shape (1, H, W) only: no R → G → B masks yet
 
 
 def build(name: str, shape=(1, 3, 3), K: int = 3, seed: int = 0) -> Autoregressive:
@@ -73,6 +80,8 @@ def autoregressive_violations(model: Autoregressive, x: torch.Tensor) -> list[st
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("shape", [(1, 3, 3), (2, 2, 2)])
 def test_logits_of_d_depend_on_earlier_dimensions_only(name, shape):
+    if name in GREY_ONLY and shape[0] != 1:
+        pytest.skip(f"{name} models grey images only")
     model = build(name, shape=shape)
     x = torch.randint(0, 3, (4, *shape), generator=torch.Generator().manual_seed(0))
     for m in mask_sets(model):
@@ -104,6 +113,55 @@ def test_the_autoregressive_check_catches_a_model_that_sees_itself():
 def test_fvsbn_mask_is_strictly_block_lower_triangular():
     mask = fvsbn_mask(3, 2, 1)
     assert mask.tolist() == [[0, 0, 0], [0, 0, 0], [1, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 0]]
+
+
+# --- PixelCNN's receptive field and its blind spot ----------------------------------------------
+
+def masked_stack_reach(first_kernel: int, layers: int, kernel: int = 3) -> set[tuple[int, int]]:
+    """The offsets (Δi, Δj) of the input pixels that output (i, j) of a mask-A first_kernel² convolution followed by
+    `layers` mask-B kernel² convolutions can reach, by composing the masks' offsets (no autograd, no weights)."""
+    def offsets(k: int, mask_type: str) -> set[tuple[int, int]]:
+        c = k // 2
+        above = {(-a, b) for a in range(1, c + 1) for b in range(-c, c + 1)}           # every row above the centre
+        left = {(0, -b) for b in range(1, c + 1)} | ({(0, 0)} if mask_type == "B" else set())
+        return above | left
+    reach, step = offsets(first_kernel, "A"), offsets(kernel, "B")
+    for _ in range(layers):
+        reach = {(a + s, b + t) for a, b in reach for s, t in step}
+    return reach
+
+
+@pytest.mark.parametrize("first_kernel, layers", [(3, 1), (3, 6), (7, 4)])
+def test_pixelcnn_receptive_field_is_its_masks_and_has_the_blind_spot(first_kernel, layers):
+    H = W = 8
+    torch.manual_seed(0)
+    model = PixelCNN(shape=(1, H, W), levels=5, channels=16, layers=layers, first_kernel=first_kernel,
+                     head=16).double()
+    reach = masked_stack_reach(first_kernel, layers)
+    for i, j in [(4, 3), (5, 2), (7, 5), (0, 3), (3, 0)]:
+        seen = receptive_field(model, (i, j), n=16)                                   # (H, W) bool, by autograd
+        expected = torch.zeros(H, W, dtype=torch.bool)
+        for a, b in reach:
+            if 0 <= i + a < H and 0 <= j + b < W:
+                expected[i + a, j + b] = True
+        assert torch.equal(seen, expected), f"position {(i, j)}:\n{seen.int()}\nexpected\n{expected.int()}"
+        # (a) the autoregressive property: nothing at or after (i, j) in raster order
+        assert not seen.flatten()[i * W + j:].any()
+    # (b) the blind spot: for (i, j) = (4, 3), the pixel one row up at column 3 + c + 1 (c = first_kernel // 2) is
+    # never seen, while the same column two rows up is: the stack is deep enough to reach that column, yet not there.
+    c = first_kernel // 2
+    seen = receptive_field(model, (4, 3), n=16)
+    assert not seen[3, 3 + c + 1] and seen[2, 3 + c + 1]
+    assert receptive_field(model, 4 * W + 3, n=16).equal(seen)                          # a flat index works too
+
+
+def test_a_deeper_pixelcnn_does_not_close_the_blind_spot():
+    """Six more blocks see farther up and left, but the pixel up-right of the 3×3 stack stays unseen."""
+    torch.manual_seed(0)
+    for layers in (1, 3, 7):
+        model = PixelCNN(shape=(1, 8, 8), levels=3, channels=8, layers=layers, first_kernel=3, head=8).double()
+        seen = receptive_field(model, (5, 2), n=16)
+        assert not seen[4, 4] and seen[3, 4] and not seen[5, 2:].any()
 
 
 # --- the likelihood ---------------------------------------------------------------------------
@@ -327,6 +385,12 @@ def test_bad_configurations_are_refused():
         NADE(shape=(8, 8))
     with pytest.raises(ValueError, match=r"inputs must be one of \('scaled', 'one_hot'\), got 'onehot'"):
         NADE(inputs="onehot")
+    with pytest.raises(ValueError, match=r"grey images only.*\(2, 8, 8\).*R → G → B.*left for later"):
+        PixelCNN(shape=(2, 8, 8))
+    with pytest.raises(ValueError, match=r"first_kernel must be an odd positive int.*got 4"):
+        PixelCNN(first_kernel=4)
+    with pytest.raises(ValueError, match=r"position must be in the 3×3 image.*got \(3, 0\)"):
+        receptive_field(PixelCNN(shape=(1, 3, 3), channels=4, head=4, layers=0), (3, 0))
     with pytest.raises(ValueError, match=r"MADE takes inputs='scaled'.*got 'one_hot'"):
         MADE(inputs="one_hot")
     with pytest.raises(ValueError, match=r"ensemble .* must be an int in 1..orderings = 2, got 3"):

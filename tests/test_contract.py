@@ -45,7 +45,7 @@ import coursekit.models as models
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
 from coursekit.models import (
     FVSBN, MADE, NADE, PCA, VAE, CollapseVAE, ConvAutoencoder, GenerativeModel, LinearAutoencoder, MLPAutoencoder,
-    PixelCategorical,
+    PixelCategorical, PixelCNN,
 )
 from coursekit.models.base import batch_images
 from coursekit.training import train
@@ -103,6 +103,7 @@ TINY: dict[str, Tiny] = {
     "NADE": Tiny(lambda: NADE(shape=(1, 3, 3), levels=3, hidden=4)),
     "MADE-order-agnostic": Tiny(lambda: MADE(shape=(1, 3, 3), levels=3, hidden_sizes=(8, 8), orderings=3,
                                              resample_every=2)),
+    "PixelCNN": Tiny(lambda: PixelCNN(shape=(1, 4, 4), levels=3, channels=4, layers=1, head=4)),
 }
 
 def build(name: str, seed: int = 0) -> GenerativeModel:

@@ -27,3 +27,6 @@ from .made import MADE, MADEConfig
 
 __all__ += ["Autoregressive", "AutoregressiveConfig", "FVSBN", "FVSBNConfig", "NADE", "NADEConfig", "MADE",
             "MADEConfig"]
+from .pixelcnn import PixelCNN, PixelCNNConfig
+
+__all__ += ["PixelCNN", "PixelCNNConfig"]
