@@ -36,7 +36,6 @@ from coursekit import data, evaluation
 from coursekit.data import sprites
 from coursekit.models import VAE
 from coursekit.evaluation.disentanglement import active_latents
-from coursekit.models.vae import gaussian_kl_per_dim
 from coursekit.training import train
 
 
@@ -55,11 +54,10 @@ def run(beta: float, seed: int, splits: data.Splits, args: argparse.Namespace) -
         mu, log_var = model.encode(x_all)
         R, D = model.rate_distortion(splits.test.x.to(model.device),
                                      generator=torch.Generator(model.device).manual_seed(seed))
-    kl_per_dim = gaussian_kl_per_dim(mu, log_var).mean(0)
     active = active_latents(mu, log_var).cpu()
-    return {"beta": beta, "seed": seed, "mig": evaluation.mig(mu.cpu(), factors, bins=args.bins, active=active),
-            "mig_all": evaluation.mig(mu.cpu(), factors, bins=args.bins),
-            "rate": float(R.mean()), "distortion": float(D.mean()), "active": int((kl_per_dim > 0.05).sum()),
+    mig = evaluation.mig_details(mu.cpu(), factors, bins=args.bins, active=active)
+    return {"beta": beta, "seed": seed, "mig": mig.score, "mig_all": mig.on_all_latents().score,
+            "rate": float(R.mean()), "distortion": float(D.mean()), "active": int(active.sum()),
             "train_s": seconds}
 
 

@@ -319,6 +319,9 @@ def test_mig_on_active_latents_ignores_a_switched_off_latents_spurious_informati
     assert counted.normalized_mi[5].abs().max().item() == 0.0       # the off latent's row counts as nothing
     assert counted.estimated_mi[5, 0].item() > 0.9                  # ... while the plug-in estimate saw a lot
     assert torch.equal(counted.estimated_mi, full.normalized_mi)
+    again = counted.on_all_latents()                                # all latents, without binning again
+    assert again.score == full.score and torch.equal(again.gaps, full.gaps) and again.active is None
+    assert torch.equal(again.top_latent, full.top_latent)
     # one active latent: the runner-up is an off latent with no information, so each gap is the top MI
     one = ev.mig_details(with_ghost, factors, active=torch.tensor([True] + [False] * 5))
     assert one.gaps[0].item() == pytest.approx(full.estimated_mi[0, 0].item(), abs=1e-12)

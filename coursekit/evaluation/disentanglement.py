@@ -44,6 +44,12 @@ class MIGResult:
         """(L,) the factor each latent dimension has the most normalised information about."""
         return self.normalized_mi.argmax(1)
 
+    def on_all_latents(self) -> MIGResult:
+        """The same MIG with every latent counted (Chen et al.'s), from `estimated_mi`: no second binning."""
+        if self.estimated_mi is None:
+            raise ValueError("this MIGResult keeps no estimated_mi: compute it with mig_details")
+        return _gap_result(self.estimated_mi, self.factor_entropy, None)
+
 
 def _discretise_latents(z: torch.Tensor, bins: int) -> torch.Tensor:
     """Each column into `bins` equal-width bins between its min and max: (N, L) int64 in 0..bins-1."""
@@ -117,7 +123,14 @@ def mig_details(latents: torch.Tensor, factors: torch.Tensor, bins: int = 20, *,
     normalized = estimated
     if active is not None:
         active = _check_active(active, num_latents)
-        normalized = estimated * active.to(dev, torch.float64)[:, None]   # a switched-off latent carries nothing
+    return _gap_result(estimated, entropy, active)
+
+
+def _gap_result(estimated: torch.Tensor, entropy: torch.Tensor, active: torch.Tensor | None) -> MIGResult:
+    """MIG from the normalised MI (L, F): the mean over factors of the top two latents' gap, counting `active` only."""
+    normalized = estimated
+    if active is not None:
+        normalized = estimated * active.to(estimated.device, torch.float64)[:, None]   # a switched-off latent carries nothing
     top2 = normalized.topk(2, dim=0)
     gaps = top2.values[0] - top2.values[1]                                # (F,)
     return MIGResult(float(gaps.mean()), gaps, normalized, entropy, top2.indices[0], active, estimated)

@@ -44,7 +44,7 @@ def _beta_summary(model, x: torch.Tensor, factors: torch.Tensor, bins: int, show
     rows = model.traverse(report.mu[0], order[:max_rows], values)     # (rows, steps, C, H, W) around x[0]'s μ
     active = report.kl_per_dim > active_kl                            # (L,) switched-off latents carry no information
     details = mig_details(report.mu, factors, bins=bins, active=active)
-    return {"mig": details.score, "mig_all": mig_details(report.mu, factors, bins=bins).score, "details": details, "rate": float(report.rate.mean()),
+    return {"mig": details.score, "mig_all": details.on_all_latents().score, "details": details, "rate": float(report.rate.mean()),
             "distortion": float(report.distortion.mean()), "kl_per_dim": report.kl_per_dim.cpu(), "order": order.cpu(),
             "active": report.active, "x": x[:show].cpu(), "recon": recon.cpu(), "traversals": list(rows.cpu()),
             "values": values.cpu()}
