@@ -33,11 +33,11 @@ MODELS = {
     "NADE-scaled-relu": lambda shape, K: NADE(shape=shape, levels=K, hidden=5, activation="relu"),
     "MADE": lambda shape, K: MADE(shape=shape, levels=K, hidden_sizes=(16, 16)),
     "MADE-order-agnostic": lambda shape, K: MADE(shape=shape, levels=K, hidden_sizes=(16, 16), orderings=4),
+    "MADE-direct": lambda shape, K: MADE(shape=shape, levels=K, hidden_sizes=(16,), orderings=3, direct=True),
     "PixelCNN": lambda shape, K: PixelCNN(shape=shape, levels=K, channels=8, layers=2, head=8),
     "PixelCNN-one-hot-3x3": lambda shape, K: PixelCNN(shape=shape, levels=K, channels=8, layers=1, first_kernel=3,
                                                       head=8, inputs="one_hot"),
 }
-GREY_ONLY = {"PixelCNN", "PixelCNN-one-hot-3x3"}   # shape (1, H, W) only: no R → G → B masks yet
 
 
 def build(name: str, shape=(1, 3, 3), K: int = 3, seed: int = 0) -> Autoregressive:
@@ -80,8 +80,6 @@ def autoregressive_violations(model: Autoregressive, x: torch.Tensor) -> list[st
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("shape", [(1, 3, 3), (2, 2, 2)])
 def test_logits_of_d_depend_on_earlier_dimensions_only(name, shape):
-    if name in GREY_ONLY and shape[0] != 1:
-        pytest.skip(f"{name} models grey images only")
     model = build(name, shape=shape)
     x = torch.randint(0, 3, (4, *shape), generator=torch.Generator().manual_seed(0))
     for m in mask_sets(model):
@@ -385,8 +383,8 @@ def test_bad_configurations_are_refused():
         NADE(shape=(8, 8))
     with pytest.raises(ValueError, match=r"inputs must be one of \('scaled', 'one_hot'\), got 'onehot'"):
         NADE(inputs="onehot")
-    with pytest.raises(ValueError, match=r"grey images only.*\(2, 8, 8\).*R → G → B.*left for later"):
-        PixelCNN(shape=(2, 8, 8))
+    with pytest.raises(ValueError, match=r"channels must be at least C = 3 .*got 2"):
+        PixelCNN(shape=(3, 8, 8), channels=2)
     with pytest.raises(ValueError, match=r"first_kernel must be an odd positive int.*got 4"):
         PixelCNN(first_kernel=4)
     with pytest.raises(ValueError, match=r"position must be in the 3×3 image.*got \(3, 0\)"):

@@ -127,6 +127,37 @@ def test_masked_conv_mask_type_A_vs_B():
     assert torch.equal(b.mask[0, 0], torch.tensor([[1.0, 1, 1], [1, 1, 0], [0, 0, 0]]))
 
 
+@pytest.mark.parametrize("mask_type", ["A", "B"])
+def test_masked_conv_colour_groups_order_r_g_b_within_a_pixel(mask_type):
+    """With channel_groups C = 3 (channel k in group k mod 3): output channel o at pixel p sees every input channel
+    at pixels before p, and at p itself exactly the input channels of groups < g(o) (A) or ≤ g(o) (B)."""
+    torch.manual_seed(0)
+    C, H, W, c_in, c_out = 3, 4, 4, 6, 9
+    conv = MaskedConv2d(c_in, c_out, 3, mask_type=mask_type, channel_groups=C).double()
+    J = jacobian(conv, torch.randn(1, c_in, H, W, dtype=torch.float64))   # (1, c_out, H, W, 1, c_in, H, W)
+    J = J[0, :, :, :, 0].reshape(c_out, H * W, c_in, H * W)               # [o, p, i, q]
+    p = torch.arange(H * W)
+    assert (J.abs().sum((0, 2))[p[None, :] > p[:, None]] == 0).all()      # no later pixel, any channel
+    for o in range(c_out):
+        for i in range(c_in):
+            allowed = i % C < o % C if mask_type == "A" else i % C <= o % C
+            centre = J[o, :, i, :].diagonal()                                # ∂ y_{o,p} / ∂ x_{i,p}, (H·W,)
+            assert (centre != 0).all() if allowed else (centre == 0).all(), (o, i)
+            assert J[o, 5, i, 4] != 0 and J[o, 5, i, 1] != 0                 # left and upper neighbours: every channel
+
+
+def test_masked_conv_one_colour_group_is_the_grey_mask():
+    for mask_type in ("A", "B"):
+        grey = MaskedConv2d(4, 5, 5, mask_type)
+        assert torch.equal(MaskedConv2d(4, 5, 5, mask_type, channel_groups=1).mask, grey.mask)
+    a = MaskedConv2d(3, 3, 3, "A", channel_groups=3).mask[:, :, 1, 1]     # the centre tap, (out, in)
+    assert torch.equal(a, torch.tensor([[0.0, 0, 0], [1, 0, 0], [1, 1, 0]]))
+    b = MaskedConv2d(3, 3, 3, "B", channel_groups=3).mask[:, :, 1, 1]
+    assert torch.equal(b, torch.tensor([[1.0, 0, 0], [1, 1, 0], [1, 1, 1]]))
+    with pytest.raises(ValueError, match=r"channel_groups \(C, the colour groups\) must be a positive int, got 0"):
+        MaskedConv2d(3, 3, 3, "A", channel_groups=0)
+
+
 # --- WaveNet: causal convolutions -----------------------------------------------------------
 
 @pytest.mark.parametrize("dilation", [1, 2])
@@ -270,6 +301,7 @@ def test_time_embedding_in_float64_and_on_meta():
 RESETTABLE = {
     **{name: make for name, (make, _, _) in BUILDERS.items()},
     "masked_conv_B": lambda: MaskedConv2d(3, 2, 3, "B"),
+    "masked_conv_colour": lambda: MaskedConv2d(6, 9, 3, "A", channel_groups=3),
     "masked_mlp_random_order": lambda: MaskedMLP(4, [8], out_per_dim=3, order=[3, 1, 4, 2], seed=5),
     "masked_mlp_no_hidden": lambda: MaskedMLP(5, [], seed=None),
     "time_embedding": lambda: SinusoidalTimeEmbedding(10, max_period=100.0),
