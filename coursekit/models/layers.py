@@ -4,7 +4,8 @@
 - `MaskedLinear`: y = x (W ⊙ M)ᵀ + b with a fixed 0/1 mask M, a buffer applied functionally.
 - `made_degrees`, `made_masks`: MADE's degrees and masks (Germain et al., 2015);
   `MaskedMLP`: MaskedLinear layers stacked with those masks (what MADE is built from).
-- `MaskedConv2d`: PixelCNN's type A / type B masked convolution (van den Oord et al., 2016).
+- `MaskedConv2d`: PixelCNN's type A / type B masked convolution (van den Oord et al., 2016),
+  optionally with R → G → B colour groups within a pixel.
 - `CausalConv1d`: WaveNet's left-padded (optionally dilated, optionally shifted) convolution.
 - `attention`, `causal_mask`, `MultiHeadAttention`: softmax(QKᵀ/√d) V written out by hand,
   and multi-head self-attention that runs either that path or `F.scaled_dot_product_attention`.
@@ -286,38 +287,56 @@ class MaskedConv2d(_FixedMask, nn.Conv2d):
     In raster order (row by row, left to right) the k×k mask M keeps the rows above the centre
     and the centre row left of the centre; the centre pixel itself only for type "B". Use one
     type A layer first (output (i, j) must not see x_ij) and type B after it (a feature at
-    (i, j) may see the features already computed there). Masking is per pixel, all channels
-    together: output (i, j) never sees any channel of input pixel (i, j) in a type A layer (no
-    R → G → B ordering within a pixel; that needs per-channel-group masks via `set_mask`).
-    A stack has PixelCNN's blind spot: some pixels up and to the right are never seen.
+    (i, j) may see the features already computed there). A stack has PixelCNN's blind spot:
+    some pixels up and to the right are never seen.
+
+    Colour, R → G → B within a pixel (PixelCNN paper §3.4): with `channel_groups` = C > 1 every
+    input and output channel belongs to one colour group, channel k to group g(k) = k mod C (the
+    order a reshape (N, E, C, H, W) → (N, E·C, H, W) gives, and (N, K·C, H, W) → (N, K, C, H, W)
+    undoes; with a channel count that C does not divide, the groups differ in size by one).
+    Away from the centre M is as above, for every channel; at the centre tap
+
+        type A:  M[o, i, centre] = 1[g(i) < g(o)]     (G sees R, B sees R and G, R sees nothing)
+        type B:  M[o, i, centre] = 1[g(i) ≤ g(o)]     (a feature of group c also sees group c)
+
+    With C = 1 (the default) this is the grey mask: all channels of pixel (i, j) together.
 
     `reset_parameters()` re-draws W and b (as `nn.Conv2d`) and rebuilds M: the type A/B mask,
     or the last `set_mask` (kept as a CPU copy), so a layer built on `meta` is whole after `to_empty`."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, mask_type: str = "A",
-                 bias: bool = True):
+                 bias: bool = True, channel_groups: int = 1):
         if not isinstance(kernel_size, int) or isinstance(kernel_size, bool) or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be an odd positive int (the mask needs a centre pixel), "
                              f"got {kernel_size!r}")
         if mask_type not in ("A", "B"):
             raise ValueError(f"mask_type must be 'A' (first layer: centre hidden) or 'B' (centre seen), "
                              f"got {mask_type!r}")
+        _check_positive_int(channel_groups, "channel_groups (C, the colour groups)")
         super().__init__(_check_positive_int(in_channels, "in_channels"),
                          _check_positive_int(out_channels, "out_channels"), kernel_size,
                          padding=kernel_size // 2, bias=bias)
-        self.mask_type = mask_type
+        self.mask_type, self.channel_groups = mask_type, channel_groups
         self._init_mask()
 
     _MASK_SHAPE = "(out_channels, in_channels, k, k)"
 
     def _default_mask(self) -> torch.Tensor:
-        """The type A/B mask (out_channels, in_channels, k, k), on the CPU."""
+        """The type A/B mask (out_channels, in_channels, k, k), with colour groups at the centre, on the CPU."""
         k = self.kernel_size[0]
-        c = k // 2
+        mid = k // 2                                      # the centre tap is (mid, mid)
         mask = torch.ones(self.out_channels, self.in_channels, k, k, device="cpu")
-        mask[:, :, c, c + (self.mask_type == "B"):] = 0  # centre row: the centre (type A) and right of it
-        mask[:, :, c + 1:, :] = 0                         # every row below the centre
+        mask[:, :, mid, mid:] = 0                         # centre row: the centre and right of it
+        mask[:, :, mid + 1:, :] = 0                       # every row below the centre
+        g_out = torch.arange(self.out_channels, device="cpu") % self.channel_groups   # g(o), (out,)
+        g_in = torch.arange(self.in_channels, device="cpu") % self.channel_groups     # g(i), (in,)
+        seen = g_in[None, :] < g_out[:, None] if self.mask_type == "A" else g_in[None, :] <= g_out[:, None]
+        mask[:, :, mid, mid] = seen.float()               # (out, in): the R → G → B order within the pixel
         return mask
+
+    def extra_repr(self) -> str:
+        groups = f", channel_groups={self.channel_groups}" if self.channel_groups > 1 else ""
+        return f"{super().extra_repr()}, mask_type={self.mask_type!r}{groups}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_shape(x, (None, self.in_channels, None, None), "x")
