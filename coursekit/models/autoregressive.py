@@ -183,17 +183,26 @@ class Autoregressive(GenerativeModel, abstract=True):
         known = known_mask.to(self.device).expand_as(x)
         return self._fill(x.clone(), known, temperature, generator)
 
-    def _fill(self, x: torch.Tensor, known: torch.Tensor, temperature: float,
-              generator: torch.Generator | None) -> torch.Tensor:
-        """The naive sampler: for t = 1..D, one full forward pass, then x_{o(t)} = argmax(ℓ/T + g) where unknown."""
+    def _sampling_noise(self, n: int, temperature: float, device: torch.device,
+                        generator: torch.Generator | None) -> torch.Tensor | None:
+        """All the Gumbel noise of n draws, up front: g = −log(−log u), u ~ U(0, 1), (n, D, K) in the model's float
+        dtype, g[:, d] for dimension d (flat index of (C, H, W)); None at temperature 0 (the argmax needs none).
+        Every sampler of a model (naive or cached) draws it here, so a seeded generator gives the same images."""
         if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature >= 0:
             raise ValueError(f"temperature must be a number >= 0 (1 samples the model, 0 takes the argmax), "
                              f"got {temperature!r}")
+        if temperature == 0:
+            return None
+        dtype = self._float_dtype()
+        u = rand((n, self.config.dims, self.config.levels), device=device, dtype=dtype, generator=generator)
+        return -torch.log(-torch.log(u.clamp_min(torch.finfo(dtype).tiny)))         # g = −log(−log u), (n, D, K)
+
+    def _fill(self, x: torch.Tensor, known: torch.Tensor, temperature: float,
+              generator: torch.Generator | None) -> torch.Tensor:
+        """The naive sampler: for t = 1..D, one full forward pass, then x_{o(t)} = argmax(ℓ/T + g) where unknown."""
+        gumbel = self._sampling_noise(x.shape[0], temperature, x.device, generator)  # (n, D, K), None at T = 0
         n, D, K = x.shape[0], self.config.dims, self.config.levels
         dtype = self._float_dtype()
-        if temperature > 0:
-            u = rand((n, D, K), device=x.device, dtype=dtype, generator=generator)  # all the noise up front
-            gumbel = -torch.log(-torch.log(u.clamp_min(torch.finfo(dtype).tiny)))  # g = −log(−log u), (n, D, K)
         flat, known_flat = x.view(n, D), known.reshape(n, D)                       # (N, C, H, W) → (N, D) views
         check_values = x.device.type != "meta"
         for d in self.sampling_order.tolist():
