@@ -18,7 +18,10 @@ or `evaluation` code):
 - `kl_fit`: forward vs reverse KL fits of one Gaussian to a mixture (lecture 00), `kl_fit_figure`, `kl_fit_demo`;
 - `trilemma`: the generative learning trilemma as a picture (lecture 00), `trilemma_figure`;
 - `latent`: walking a latent space (lectures 01-02), `latent_traversal_widget`, `interpolation_widget`;
-- `beta_vae`: the β slider over trained β-VAEs (lecture 03), `beta_vae_widget`.
+- `beta_vae`: the β slider over trained β-VAEs (lecture 03), `beta_vae_widget`;
+- `autoregressive`: MADE's masks, receptive fields and the blind spot, receptive-field growth, sampling
+  time against pixels, and the temperature / completion slider (lecture 04), `made_masks_figure`,
+  `receptive_field_figure`, `receptive_field_growth_figure`, `sampling_time_figure`, `sampling_widget`.
 
 Conventions. No pyplot, anywhere: a figure is a `matplotlib.figure.Figure` made with
 `Figure()` and nothing calls `matplotlib.use`, so `%matplotlib inline` and the widgets keep
@@ -33,6 +36,8 @@ a Figure (kept and redrawn, one draw per slider change, shown at its pixel size)
 box with its parts as attributes: `.image`, `.sliders` (a dict by name) and, per widget,
 `.readout`, `.z()`, `.summaries`, `.render`. `benchmarks/widget_times.py` times every widget.
 """
+from .autoregressive import (made_masks_figure, receptive_field_figure, receptive_field_growth_figure,
+                             sampling_time_figure, sampling_widget)
 from .beta_vae import beta_vae_widget
 from .figures import (CATEGORICAL, PNG_DPI, clear_panel, density_2d, describe, image_grid, png_size, scatter_2d,
                       show, to_png, training_curves)
@@ -48,4 +53,6 @@ __all__ = [
     "kl_fit_figure", "kl_fit_demo", "trilemma_figure",
     "latent_traversal_widget", "interpolation_widget",
     "beta_vae_widget",
+    "made_masks_figure", "receptive_field_figure", "receptive_field_growth_figure", "sampling_time_figure",
+    "sampling_widget",
 ]
