@@ -1,7 +1,7 @@
 # %% [markdown] coursekit={"id": "intro", "kind": "locked"}
 # # Exercise 04 · The chain rule, MADE's masks, PixelCNN's masks and the sampler
 #
-# Goes with lecture 04a (the chain rule, MADE) and lecture 04b (PixelCNN and sampling). **21 points:** 8 from public tests, 13 from hidden tests.
+# Goes with lecture 04a (the chain rule, MADE, sampling) and lecture 04b (PixelCNN). **21 points:** 8 from public tests, 13 from hidden tests.
 #
 # You will write, with plain torch, the four pieces every autoregressive model of lecture 04 is made of: the loss $-\log p(x)$ of an image by the chain rule in raster order, and its bits per dimension; MADE's degrees and masks for any ordering of the pixels; PixelCNN's mask A and mask B, and which pixels a stack of masked convolutions sees (its blind spot included); and the sampler that draws an image one dimension at a time. Nothing is trained: the whole notebook runs in a few seconds.
 #
@@ -386,7 +386,7 @@ for layers in (1, 3, 8):
 # $$x_d = \arg\max_k \big(\ell_{d,k} / T + g_{d,k}\big)$$
 # is a draw from $\mathrm{softmax}(\ell_d / T)$. Here the noise is given, so the sampler is deterministic and can be checked; $T = 0$ means the argmax of $\ell_d$ itself (greedy decoding, no noise).
 #
-# Write `sample_in_order(logits_fn, order, gumbel, temperature=1.0)`: `logits_fn(x)` takes images as an (N, D) `torch.long` tensor and returns the logits of every dimension, (N, K, D); `gumbel` is the noise (N, D, K), `gumbel[n, d]` the noise for dimension d of sample n (its N is the number of samples, at $T = 0$ too). Return the samples, (N, D) `torch.long`.
+# Write `sample_in_order(logits_fn, order, gumbel, temperature=1.0)`: `logits_fn(x)` takes images as an (N, D) `torch.long` tensor and returns the logits of every dimension, (N, K, D); `gumbel` is the noise (N, D, K), `gumbel[n, d]` the noise for dimension d of sample n (its N is the number of samples, at $T = 0$ too). Return the samples, (N, D) `torch.long`. Call `logits_fn` once per step, D times in all (the hidden test counts the calls): that is the cost of sampling that lecture 04a times in its section 6.
 
 # %% coursekit={"id": "sampler", "kind": "answer"}
 def sample_in_order(logits_fn, order, gumbel, temperature=1.0):
@@ -496,4 +496,4 @@ for T in (1.0, 2.0):
 # %% [markdown] coursekit={"id": "outro", "kind": "locked"}
 # ## Before you submit
 #
-# Run *Kernel → Restart Kernel and Run All Cells*: every public test should print "passed". Then submit this notebook as it is (do not rename it). Questions to think about (not graded): in Task 1, which conditional costs the most nats under the set-up's model, and why would a model that conditions on the pixel *above* (not just the last one seen) do better on natural images? In Task 2, what happens to the masks if a hidden unit gets the degree $D$, and why does MADE leave it out? In Task 3, why does a PixelCNN with a 3×3 mask B never see the pixel at $(i-1, j+2)$ however deep it is, and what did the gated PixelCNN change to see it? In Task 4, sampling at $T = 2$ draws each pixel from $\mathrm{softmax}(\ell_d/2)$: is the resulting image distribution $p(x)^{1/2}$, renormalised?
+# Run *Kernel → Restart Kernel and Run All Cells*: every public test should print "passed". Then submit this notebook as it is (do not rename it). Questions to think about (not graded): in Task 1, which conditional costs the most under the set-up's model? Lecture 04a's model, which looks only at the pixel before, pays 67.82 nats for the same image: where does the set-up's model save its 19.7 nats? In Task 2, what happens to the masks if a hidden unit gets the degree $D$, and why does MADE leave it out? In Task 3, why does a PixelCNN with a 3×3 mask B never see the pixel at $(i-1, j+2)$ however deep it is, and what did the gated PixelCNN change to see it? In Task 4, sampling at $T = 2$ draws each pixel from $\mathrm{softmax}(\ell_d/2)$: is the resulting image distribution $p(x)^{1/2}$, renormalised?
