@@ -211,6 +211,8 @@ MUTANTS = {
           "        pass ", "one pass before the loop: every x_d drawn from the all-zero image's logits", "sampler-public"),
         m("sampler", "ell = logits[:, :, d]", "ell = logits[:, :, (d + 1) % D]", "the logits of the next dimension",
           "sampler-public"),
+        m("sampler", "d = int(order[t])", "d = int(order[t - 1])", "the order off by one step (order[t − 1])",
+          "sampler-public"),
         m("sampler", "ell / temperature + gumbel[:, d]", "(ell + gumbel[:, d]) / temperature",
           "the temperature divides the noise too: it changes nothing", "sampler-hidden"),
         m("sampler", "ell / temperature + gumbel[:, d]", "ell * temperature + gumbel[:, d]", "ℓ·T, not ℓ/T",
