@@ -51,7 +51,7 @@ MODELS: dict[str, tuple[str, Callable[..., Autoregressive]]] = {
 }
 """key → (the name printed, a builder taking the data's shape and levels)."""
 TRAINING: dict[str, dict] = {
-    "gated": dict(lr=3e-3, epochs=200, patience=10),
+    "gated": dict(lr=3e-3, epochs=200, patience=5),
 }
 """key → the training settings a model was tuned with (lr, epochs, patience), where they differ from the defaults."""
 DEFAULTS = dict(lr=3e-3, epochs=200, patience=10)

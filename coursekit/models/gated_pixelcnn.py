@@ -60,8 +60,11 @@ class GatedPixelCNNConfig(AutoregressiveConfig):
     `channels` p feature maps in each stack, `layers` L gated layers (the first with `first_kernel`, the
     others with `kernel`; odd sizes), and `head` channels of the 1×1 output layer.
 
-    On the 1000 training digits the default (see benchmarks/ar_bits_per_dim.py --models pixelcnn gated for the
-    numbers and the training settings it was tuned with) beats the masked PixelCNN."""
+    On the 1000 training digits the default (96k parameters; Adam 3e-3, early stopping with patience 5) reached
+    1.832, 1.841, 1.842 test bits/dim at seeds 0, 1, 2 (mean 1.838, 31-52 s on one thread of a shared 2-core
+    machine), where the masked PixelCNN's default reached 1.877, 1.886, 1.869 (mean 1.878) in the same run;
+    64 channels reached 1.841 at seed 0 in about 2.5 times the time per epoch, 24 channels 1.835 in more epochs:
+    benchmarks/ar_bits_per_dim.py --models pixelcnn gated."""
 
     channels: int = 32
     layers: int = 5

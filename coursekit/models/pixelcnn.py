@@ -13,7 +13,7 @@ Mask A in the first layer keeps x̃_{ij} out of ℓ_{ij}; mask B after it lets a
 features already computed there (they depend on x̃_{<(i,j)} only). Stacking masked 3×3 convolutions
 grows the receptive field upwards and to the left, but not up and to the right fast enough: some pixels
 before (i, j) are never seen, however deep the stack (the **blind spot**; `receptive_field` shows it by
-autograd, and the gated PixelCNN's two stacks remove it).
+autograd, and the gated PixelCNN's two stacks, `gated_pixelcnn.py`, remove it).
 
 Colour (C = 3, the paper's §3.4): the chain rule runs pixel-major, R then G then B within a pixel,
 
@@ -55,7 +55,9 @@ class PixelCNNConfig(AutoregressiveConfig):
     and `head` channels of the 1×1 output layer (with C > 1, channel k of each belongs to colour group k mod C).
 
     On the 1000 training digits the default (62k parameters) reached 1.873 test bits/dim in 24 s (seed 0, two
-    threads; 1.877 in 30 s on one), 32 channels 1.903: benchmarks/ar_bits_per_dim.py --models pixelcnn pixelcnn-32."""
+    threads; 1.877 in 30 s on one), 32 channels 1.903: benchmarks/ar_bits_per_dim.py --models pixelcnn pixelcnn-32.
+    On `data.colour_digits()` ((3, 8, 8), 4 levels, R → G → B) the default reached 0.363 test bits/dim (seed 0,
+    61 s on one shared thread), where the per-pixel floor is 0.999 and uniform 2: --colour --quick."""
 
     channels: int = 64
     layers: int = 4
