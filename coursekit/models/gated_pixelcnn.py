@@ -11,12 +11,12 @@ pixels up and to the right of (i, j). The gated PixelCNN splits the network in t
   row, ↓v_{ij} = v_{i−1,j}, it depends on rows < i only: that is what the horizontal stack may use;
 - the **horizontal stack** h sees the current row: its 1 × (k//2 + 1) convolution covers columns
   j − k//2 … j of the row. In the first layer its input x̃ is first shifted right one column,
-  →x̃_{ij} = x̃_{i,j−1}, so h⁰_{ij} does not see x̃_{ij} (the role of mask A); later layers see the
+  →x̃_{ij} = x̃_{i,j−1}, so h¹_{ij} does not see x̃_{ij} (the role of mask A); later layers see the
   centre, the features already computed at (i, j) (mask B).
 
 Both are built by padding and slicing (no masks). With ∗ a convolution, [a ‖ b] = a tensor of 2p
 channels split in two halves, and the gate u(a ‖ b) = tanh(a) ⊙ σ(b), layer l = 1..L computes
-(the paper's equations (2)–(4) and its figure 2; l = 1 reads x̃ for v⁰ and →x̃ for h⁰):
+(the paper's equation (2) and its figure 2; v⁰ = h⁰ = x̃, and layer 1 reads →x̃ in place of h⁰):
 
     [v_f ‖ v_g] = W_v^l ∗ v^{l−1}                               (k//2 + 1) × k, rows ≤ i
     v^l         = tanh(v_f) ⊙ σ(v_g)                            the vertical stack, p maps
@@ -26,8 +26,8 @@ channels split in two halves, and the gate u(a ‖ b) = tanh(a) ⊙ σ(b), layer
 
 So ℓ_{ij} sees ↓v (every row above, as far left and right as the stack reaches) and h (the row to the left):
 with enough layers exactly the pixels before (i, j) in raster order, no blind spot
-(`pixelcnn.receptive_field` shows it by autograd). The first layer's kernel is `first_kernel` (7 by default,
-as in the masked PixelCNN), the others `kernel` (3): after l layers the vertical reach is
+(`pixelcnn.receptive_field` shows it by autograd). The first layer's kernel is f = `first_kernel` (7 by
+default, as in the masked PixelCNN), the others k = `kernel` (3): after l layers the vertical reach is
 f//2 + (l − 1)·k//2 rows above row i − 1 and as many columns on each side, the horizontal reach
 f//2 + 1 + (l − 1)·k//2 columns to the left.
 
