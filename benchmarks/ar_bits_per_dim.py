@@ -108,7 +108,7 @@ def main() -> int:
 
     splits = data.colour_digits() if args.colour else data.digits()
     floor = evaluation.floor_bits_per_dim(splits.train, splits.test)
-    what = "colour digits (3, 8, 8), 4 levels, R → G → B" if args.colour else "digits (1, 8, 8), 17 levels"
+    what = "colour digits (3, 8, 8), 4 levels per channel" if args.colour else "digits (1, 8, 8), 17 levels"
     print(f"{what}: test split, exact bits/dim; batch {args.batch_size}; seeds {args.seeds}; "
           f"{torch.get_num_threads()} thread(s)", flush=True)
     print(f"{'model':30s} {'params':>8s} {'seed':>4s} {'bits/dim':>9s} {'epochs':>7s} {'best':>5s} {'train s':>8s}"
