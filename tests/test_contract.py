@@ -45,7 +45,7 @@ import coursekit.models as models
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
 from coursekit.models import (
     FVSBN, MADE, NADE, PCA, VAE, CollapseVAE, ConvAutoencoder, GenerativeModel, LinearAutoencoder, MLPAutoencoder,
-    PixelCategorical, PixelCNN,
+    GatedPixelCNN, PixelCategorical, PixelCNN, VQVAE, WaveNet,
 )
 from coursekit.models.base import batch_images
 from coursekit.training import train
@@ -104,6 +104,16 @@ TINY: dict[str, Tiny] = {
     "MADE-order-agnostic": Tiny(lambda: MADE(shape=(1, 3, 3), levels=3, hidden_sizes=(8, 8), orderings=3,
                                              resample_every=2)),
     "PixelCNN": Tiny(lambda: PixelCNN(shape=(1, 4, 4), levels=3, channels=4, layers=1, head=4)),
+    "GatedPixelCNN": Tiny(lambda: GatedPixelCNN(shape=(1, 4, 4), levels=3, channels=4, layers=2, head=4)),
+    "PixelCNN-colour": Tiny(lambda: PixelCNN(shape=(3, 4, 4), levels=3, channels=6, layers=1, head=6)),
+    "VQVAE": Tiny(lambda: VQVAE(shape=(1, 4, 4), levels=3, codes=4, code_dim=2, channels=4)),
+    "VQVAE-pixelcnn-prior": Tiny(lambda: VQVAE(shape=(1, 4, 4), levels=3, codes=4, code_dim=2, channels=4,
+                                               prior=PixelCNN(shape=(1, 2, 2), levels=4, inputs="one_hot", channels=4,
+                                                              layers=1, head=4, first_kernel=3)),
+                                 zero_grad_ok={"prior.": "the prior is fitted afterwards on the code grids "
+                                                         "(code_splits + train), not by the VQ-VAE's loss"}),
+    "MADE-direct": Tiny(lambda: MADE(shape=(1, 3, 3), levels=3, hidden_sizes=(8,), direct=True)),
+    "WaveNet": Tiny(lambda: WaveNet(shape=(1, 3, 3), levels=3, channels=4, dilations=(1, 2), head=4)),
 }
 
 def build(name: str, seed: int = 0) -> GenerativeModel:

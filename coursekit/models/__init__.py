@@ -30,3 +30,12 @@ __all__ += ["Autoregressive", "AutoregressiveConfig", "FVSBN", "FVSBNConfig", "N
 from .pixelcnn import PixelCNN, PixelCNNConfig
 
 __all__ += ["PixelCNN", "PixelCNNConfig"]
+from .gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
+
+__all__ += ["GatedPixelCNN", "GatedPixelCNNConfig"]
+from .wavenet import WaveNet, WaveNetConfig
+
+__all__ += ["WaveNet", "WaveNetConfig"]
+from .vq_vae import VQVAE, VQVAEConfig, code_splits
+
+__all__ += ["VQVAE", "VQVAEConfig", "code_splits"]

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 from matplotlib.patches import Patch
 
 from ..utils import seeded_generator
@@ -165,6 +166,8 @@ def sampling_time_figure(pixels: Sequence[int], seconds: Mapping[str, Sequence[f
     ax.plot(pixels, [first * p / pixels[0] for p in pixels], ":", color="#777777", label="∝ D")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(pixels, labels=[str(p) for p in pixels])   # the measured D, not 2×10¹, 3×10¹, …
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("pixels D")
     ax.set_ylabel("seconds")
     ax.legend(fontsize=7)
