@@ -118,7 +118,8 @@ def test_cached_sampler_gives_the_naive_samples(fields):
         cached = model.sample(16, temperature, torch.Generator().manual_seed(5))
         assert cached.dtype == naive.dtype == torch.long
         assert torch.equal(cached, naive), f"temperature {temperature}"
-    assert len({tuple(r) for r in naive.flatten(1).tolist()}) > 1 or temperature == 0
+        if temperature == 1.0:                                        # not one image 16 times: the check can fail
+            assert len({tuple(r) for r in naive.flatten(1).tolist()}) > 8
 
 
 def test_cached_sampler_gives_the_naive_samples_in_float32_on_the_digits():
