@@ -1,4 +1,4 @@
-"""Lecture 04c's VQ-VAE on the digits: the one-code bound on −log p(x) in bits/dim, its two terms, code use, time.
+"""Lecture 04d's VQ-VAE on the digits: the one-code bound on −log p(x) in bits/dim, its two terms, code use, time.
 
 Per seed, on the 1000 training digits with `coursekit.training.train` (Adam, batches of 64):
 
