@@ -206,6 +206,15 @@ def test_builds_and_samples_on_meta_and_materialises_whole():
         assert model.log_prob(all_images((1, 2, 2), 3)).exp().sum().item() == pytest.approx(1.0, abs=1e-10)
 
 
+def test_every_parameter_reaches_the_loss():
+    """One backward pass of the loss gives every parameter a non-zero gradient (the last layer has no unused W_res)."""
+    model = build(shape=(1, 4, 4), dtype=torch.float32).train()
+    model.loss((torch.randint(0, 3, (6, 1, 4, 4), generator=torch.Generator().manual_seed(0)),))["loss"].backward()
+    dead = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
+    assert not dead, f"no gradient reaches {dead}"
+    assert model.layers[-1].residual is None and model.layers[0].residual is not None
+
+
 def test_one_epoch_smoke():
     torch.manual_seed(0)
     model = WaveNet(shape=(1, 4, 4), levels=5, channels=8, skip=8, head=8, dilations=(1, 2, 4))

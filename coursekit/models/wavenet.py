@@ -99,12 +99,13 @@ class WaveNetConfig(AutoregressiveConfig):
 
 
 class GatedResidualLayer(nn.Module):
-    """One WaveNet layer on h (N, r, T): z = tanh(W_f ∗_d h) ⊙ σ(W_g ∗_d h); returns (h + W_res z, W_skip z)."""
+    """One WaveNet layer on h (N, r, T): z = tanh(W_f ∗_d h) ⊙ σ(W_g ∗_d h); returns (h + W_res z, W_skip z).
+    The last layer has no W_res (`residual=False`: nothing reads its h, only its skip), and returns h as it came."""
 
-    def __init__(self, channels: int, skip: int, kernel: int, dilation: int):
+    def __init__(self, channels: int, skip: int, kernel: int, dilation: int, residual: bool = True):
         super().__init__()
         self.conv = CausalConv1d(channels, 2 * channels, kernel, dilation=dilation)   # W_f and W_g, stacked
-        self.residual = nn.Conv1d(channels, channels, 1)                              # W_res
+        self.residual = nn.Conv1d(channels, channels, 1) if residual else None        # W_res
         self.to_skip = nn.Conv1d(channels, skip, 1)                                    # W_skip
 
     def gate(self, a: torch.Tensor) -> torch.Tensor:
@@ -114,7 +115,9 @@ class GatedResidualLayer(nn.Module):
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.gate(self.conv(h))                      # (N, r, T)
-        return h + self.residual(z), self.to_skip(z)     # (N, r, T), (N, skip, T)
+        if self.residual is not None:
+            h = h + self.residual(z)                     # (N, r, T)
+        return h, self.to_skip(z)                        # (N, r, T), (N, skip, T)
 
 
 class _Queue:
@@ -158,7 +161,9 @@ class WaveNet(Autoregressive):
             self.embed_channel = nn.Parameter(torch.zeros(c.channels, C))
             self.embed_row = nn.Parameter(torch.zeros(c.channels, H))
             self.embed_column = nn.Parameter(torch.zeros(c.channels, W))
-        self.layers = nn.ModuleList(GatedResidualLayer(c.channels, c.skip, c.kernel, d) for d in c.dilations)
+        last = len(c.dilations) - 1                                                    # its h is never read: no W_res
+        self.layers = nn.ModuleList(GatedResidualLayer(c.channels, c.skip, c.kernel, d, residual=l < last)
+                                    for l, d in enumerate(c.dilations))
         self.head = nn.Sequential(nn.ReLU(), nn.Conv1d(c.skip, c.head, 1), nn.ReLU(), nn.Conv1d(c.head, K, 1))
 
     def reset_parameters(self) -> None:
@@ -254,7 +259,8 @@ class WaveNet(Autoregressive):
             for layer, queue in zip(self.layers, queues):
                 z = layer.gate(_conv_step(layer.conv, queue.taps(h)))                  # z_t (n, r)
                 skip = skip + _conv_step(layer.to_skip, z[:, :, None])                 # (n, skip)
-                h = h + _conv_step(layer.residual, z[:, :, None])                      # hˡ_t (n, r)
+                if layer.residual is not None:
+                    h = h + _conv_step(layer.residual, z[:, :, None])                  # hˡ_t (n, r)
             a = _conv_step(to_head, F.relu(skip)[:, :, None])                          # (n, head)
             logits_t = _conv_step(to_logits, F.relu(a)[:, :, None])                    # ℓ_t (n, K)
             if logits_out is not None:
