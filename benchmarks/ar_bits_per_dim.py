@@ -33,6 +33,7 @@ import torch
 from coursekit import data, evaluation
 from coursekit.models import FVSBN, MADE, NADE, Autoregressive, PixelCNN
 from coursekit.models.gated_pixelcnn import GatedPixelCNN
+from coursekit.models.wavenet import WaveNet
 from coursekit.training import train
 
 
@@ -52,6 +53,7 @@ MODELS: dict[str, tuple[str, Callable[..., Autoregressive]]] = {
     "pixelcnn": ("PixelCNN (7×7 A, 4 blocks of 64)", lambda **d: PixelCNN(**d)),
     "pixelcnn-32": ("PixelCNN (7×7 A, 4 blocks of 32)", lambda **d: PixelCNN(channels=32, head=32, **d)),
     "gated": ("Gated PixelCNN (default)", lambda **d: GatedPixelCNN(**d)),
+    "wavenet": ("WaveNet (default)", lambda **d: WaveNet(**d)),
 }
 """key → (the name printed, a builder taking the data's shape and levels)."""
 TRAINING: dict[str, dict] = {
@@ -62,7 +64,7 @@ TRAINING: dict[str, dict] = {
 """key → the training settings a model was tuned with (lr, epochs, patience, weight_decay), where they differ from
 the defaults; weight_decay is not on the command line."""
 DEFAULTS = dict(lr=3e-3, epochs=200, patience=10)
-DEFAULT_MODELS = ("fvsbn", "nade", "made-direct", "made-direct-8", "pixelcnn", "gated")
+DEFAULT_MODELS = ("fvsbn", "nade", "made-direct", "made-direct-8", "pixelcnn", "gated", "wavenet")
 COLOUR_MODELS = ("pixelcnn",)
 GREY_ONLY = ("gated",)
 
