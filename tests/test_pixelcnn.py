@@ -136,18 +136,35 @@ def test_gated_receptive_field_is_what_its_two_stacks_compose_to(layers, first_k
         assert torch.equal(seen, expected), f"position {(i, j)}:\n{seen.int()}\nexpected\n{expected.int()}"
 
 
+def all_receptive_fields(model, n: int = 16, seed: int = 0) -> torch.Tensor:
+    """receptive_field(model, d, n=n, seed=seed) for every raster position d at once, (D, H, W) bool: one batched
+    backward pass (is_grads_batched) instead of D."""
+    _, H, W = model.config.shape
+    x = torch.randint(0, model.config.levels, (n, 1, H, W), generator=torch.Generator().manual_seed(seed))
+    x_tilde = model.input_features(x).detach().requires_grad_(True)                   # (n, E, 1, H, W)
+    per_position = model.conditional_logits(x_tilde).sum((0, 1)).flatten()           # (N, K, 1, H, W) → (D,)
+    (grads,) = torch.autograd.grad(per_position, x_tilde, torch.eye(H * W, dtype=per_position.dtype),
+                                   is_grads_batched=True)                             # (D, n, E, 1, H, W)
+    return grads.abs().sum((1, 2, 3)) != 0                                            # (D, H, W)
+
+
+def test_all_receptive_fields_at_once_is_receptive_field_at_each_position():
+    torch.manual_seed(0)
+    model = PixelCNN(shape=(1, 4, 4), levels=3, channels=6, layers=2, first_kernel=3, head=6).double()
+    fields = all_receptive_fields(model)
+    assert all(torch.equal(fields[d], receptive_field(model, d, n=16)) for d in range(16))
+
+
 def test_a_deep_enough_gated_pixelcnn_sees_every_earlier_pixel_where_the_masked_one_has_a_blind_spot():
     H = W = 6
     torch.manual_seed(0)
     gated = GatedPixelCNN(shape=(1, H, W), levels=3, channels=8, layers=5, first_kernel=3, head=8).double()
     masked = PixelCNN(shape=(1, H, W), levels=3, channels=8, layers=7, first_kernel=3, head=8).double()
-    for d in range(H * W):
-        earlier = torch.arange(H * W) < d                                         # raster order: exactly d pixels
-        assert torch.equal(receptive_field(gated, d, n=16).flatten(), earlier), f"position {divmod(d, W)}"
+    earlier = torch.arange(H * W)[None, :] < torch.arange(H * W)[:, None]            # (D, D): exactly d pixels
+    assert torch.equal(all_receptive_fields(gated).flatten(1), earlier)
     blind = set()
-    for d in range(H * W):
-        seen = receptive_field(masked, d, n=16)
-        if not torch.equal(seen.flatten(), torch.arange(H * W) < d):
+    for d, seen in enumerate(all_receptive_fields(masked)):
+        if not torch.equal(seen.flatten(), earlier[d]):
             i, j = divmod(d, W)
             assert not seen[i - 1, j + 2]                                         # one row up, two columns right
             blind.add((i, j))
