@@ -64,10 +64,11 @@ class WaveNetConfig(AutoregressiveConfig):
     `positions`: add a learned embedding of each step's (channel, row, column) to h⁰, WaveNet's local
     conditioning on where the step is in the image (a convolution alone does not know which column it is in).
 
-    On the 1000 training digits (Adam 3e-3, batches of 64, patience 10) the default (88k parameters, receptive
-    field 65 ≥ D = 64) reached 1.822, 1.835, 1.840 test bits/dim (seeds 0, 1, 2; mean 1.832) in 30–38 CPU seconds
-    on one thread; one-hot inputs 1.824 mean; without `positions` 1.842 (seed 0, patience 5); 64 channels 1.833
-    mean in 40 s; the dilations twice over (10 layers) 1.833 (seed 0) in 52 s."""
+    On the 1000 training digits (Adam 3e-3, batches of 64, patience 10, one thread) the default (86k parameters,
+    receptive field 65 ≥ D = 64) reached 1.823, 1.852, 1.831 test bits/dim (seeds 0, 1, 2; mean 1.835) in 32–38 s;
+    one-hot inputs 1.823, 1.833, 1.828 (mean 1.828) in 28–36 s. Earlier runs of the same design (other initial
+    weights) put the alternatives near it: 64 channels 1.833 mean in 40 s, the dilations twice over (10 layers)
+    1.833 in 52 s, and without `positions` 1.842 against 1.822 with them (seed 0, patience 5)."""
 
     channels: int = 48
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
