@@ -48,6 +48,8 @@ MODELS: dict[str, tuple[str, Callable[..., Autoregressive]]] = {
     "made-512-512-8": ("MADE (512-512, 8 orderings)", lambda **d: MADE(hidden_sizes=(512, 512), orderings=8, **d)),
     "made-direct": ("MADE (256, direct, one ordering)",
                     lambda **d: MADE(hidden_sizes=(256,), direct=True, **d)),
+    "made-direct-no-l2": ("MADE (256, direct, one ordering, no L2)",
+                          lambda **d: MADE(hidden_sizes=(256,), direct=True, **d)),
     "made-direct-8": ("MADE (256, direct, 8 orderings)",
                       lambda **d: MADE(hidden_sizes=(256,), direct=True, orderings=8, **d)),
     "pixelcnn": ("PixelCNN (7×7 A, 4 blocks of 64)", lambda **d: PixelCNN(**d)),

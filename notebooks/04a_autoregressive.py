@@ -64,7 +64,7 @@ print(f"torch {torch.__version__} on {device}; {DATA}: {[len(s) for s in splits]
 # $$p(x) = p(x_1)\,p(x_2 \mid x_1)\,p(x_3 \mid x_1, x_2) \cdots p(x_D \mid x_1, \dots, x_{D-1}) = \prod_{d=1}^{D} p(x_d \mid x_{<d}).$$
 # No assumption is made: this is what every **autoregressive** model does, in some fixed **ordering** of the pixels (here raster order: row by row, left to right). Each factor is a distribution over the $K$ levels of *one* pixel, which is easy to normalise, so $\log p(x) = \sum_d \log p(x_d \mid x_{<d})$ is **exact** — no bound, no sampling, unlike the VAE of lecture 02.
 #
-# The catch is the conditionals. Written as a table, $p(x_d \mid x_{<d})$ needs $K - 1$ numbers for every one of the $K^{d-1}$ values of $x_{<d}$: for binary pixels $2^{d-1}$ numbers for pixel $d$ (the seeds' "$2^{i-1}$ parameters"), and $\sum_d K^{d-1}(K-1) = K^D - 1$ in all — the same as a table of the whole joint. The cell counts it:
+# The catch is the conditionals. Written as a table, $p(x_d \mid x_{<d})$ needs $K - 1$ numbers for every one of the $K^{d-1}$ values of $x_{<d}$: for binary pixels $2^{d-1}$ numbers for pixel $d$ (seed 000: "needs 2^{i-1} params"), and $\sum_d K^{d-1}(K-1) = K^D - 1$ in all — the same as a table of the whole joint. The cell counts it:
 
 # %%
 for levels, dims in ((2, 4), (2, 9), (2, 64), (17, 64)):
@@ -108,7 +108,7 @@ print(f"L(x) = {total_bits:.2f} bits = {total_bits * math.log(2):.2f} nats; {tot
       f"(the uniform model: 9 × 8 = 72 bits, 8 bits/dim)")
 
 # %% [markdown]
-# Read the table from the top: the first pixel costs 8 bits (uniform over 256), a pixel close to its predecessor costs little, and the jump from 200 to 50 at the start of the second row costs the most — this model only looks one pixel back, so it does not know that the pixel *above* is the better guess. A model that sees more of $x_{<d}$ (the whole row above) can predict better; that is what the networks below and PixelCNN (lecture 04b) learn. Two things to keep from this example:
+# Read the table from the top (pixels numbered (row, column) from 1, as in the formula): the first pixel costs 8 bits (uniform over 256); a pixel 50 to 75 levels from its predecessor costs 7.3 to 9.0 bits, hardly less than the uniform 8; and each of the three jumps of 150 levels, at (2,1), (3,1) and (3,3), costs about 16.7 bits. In all 97.85 bits, *more* than the uniform model's 72: a confident wrong guess costs more than no guess. This model only looks one pixel back, so it does not know that the pixel *above* is often the better guess; a model that sees more of $x_{<d}$ can do better, and that is what the networks below and PixelCNN (lecture 04b) learn from data. Two things to keep from this example:
 # - the loss is a **sum** over pixels (a mean would divide it by $D$), and bits/dim divides the sum by $D \ln 2$ when it is in nats;
 # - training does not need a loop over pixels: when $x$ is a training image, all of $x_{<d}$ is known for every $d$, so all $D$ terms come from **one pass** (**teacher forcing**: feed the true earlier pixels, never the model's own guesses). Only sampling has to go pixel by pixel (section 6).
 #
@@ -158,16 +158,26 @@ viz.show(fig, alt=f"A {SHAPE[1]}×{SHAPE[2]} map of the FVSBN weights of pixel (
 #
 # FVSBN is linear. Giving every conditional its own hidden layer would cost $D$ networks. **NADE** (Larochelle & Murray, 2011) gives them *one* hidden layer with shared weights, each pixel seeing the columns of $W$ for the pixels before it (the seeds' notation):
 # $$h_d = \sigma\big(b + W_{\cdot,<d}\,\tilde x_{<d}\big), \qquad \ell_d = c_d + V_d\, h_d .$$
-# The sharing is what makes it cheap: the pre-activations $a_d = b + W_{\cdot,<d}\tilde x_{<d}$ obey $a_1 = b$, $a_{d+1} = a_d + W_{\cdot,d}\,\tilde x_d$, one column added per pixel, so all $D$ hidden layers cost $O(HD)$ instead of $O(HD^2)$. `NADE.logits_explicit` runs that recursion as a loop, pixel by pixel; the model trains with the same thing written as one cumulative sum. The cell checks that they agree and times both.
+# The sharing is what makes it cheap: the pre-activations $a_d = b + W_{\cdot,<d}\tilde x_{<d}$ obey $a_1 = b$, $a_{d+1} = a_d + W_{\cdot,d}\,\tilde x_d$, one column added per pixel, so all $D$ hidden layers cost $O(HD)$ instead of $O(HD^2)$, for $H$ hidden units (not the image height of section 2; seed 000 writes the cost $O(TD)$). `NADE.logits_explicit` runs that recursion as a loop, pixel by pixel; the model trains with the same thing written as one cumulative sum. The cell checks that they agree and times both. Both are $O(HD)$; the cumulative sum replaces $D$ small steps by one large operation, which pays off most on a GPU, so on a CPU with 64 pixels the loop may well be as fast.
 
 # %%
 nade_probe = NADE(shape=SHAPE, levels=K, hidden=NADE_HIDDEN).to(device)
 x_tilde = nade_probe.input_features(test_x[:256])
+
+def best_ms(fn, repeats=5):
+    """The fastest of a few timed calls, in ms (the first call of anything pays for warm-up)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(1000 * (time.perf_counter() - start))
+    return min(times), out
+
 with torch.no_grad():
-    start = time.perf_counter(); explicit = nade_probe.logits_explicit(x_tilde); t_loop = time.perf_counter() - start
-    start = time.perf_counter(); fast = nade_probe.conditional_logits(x_tilde); t_fast = time.perf_counter() - start
+    t_loop, explicit = best_ms(lambda: nade_probe.logits_explicit(x_tilde))
+    t_fast, fast = best_ms(lambda: nade_probe.conditional_logits(x_tilde))
 print(f"the O(HD) recursion as a loop and as a cumulative sum agree to {(explicit - fast).abs().max().item():.1e} "
-      f"(the loop {1000 * t_loop:.1f} ms, the cumulative sum {1000 * t_fast:.1f} ms, 256 images, untrained)")
+      f"(best of 5: the loop {t_loop:.1f} ms, the cumulative sum {t_fast:.1f} ms, 256 images, untrained)")
 nade = fit("nade", NADE(shape=SHAPE, levels=K, hidden=NADE_HIDDEN))
 rows["NADE"] = evaluate_model(nade, splits.test, name=f"NADE (H = {NADE_HIDDEN})", train_split=splits.train)
 print(f"NADE test NLL: {rows['NADE'].bits_per_dim:.3f} bits/dim")
@@ -175,15 +185,16 @@ print(f"NADE test NLL: {rows['NADE'].bits_per_dim:.3f} bits/dim")
 # %% [markdown]
 # ## 5. MADE: masks make an autoencoder autoregressive
 #
-# An autoencoder maps $x$ to a reconstruction of $x$; its output $d$ depends on every input, $x_d$ included, so its "probabilities" do not multiply to a distribution. **MADE** (Germain et al., 2015) removes the forbidden paths by multiplying each weight matrix by a 0/1 mask. Give every input $d$ its position $m^0(d)$ in the ordering, and every hidden unit $k$ a number $m^l(k) \in \{1, \dots, D-1\}$, the most inputs it may see. Then
+# An autoencoder maps $x$ to a reconstruction of $x$; its output $d$ depends on every input, $x_d$ included, so its "probabilities" do not multiply to a distribution. **MADE** (Germain et al., 2015) removes the forbidden paths by multiplying each weight matrix by a 0/1 mask. Give every input $d$ its position $m^0(d)$ in the ordering, and every hidden unit $k$ of layer $l$ a number $m^l(k)$ between $\min_j m^{l-1}(j)$ and $D-1$, the most inputs it may see. Then
 # $$M^{l}_{k j} = 1\big[m^{l}(k) \ge m^{l-1}(j)\big] \ \text{(hidden layers)}, \qquad M^{V}_{d k} = 1\big[m^0(d) > m^{L}(k)\big] \ \text{(output: strict)},$$
-# so a path from input $j$ to output $d$ exists only if $m^0(j) < m^0(d)$. One pass through the masked network gives every conditional, as in an autoencoder. The picture shows the masks of a small MADE on a 3×3 image (9 inputs, two hidden layers); the cell after it checks the property on the real model by autograd: the gradient of each $\ell_d$ with respect to each input.
+# so a path from input $j$ to output $d$ exists only if $m^0(j) < m^0(d)$. (Pixels are numbered (row, column) from 0 in code, as in the FVSBN picture above.) One pass through the masked network gives every conditional, as in an autoencoder. The picture shows the masks of a small MADE on a 3×3 image (9 inputs, two hidden layers); the cell after it checks the property on the real model by autograd: the gradient of each $\ell_d$ with respect to each input.
 
 # %%
 small = MADE(shape=(1, 3, 3), levels=2, hidden_sizes=(12, 12))
 viz.show(viz.made_masks_figure(small.mask_set(0)[1], scale=0.12),
-         alt="MADE's three masks for 9 inputs and two hidden layers of 12: hidden masks are staircases that let a unit "
-             "see the inputs up to its number; the output mask is strictly below, so output d never sees input d.")
+         alt="MADE's three masks for 9 inputs and two hidden layers of 12 (units unsorted): each row of M¹ lets a unit read "
+             "the first m¹(k) inputs; in M² a unit reads the hidden units whose number is at most its own; in the output "
+             "mask output d reads only units whose number is below d, so it never sees input d.")
 
 made = MADE(shape=SHAPE, levels=K, hidden_sizes=(MADE_HIDDEN,), direct=True).to(device)
 x_tilde = made.input_features(test_x[:16]).requires_grad_(True)
@@ -194,11 +205,11 @@ print(f"ℓ_d depends on x̃_j with j ≥ d: {int(seen.triu().sum())} pairs (mus
       f"of the {D * (D - 1) // 2} allowed")
 
 # %% [markdown]
-# Two details matter for the digits. The MADE here has one hidden layer of `MADE_HIDDEN` units and **direct connections**: a masked linear map from the inputs to the logits beside the hidden layer, $\ell = V h + A\tilde x + c$ with $A$ masked like FVSBN's $W$ (an option of the MADE authors' code), so the model contains an FVSBN and the hidden layer learns what it misses. And with only 1,000 training images one masked network in one ordering overfits within a few dozen epochs: it is trained with an L2 penalty on its weights (`MADE_WEIGHT_DECAY`, Adam's `weight_decay`).
+# Two details matter for the digits. The MADE here has one hidden layer of `MADE_HIDDEN` units and **direct connections**: a masked linear map from the inputs to the logits beside the hidden layer, $\ell = V h + A\tilde x + c$ with $A$ masked like FVSBN's $W$ (an option of the MADE authors' code), so the model contains an FVSBN and the hidden layer learns what it misses. And with only 1,000 training images one masked network in one ordering overfits within a few dozen epochs: it is trained with an L2 penalty on its weights (`MADE_WEIGHT_DECAY`, Adam's `weight_decay`). Without it, `benchmarks/ar_bits_per_dim.py --models made-direct-no-l2` measured the overfitting: its validation NLL stops improving after 34 to 38 epochs, and its test score, 2.113 bits/dim (mean of seeds 0, 1, 2), is worse than the FVSBN's 2.086; with the penalty, 2.048.
 #
 # **Order-agnostic training.** Nothing forces raster order: a different permutation $m^0$ gives a different, equally valid model with *the same weights*. MADE trains one network for `MADE_ORDERINGS` orderings at once — a different mask set at each step — and at test time averages the resulting models. The average of densities is a mixture,
 # $$p(x) = \frac1M\sum_{m=1}^{M} p_m(x), \qquad \log p(x) = \operatorname{logsumexp}_m \log p_m(x) - \log M,$$
-# which is again an exact likelihood. (The mean of $\log p_m(x)$ would be a different, smaller number: by Jensen, $\log \frac1M\sum_m p_m \ge \frac1M \sum_m \log p_m$.) The order-agnostic MADE is trained without the L2 penalty: sharing one set of weights among `MADE_ORDERINGS` orderings already keeps it from fitting any one of them too closely.
+# which is again an exact likelihood. (The mean of $\log p_m(x)$ would be a different, smaller number: by Jensen, $\log \frac1M\sum_m p_m \ge \frac1M \sum_m \log p_m$.) The order-agnostic MADE is trained without the L2 penalty. Each mask set also draws new hidden numbers $m^l(k)$, so the training is **connectivity-agnostic** too (the paper's term). The cell prints each ordering's own score and the ensemble's.
 
 # %%
 made = fit("made", MADE(shape=SHAPE, levels=K, hidden_sizes=(MADE_HIDDEN,), direct=True), weight_decay=MADE_WEIGHT_DECAY)
@@ -217,12 +228,30 @@ rows["MADE-OA"] = evaluate_model(made_oa, splits.test, name=f"MADE ({MADE_HIDDEN
 display(Markdown(format_table(list(rows.values()))))
 
 # %% [markdown]
-# **Reading the table** (measured with the default parameters, seed 0, on the 447 test digits): FVSBN 2.087 bits/dim, NADE 2.066, MADE in raster order 2.067 and the 8-ordering ensemble 2.069 — all well below the per-pixel floor 2.398 (lecture 00's best model with independent pixels) and the uniform 4.087. Conditioning on the past is worth about 0.3 bits per pixel, 20 bits per digit; a hidden layer on top of the linear FVSBN buys another 0.02. The differences among NADE and the two MADEs (0.003 bits/dim) are smaller than what one seed decides: `benchmarks/ar_bits_per_dim.py` trains every model of lectures 04a and 04b over three seeds. The ensemble line shows what averaging buys: each ordering alone scores 2.112 to 2.182, their mixture 2.069, better than any of them. These are exact likelihoods of the test digits; they say nothing about how the samples look (section 6): likelihood and sample quality are different measurements (lecture 00).
+# **Reading the table** (measured with the default parameters, seed 0, on the 447 test digits): FVSBN 2.087 bits/dim, NADE 2.066, MADE in raster order 2.067 and the 8-ordering ensemble 2.069 — all well below the per-pixel floor 2.398 (lecture 00's best model with independent pixels) and the uniform 4.087. Conditioning on the past is worth 2.398 − 2.066 = 0.33 bits per pixel, 21 bits per digit; a hidden layer on top of the linear FVSBN buys another 2.087 − 2.066 = 0.021. The differences among NADE and the two MADEs (at most 0.003 bits/dim) are smaller than what one seed decides, and NADE and the order-agnostic MADE were still improving when `EPOCHS = 60` stopped them (best epochs 60 and 59). Trained until early stopping, over seeds 0, 1, 2, `benchmarks/ar_bits_per_dim.py` measured FVSBN 2.086, NADE 2.060, MADE 2.048 in one ordering and 2.055 with eight (and, for lectures 04b and 04c, PixelCNN 1.878, the gated PixelCNN 1.838, WaveNet 1.835). The ensemble line shows what averaging buys: each ordering alone scores 2.112 to 2.182, their mixture 2.069, better than any of them. These are exact likelihoods of the test digits; they say nothing about how the samples look (section 6): likelihood and sample quality are different measurements (lecture 00).
 #
-# > **Common mistake.** Averaging the *log*-likelihoods of the orderings (the second number above) is not the ensemble's likelihood: it under-reports it, and it is not the log of any distribution. The mixture's log-likelihood is the log-mean-exp, computed with the shift (`torch.logsumexp`) so that $e^{\log p_m}$, about $e^{-100}$ here, does not underflow.
+# > **Common mistake.** Averaging the *log*-likelihoods of the orderings (the second number above) is not the ensemble's likelihood: it under-reports it, and it is not the log of any distribution. The mixture's log-likelihood is the log-mean-exp, computed with the shift (`torch.logsumexp`) so that $e^{\log p_m}$ — about $e^{-92}$ for a digit here, and far smaller for MNIST — does not underflow.
 #
-# For scale on the standard benchmark, binarised MNIST (28×28, 0/1 pixels), the papers report test NLLs of about 88.9 nats for NADE (Larochelle & Murray, 2011) and 88.0 for MADE with one ordering (Germain et al., 2015); PixelCNN, lecture 04b, reaches 81.3. Those are per image, not per pixel: 88.9 nats over 784 pixels is 0.16 bits/dim. Set `DATA = "mnist"` and `BINARIZE = True` on a GPU to train the same three models there.
+# For scale on the standard benchmark, binarised MNIST (28×28, 0/1 pixels), the papers report test NLLs of about 88 to 89 nats per image for NADE and MADE (Larochelle & Murray, 2011; Germain et al., 2015), and PixelCNN (lecture 04b) 81.3 (van den Oord et al., 2016a). Those are per image, not per pixel: 88.9 nats over 784 pixels is 0.16 bits/dim. Set `DATA = "mnist"` and `BINARIZE = True` on a GPU to train the same three models there.
 #
+# **Real-valued and many-level conditionals.** Each conditional so far is a categorical over $K$ levels: $K - 1$ free numbers per pixel, and no notion that level 120 is close to level 121. For 256 levels, or for real-valued data, autoregressive models use a small **mixture** instead: RNADE (Uria et al., 2013) gives each $p(x_d \mid x_{<d})$ a mixture of Gaussians whose weights, means and widths the network outputs (seed 000: "Real-valued: conditionals by mixture of gaussians"); PixelCNN++ (Salimans et al., 2017) puts a mixture of logistics on the 256 levels, discretised by integrating each component over the bin of every level. Section 2's conditional was already of this kind, one discretised Gaussian. The cell builds a three-component discretised logistic mixture over 0..255 and checks that it is a distribution.
+
+# %%
+def discretised_logistic_mixture(weights, means, scales, levels=256):
+    """p(v) for v = 0..levels−1: Σ_m π_m [σ((v + ½ − μ_m)/s_m) − σ((v − ½ − μ_m)/s_m)], the end bins open (PixelCNN++)."""
+    v = torch.arange(levels, dtype=torch.float64)[:, None]                      # (levels, 1)
+    upper = torch.sigmoid((v + 0.5 - means) / scales)
+    lower = torch.sigmoid((v - 0.5 - means) / scales)
+    upper[-1], lower[0] = 1.0, 0.0                                              # the edges take the tails
+    return ((upper - lower) * weights).sum(1)                                   # (levels,)
+
+pi, mu, s = torch.tensor([0.6, 0.3, 0.1]), torch.tensor([0.0, 128.0, 255.0]), torch.tensor([4.0, 20.0, 4.0])
+pmf = discretised_logistic_mixture(pi, mu, s)
+print(f"Σ_v p(v) = {pmf.sum().item():.6f} with {3 * 3 - 1} free numbers (3 weights summing to 1, 3 means, 3 scales) "
+      f"where a categorical needs 255; p(0) = {pmf[0].item():.3f}, p(128) = {pmf[128].item():.4f}, "
+      f"p(129) = {pmf[129].item():.4f}: neighbouring levels get similar probabilities")
+
+# %% [markdown]
 # ## 6. Sampling: one network pass per pixel
 #
 # Sampling follows the chain rule forwards: draw $x_1 \sim p(x_1)$, then $x_2 \sim p(x_2 \mid x_1)$, and so on. Pixel $d$ can only be drawn once pixels $1..d-1$ are, so generating one image takes $D$ passes through the network, where training took one. The cell times it.
@@ -237,8 +266,10 @@ for name, model in (("FVSBN", fvsbn), ("NADE", nade), ("MADE", made)):
     with torch.no_grad():
         model.log_prob(samples)
     print(f"{1000 * (time.perf_counter() - start):.1f} ms")
-viz.show(viz.image_grid(nade.sample(32, generator=torch.Generator().manual_seed(SEED)), nrow=16, levels=K),
-         alt="32 samples of the NADE at temperature 1: digit-like strokes, some recognisable digits, some broken ones.")
+viz.show(viz.image_grid(torch.cat([test_x[:16].cpu(), nade.sample(32, generator=torch.Generator().manual_seed(SEED)).cpu()]),
+                        nrow=16, levels=K),
+         alt="Top row: 16 test digits; two rows below: 32 samples of the NADE at temperature 1, for comparison with "
+             "the test digits above them.")
 
 # %% [markdown]
 # **Temperature and completion.** Each draw is $x_d = \arg\max_k (\ell_{dk}/T + g_{dk})$ with Gumbel noise $g$ (equivalent to sampling $\mathrm{softmax}(\ell_d / T)$). $T = 1$ samples the model; $T \to 0$ takes the most likely level at every step (greedy, and not the most likely *image*); $T > 1$ flattens every conditional towards uniform. The widget keeps the random numbers fixed while you move $T$, so you see what $T$ alone does. Its second slider gives the model the first rows of test digits and lets it **complete** the rest: $x_{\text{rest}} \sim p(x_{\text{rest}} \mid x_{\text{first rows}})$, exact because in raster order the known rows come first.
@@ -264,5 +295,7 @@ viz.sampling_widget(nade, splits.test.x[:8], seed=SEED)
 # - B. J. Frey, *Graphical Models for Machine Learning and Digital Communication*, MIT Press 1998 — fully visible sigmoid belief networks.
 # - H. Larochelle, I. Murray, *The Neural Autoregressive Distribution Estimator*, AISTATS 2011.
 # - M. Germain, K. Gregor, I. Murray, H. Larochelle, *MADE: Masked Autoencoder for Distribution Estimation*, ICML 2015.
+# - B. Uria, I. Murray, H. Larochelle, *RNADE: The real-valued neural autoregressive density-estimator*, NeurIPS 2013 — mixtures of Gaussians as conditionals.
 # - B. Uria, M.-A. Côté, K. Gregor, I. Murray, H. Larochelle, *Neural Autoregressive Distribution Estimation*, JMLR 2016 — NADE's extensions, order-agnostic training.
-# - A. van den Oord, N. Kalchbrenner, K. Kavukcuoglu, *Pixel Recurrent Neural Networks*, ICML 2016 — the binarised MNIST numbers quoted above.
+# - T. Salimans, A. Karpathy, X. Chen, D. P. Kingma, *PixelCNN++*, ICLR 2017 — discretised logistic mixtures.
+# - A. van den Oord, N. Kalchbrenner, K. Kavukcuoglu, *Pixel Recurrent Neural Networks*, ICML 2016 (2016a) — PixelCNN's 81.3 nats quoted above.

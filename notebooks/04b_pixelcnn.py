@@ -71,10 +71,10 @@ def fit(name, model, loaders=loaders, epochs=EPOCHS):
 # %% [markdown]
 # ## 1. From masked layers to masked convolutions
 #
-# MADE (lecture 04a) gives each output its own weights. Images suggest something cheaper: the conditional of pixel $(i, j)$ should look at its neighbourhood the same way wherever it is — a **convolution**. PixelRNN (van den Oord et al., 2016) first ran LSTMs along the rows, which is exact but sequential even in training; **PixelCNN** replaces them with convolutions whose kernels are multiplied by a mask so that the output at $(i, j)$ only sees pixels before $(i, j)$ in raster order:
+# MADE (lecture 04a) gives each output its own weights. Images suggest something cheaper: the conditional of pixel $(i, j)$ should look at its neighbourhood the same way wherever it is — a **convolution**. PixelRNN (van den Oord et al., 2016a) first ran LSTMs along the rows, which is exact but sequential even in training; **PixelCNN** replaces them with convolutions whose kernels are multiplied by a mask so that the output at $(i, j)$ only sees pixels before $(i, j)$ in raster order:
 # $$y = (W \odot M) * x + b .$$
 # - **Mask A** (first layer, on the image): the rows above, and the pixels to the left in the centre row; **not** the centre. Its output at $(i, j)$ depends on $x_{<(i,j)}$ only.
-# - **Mask B** (every later layer): the same plus the centre. The features at $(i, j)$ already depend only on $x_{<(i,j)}$, so using them is allowed, and needed: without the centre the network could not pass information from one layer to the next at the same position.
+# - **Mask B** (every later layer): the same plus the centre. The features at $(i, j)$ already depend only on $x_{<(i,j)}$, so using them is allowed, and needed: with mask A in every layer, each layer would shift what a position sees one more pixel back, so $x_{i,j-1}$, the nearest pixel, would already drop out of $\ell_{ij}$ after two layers.
 #
 # With teacher forcing all $D$ conditionals again come out of one pass, now with weights shared across positions. The cell prints the two 5×5 masks.
 
@@ -84,7 +84,7 @@ for mask_type in "AB":
     print(f"mask {mask_type}:\n" + "\n".join("  " + " ".join(map(str, row.tolist())) for row in mask))
 
 # %% [markdown]
-# > **Common mistake: mask B in the first layer.** Then the output at $(i, j)$ sees $x_{ij}$ itself and can learn to copy it: the loss keeps falling far below anything a real model of these digits reaches, yet the "model" is not a distribution (its conditionals do not multiply to one), and sampling from it fails because at sampling time $x_{ij}$ is not known yet. A loss that looks too good is the symptom. The cell builds the course's PixelCNN twice, once as it is and once with its first mask swapped for mask B, and trains both for five epochs.
+# > **Common mistake: mask B in the first layer.** Then the output at $(i, j)$ sees $x_{ij}$ itself and can learn to copy it: the loss keeps falling far below anything a real model of these digits reaches, yet the "model" is not a distribution (each factor is still a softmax, but the product $\prod_d p(x_d \mid x_{\le d})$, summed over all images, is no longer 1 and can be far above it), and sampling from it fails because at sampling time $x_{ij}$ is not known yet. A loss that looks too good is the symptom. The cell builds the course's PixelCNN twice, once as it is and once with its first mask swapped for mask B, and trains both for five epochs.
 
 # %%
 def five_epochs(first_mask):
@@ -106,7 +106,7 @@ for first_mask in "AB":
 # %% [markdown]
 # ## 2. The masked PixelCNN
 #
-# The course's `PixelCNN` is the paper's: a 7×7 mask-A convolution, `LAYERS` residual blocks (1×1, masked 3×3 of type B, 1×1, with ReLUs), and a 1×1 head that gives the $K$ logits of every pixel (`coursekit/models/pixelcnn.py`).
+# The course's `PixelCNN` is the paper's: a 7×7 mask-A convolution, `LAYERS` residual blocks (1×1, masked 3×3 of type B, 1×1, with ReLUs), and a head of two 1×1 convolutions that gives the $K$ logits of every pixel (`coursekit/models/pixelcnn.py`).
 
 # %%
 masked = fit("pixelcnn", PixelCNN(shape=SHAPE, levels=K, channels=CHANNELS, layers=LAYERS))
@@ -119,7 +119,7 @@ print(f"masked PixelCNN: {rows['masked'].bits_per_dim:.3f} test bits/dim")
 #
 # Which input pixels does the conditional at $(i, j)$ depend on? Autograd answers it: backpropagate the logits $\ell_{ij}$ to the input and look where the gradient is non-zero (`pixelcnn.receptive_field`, over a few random images, so that a ReLU that happens to be off does not hide a path). For a correct model nothing at or after $(i, j)$ may light up. But stacked masked 3×3 convolutions also **miss** earlier pixels: each layer can look up-left, up and up-right one step, yet it cannot look right in its own row, so the pixels up and to the right, beyond what the first layer covers, are never reached, however deep the stack. That is the **blind spot** (orange below).
 #
-# The **gated PixelCNN** (van den Oord et al., 2016b) removes it with two stacks: a **vertical** stack whose $k \times k$ convolutions are cut to the rows at and above the output and then shifted down one row, so it sees *every* column of the rows above; and a **horizontal** stack, a $1 \times k$ convolution over the pixels to the left in the current row, which receives the vertical stack's features through a 1×1 link. Each layer is gated, $y = \tanh(W_f * x) \odot \sigma(W_g * x)$, and the horizontal stack is residual. The picture shows both receptive fields at the same position, computed by autograd on the trained models.
+# The **gated PixelCNN** (van den Oord et al., 2016b) removes it with two stacks: a **vertical** stack whose $k \times k$ convolutions are cut to the rows at and above the output and then shifted down one row, so it sees every column of the rows above within its reach; and a **horizontal** stack, a $1 \times (\lfloor k/2 \rfloor + 1)$ convolution over the pixel and those to its left in the current row (the first layer reads the input shifted right by one column, so it never sees $x_{ij}$), which receives the vertical stack's features through a 1×1 link. Together they see every earlier pixel within their reach: no blind spot. Each layer is gated, $y = \tanh(W_f * x) \odot \sigma(W_g * x)$, and the horizontal stack is residual. The picture shows both receptive fields at the same position, computed by autograd on the trained models.
 
 # %%
 position = (SHAPE[1] // 2, max(SHAPE[2] // 4, 1))
@@ -138,7 +138,7 @@ rows["gated"] = evaluate_model(gated, splits.test, name=f"Gated PixelCNN ({CHANN
 print(f"gated PixelCNN: {rows['gated'].bits_per_dim:.3f} test bits/dim")
 
 # %% [markdown]
-# > **Common mistake.** A seed's slide says PixelCNN "limits the context to the last $j$ pixels, $p(x_i \mid x_{i-1}, \dots, x_{i-j})$, ⇒ faster training + can be parallelised". The speed-up does not come from a short context: it comes from the masks, which let one pass compute every conditional from the true earlier pixels (teacher forcing). The context is a receptive field (a region above and to the left, with a blind spot in the masked model), and its limit is a *weakness* that depth, dilation or the gated stacks work against, not the source of parallel training.
+# > **Common mistake.** The workshop slides (seed 003) say: "Limit the context to the last j pixels only $p(x_i | x_{i-1}, \dots, x_{i-j})$, e.g. $j = 5$. => faster training + can be parallelized". The speed-up does not come from a short context: it comes from the masks, which let one pass compute every conditional from the true earlier pixels (teacher forcing). The context is a receptive field (a region above and to the left, with a blind spot in the masked model), and its limit is a *weakness* that depth, dilation or the gated stacks work against, not the source of parallel training.
 #
 # ## 4. Colour: R → G → B inside every pixel
 #
@@ -161,15 +161,17 @@ print(f"colour PixelCNN: {rgb_row.bits_per_dim:.3f} test bits/dim (uniform {rgb_
       f"(3 × {colour.train.dims // 3} pixels)")
 viz.show(viz.image_grid(torch.cat([colour.test.x[:8].cpu(), pixelcnn_rgb.sample(16, generator=torch.Generator().manual_seed(SEED)).cpu()]),
                         nrow=8, levels=colour.train.levels),
-         alt="Top row: eight coloured test digits; two rows below: sixteen samples of the colour PixelCNN, coloured "
-             "strokes on a plain background.")
+         alt="Top row: eight coloured test digits, each stroke one colour; two rows below: sixteen samples of the colour "
+             "PixelCNN, whose strokes often mix colours within one digit.")
 
 # %% [markdown]
-# > **Common mistake.** "For a 32×32 image we need 1024 forward passes" (a seed's slide) counts pixels; in colour with the R → G → B ordering it is $3 \times 1024 = 3072$, because green cannot be drawn before red is known. Lecture 04c measures what these passes cost and how caching cuts them.
+# Next to the test digits of the top row, whose strokes each have one colour, many samples mix colours within one digit: keeping one colour along a whole stroke is a long-range dependency that this small model does not capture, although its bits/dim is far below the per-pixel floor (most of the pixels are background, and predicting black there is easy).
+#
+# > **Common mistake.** "For a 32x32 image, we need to do forward passes of the network 1024 times for a single image" (seed 001) counts pixels; in colour with the R → G → B ordering it is $3 \times 1024 = 3072$, because green cannot be drawn before red is known. Lecture 04c measures what these passes cost and how caching cuts them.
 #
 # ## 5. The table, and completions
 #
-# Every number here is an exact test NLL. Lecture 04a's models on the same test digits, for comparison: `benchmarks/ar_bits_per_dim.py` trains all of them over three seeds (its numbers are quoted below).
+# Every number here is an exact test NLL. Lecture 04a's models are not retrained here; their numbers (04a's run, and `benchmarks/ar_bits_per_dim.py` over three seeds) are quoted below the table.
 
 # %%
 display(Markdown(format_table(list(rows.values()))))
@@ -186,7 +188,7 @@ viz.show(viz.image_grid(torch.cat(shown), nrow=8, levels=K),
 # %% [markdown]
 # The picture's rows, top to bottom: eight test digits; their top halves, the bottom hidden (white); the masked PixelCNN's completions; the gated PixelCNN's completions, each drawn from $p(x_\text{bottom} \mid x_\text{top})$ at $T = 1$.
 #
-# **Reading the table** (measured with the default parameters, seed 0, the 447 test digits): the masked PixelCNN 1.892 bits/dim, the gated PixelCNN 1.838 — both below lecture 04a's FVSBN, NADE and MADE (2.066 to 2.087 in its run) and far below the per-pixel floor 2.398. The masked model was still improving when `EPOCHS = 30` stopped it (its best epoch is its last), so this run favours the gated one a little. Trained until early stopping, over seeds 0, 1, 2, `benchmarks/ar_bits_per_dim.py` measured BENCH_LINE. Earlier in the notebook, mask B in the first layer reached 1.161 after five epochs and was still falling: lower than every honest model here, which is exactly why it is suspicious. For scale on the standard benchmarks, the gated PixelCNN of the uvadlc notebooks reaches about 0.81 bits/dim on 8-bit MNIST, and PixelCNN 81.3 nats on binarised MNIST (van den Oord et al., 2016); `DATA = "mnist"` on a GPU trains these models there.
+# **Reading the table** (measured with the default parameters, seed 0, the 447 test digits): the masked PixelCNN 1.896 bits/dim, the gated PixelCNN 1.838 — both below lecture 04a's FVSBN, NADE and MADE (2.066 to 2.087 in its run) and far below the per-pixel floor 2.398. The masked model was still improving when `EPOCHS = 30` stopped it (its best epoch is its last), so this run favours the gated one a little. Trained until early stopping, over seeds 0, 1, 2, `benchmarks/ar_bits_per_dim.py` measured a mean of 1.878 bits/dim for the masked and 1.838 for the gated PixelCNN, the gated one better on every seed (1.832, 1.841, 1.842 against 1.877, 1.886, 1.869), beside FVSBN 2.086, NADE 2.060, MADE 2.048 (one ordering) and 2.055 (eight orderings), and lecture 04c's WaveNet 1.835. Earlier in the notebook, mask B in the first layer reached 1.161 after five epochs and was still falling: lower than every honest model here, which is exactly why it is suspicious. For scale on the standard benchmarks, the gated PixelCNN of the uvadlc notebooks reaches about 0.81 bits/dim on 8-bit MNIST, and PixelCNN 81.3 nats on binarised MNIST (van den Oord et al., 2016); `DATA = "mnist"` on a GPU trains these models there.
 #
 # ## Summary
 #
@@ -195,10 +197,10 @@ viz.show(viz.image_grid(torch.cat(shown), nrow=8, levels=K),
 # - Colour orders R → G → B inside each pixel with masks per channel group; sampling then takes $3HW$ passes.
 # - Training is one pass (teacher forcing); sampling is $D$ passes — lecture 04c measures it and makes it faster.
 #
-# **Exercises.** The graded exercise `exercises/04_autoregressive.ipynb` (tasks 3 and 4) builds masks A and B and a stack's receptive field. Try also: (a) set `LAYERS = 8`: does the masked PixelCNN's blind spot shrink? (b) give the colour model the raster order of $(C, H, W)$ — all red first — by thinking through which masks that would need: what would the first red pixel be allowed to see? (c) Complete digits from only their top two rows: how often is the class kept?
+# **Exercises.** The graded exercise `exercises/04_autoregressive.ipynb` builds masks A and B and a stack's receptive field (task 3) and the sampler (task 4). Try also: (a) set `LAYERS = 8`: does the masked PixelCNN's blind spot shrink? (b) give the colour model the raster order of $(C, H, W)$ — all red first — by thinking through which masks that would need: what would the first red pixel be allowed to see? (c) Complete digits from only their top two rows: how often is the class kept?
 #
 # **References.**
-# - A. van den Oord, N. Kalchbrenner, K. Kavukcuoglu, *Pixel Recurrent Neural Networks*, ICML 2016 — PixelRNN, PixelCNN, masks A and B, R → G → B.
-# - A. van den Oord, N. Kalchbrenner, O. Vinyals, L. Espeholt, A. Graves, K. Kavukcuoglu, *Conditional Image Generation with PixelCNN Decoders*, NeurIPS 2016 — the gated PixelCNN and its two stacks.
+# - A. van den Oord, N. Kalchbrenner, K. Kavukcuoglu, *Pixel Recurrent Neural Networks*, ICML 2016 (2016a) — PixelRNN, PixelCNN, masks A and B, R → G → B.
+# - A. van den Oord, N. Kalchbrenner, O. Vinyals, L. Espeholt, A. Graves, K. Kavukcuoglu, *Conditional Image Generation with PixelCNN Decoders*, NeurIPS 2016 (2016b) — the gated PixelCNN and its two stacks.
 # - T. Salimans, A. Karpathy, X. Chen, D. P. Kingma, *PixelCNN++*, ICLR 2017 — discretised logistic mixtures, down-sampling.
-# - uvadlc notebooks, *Tutorial 12: Autoregressive Image Modeling* — a gated PixelCNN on MNIST (about 0.81 bits/dim on 8-bit MNIST).
+# - P. Lippe, *UvA Deep Learning Tutorials*, Tutorial 12: Autoregressive Image Modeling, https://uvadlc-notebooks.readthedocs.io — a gated PixelCNN on MNIST (about 0.81 bits/dim on 8-bit MNIST, as the tutorial reports).

@@ -65,7 +65,7 @@ print(f"torch {torch.__version__} on {device}; {DATA}: {[len(s) for s in splits]
 # %% [markdown]
 # ## 1. Why model codes instead of pixels
 #
-# The models of lectures 04a-04b are exact, and on these digits they are the best likelihoods of the course so far. They pay for it twice:
+# The models of lectures 04a–04c are exact, and on these digits they are the best likelihoods of the course so far. They pay for it twice:
 # - **time**: sampling runs the network once per pixel, $D$ passes one after the other (per channel in colour);
 # - **capacity**: most of the bits of an image are local detail — where exactly an edge falls, the grey level of a stroke's border — and a pixel-level model spends most of its parameters and most of its passes on that detail, while the structure that makes a digit a "3" spans the whole image.
 #
@@ -143,7 +143,7 @@ for name, term in terms.items():
 #
 # > **Common mistake.** Writing the quantiser as `z_q = codebook[k]` and training end to end "works": the loss falls, because the decoder and the codebook learn. But the encoder receives no gradient from the reconstruction (first line of the cell above), only the commitment term's pull towards the codes: it learns to sit near the codebook, never to describe the image. The straight-through line `z_e + (z_q - z_e).detach()` must be written exactly so: `z_e + (z_q - z_e)` without `.detach()` is $z_q$ again with its missing gradient, and swapping the stop-gradients of the codebook and commitment terms makes $\beta$ weigh the wrong thing.
 #
-# > **Common mistake.** The CS 2770 slides introduce vector quantisation with "Common methods: clustering (e.g., k-means)", then "K-means, EM (GMM), end-to-end learning". Fitting a codebook by $k$-means to the features of a fixed encoder is not what the VQ-VAE does: the codebook, the encoder that produces the features and the decoder are trained together, end to end, by the one loss above. The codebook term resembles $k$-means only in that each code is pulled towards the mean of the encoder outputs assigned to it (the variant in the paper's appendix replaces the gradient step by exactly such a running mean, an exponential moving average).
+# > **Easy to misread.** The CS 2770 slides (seed 001) introduce vector quantisation with "Common methods: clustering (e.g., k-means)", then "K-means, EM (GMM), end-to-end learning". The list is right as a list of ways to quantise; what it does not say is which one the VQ-VAE uses. Fitting a codebook by $k$-means to the features of a fixed encoder is not what the VQ-VAE does: the codebook, the encoder that produces the features and the decoder are trained together, end to end, by the one loss above. The codebook term resembles $k$-means only in that each code is pulled towards the mean of the encoder outputs assigned to it (the variant in the paper's appendix replaces the gradient step by exactly such a running mean, an exponential moving average).
 #
 # ## 3. Training the VQ-VAE, and how many codes it uses
 #
@@ -179,7 +179,7 @@ print(f"validation loss lowest at epoch {best_loss + 1} of {EPOCHS}; from there 
       f"term grows {val['val/commitment'][best_loss]:.1f} → {val['val/commitment'][-1]:.1f}")
 
 # %% [markdown]
-# The last line is why the VQ-VAE trains for a fixed number of epochs. Its loss holds the commitment term, and that term *grows* as training goes on (the encoder spreads its outputs to tell more images apart) while the reconstruction keeps improving: with the default parameters the validation loss is lowest at epoch 7, after which the validation reconstruction still falls from 94.4 to 73.6 nats per image. "Stop at the lowest validation loss" would keep an early, blurrier model. The reconstruction term is the number that enters the bound of section 5.
+# The last line is why the VQ-VAE trains for a fixed number of epochs. Its loss holds the commitment term, and that term *grows* as training goes on (presumably because the encoder spreads its outputs to tell more images apart) while the reconstruction keeps improving: with the default parameters the validation loss is lowest at epoch 7, after which the validation reconstruction still falls from 94.4 to 73.6 nats per image. "Stop at the lowest validation loss" would keep an early, blurrier model. The reconstruction term is the number that enters the bound of section 5.
 #
 # **What the codes look like.** Each test digit below becomes a 4×4 grid of code indices (middle row: the number in each cell is $k_{ij}$, the colour only helps to spot equal codes), and the decoder turns the grid back into the mean image $\mathbb E[x \mid k]$ (bottom row). The 8×8 image with 17 levels has been squeezed into 16 symbols of 4 bits each: 64 bits at most.
 
@@ -203,7 +203,7 @@ for row, label in enumerate(("test digit x", "codes k(x)", "decoded E[x | k]")):
     axes[row, 0].set_title(label, fontsize=7, loc="left")
 viz.show(fig, alt=f"{n_show} test digits (top), their {h}×{w} grids of code indices written as numbers in coloured "
          "cells (middle), and the decoder's mean image of each grid (bottom): the digits come back recognisable, "
-         "slightly smoothed; blank corners share one code.")
+         "slightly smoothed.")
 
 # %% [markdown]
 # **Code usage and dead codes.** A code that no encoder output is nearest to gets no gradient (its codebook term is zero, and the reconstruction never reaches the codebook), so it stays where it is and is never chosen again: a **dead code**, capacity lost. The guard in `VQVAE`: a code unused for `dead_after` consecutive training batches (16, one epoch of the digits) is moved onto the encoder output of a random cell of the current batch, where it is sure to be chosen by someone. The count of these **restarts** is kept. How evenly the codes are used is measured by the **perplexity** $\exp H(\hat p)$ of the code frequencies $\hat p_m$: $M$ when all $M$ codes are used equally, 1 when one code takes every cell — the effective number of codes in use.
@@ -268,9 +268,9 @@ print(f"test code grids, bits per grid: uniform {h * w * math.log2(CODES):.1f} (
       f"(each cell's code frequencies) {independent_bits:.1f}; PixelCNN prior {prior_bits:.1f}")
 
 # %% [markdown]
-# The uniform prior spends $hw \log_2 M$ = 64.0 bits on every grid. A model of each cell's own code frequencies (the per-pixel floor of lecture 00, applied to the codes) needs 46.1, mostly because blank corners are common and always take the same code; the PixelCNN needs 40.4 (measured with the default parameters), by learning how the codes of neighbouring cells go together — which strokes continue which.
+# The uniform prior spends $hw \log_2 M$ = 64.0 bits on every grid. A model of each cell's own code frequencies (the per-pixel floor of lecture 00, applied to the codes) needs 46.1, because each cell's codes are far from equally frequent; the PixelCNN needs 40.4 (measured with the default parameters), by learning how the codes of neighbouring cells go together — which strokes continue which.
 #
-# > **Common mistake.** The CS 2770 slides summarise VQ-VAE-2 as "VAE + PixelCNN … PixelCNN: use a more expressive bottleneck for VAE (instead of Gaussian)", which is easily read as a PixelCNN trained inside the VAE in place of its Gaussian prior. There is no Gaussian anywhere in a VQ-VAE, and the two are not trained together: the VQ-VAE is trained first, under the uniform prior over grids, and the PixelCNN is fitted afterwards to the codes of the frozen encoder, replacing the uniform prior. Retrain the VQ-VAE and its codes are renumbered: the old prior means nothing for it.
+# > **Easy to misread.** The CS 2770 slides (seed 001) head VQ-VAE-2 "VQ-VAE-2 :VAE+PixelCNN" and say "PixelCNN: use a more expressive bottleneck for VAE (instead of Gaussian)". That is right in substance — the PixelCNN takes the place of a VAE's Gaussian prior — but easily read as a PixelCNN trained inside the VAE. There is no Gaussian anywhere in a VQ-VAE, and the two are not trained together: the VQ-VAE is trained first, under the uniform prior over grids, and the PixelCNN is fitted afterwards to the codes of the frozen encoder, replacing the uniform prior. Retrain the VQ-VAE and its codes are renumbered: the old prior means nothing for it.
 #
 # **Sampling** is the two stages in order: draw a code grid from the prior (16 passes, one per cell, lecture 04a's sampling loop), look up the codes, decode in one pass. `VQVAE.sample` does it; `pixels="argmax"` shows each pixel's most likely level, `pixels="sample"` draws each pixel from $p(x_d \mid z_q)$ (the model whose likelihood section 5 bounds). For contrast, the last row decodes code grids drawn **uniformly**, what sampling from the VQ-VAE alone, with the prior it was trained under, gives.
 
@@ -322,7 +322,7 @@ print(f"reference points: per-pixel floor {rows['prior'].floor_bits_per_dim:.3f}
 display(Markdown(format_table(list(rows.values()))))
 
 # %% [markdown]
-# **Reading the numbers** (measured with the default parameters, seed 0, on the 447 test digits): the decoder needs 100.4 bits per image to spell out a digit given its codes (1.569 bits/dim), and the PixelCNN prior 40.4 bits to name the codes, where the uniform prior spends 64.0. Under the uniform prior the bound, 2.569 bits/dim, is worse than the per-pixel floor 2.398 (a model with independent pixels); with the PixelCNN prior it is 2.200, below the floor: the prior is what takes the bound under it. `benchmarks/vq_vae_bits_per_dim.py` trains the same model over seeds 0, 1, 2: a bound of 2.2134 ± 0.0504 bits/dim with the PixelCNN prior (per seed 2.2003, 2.2691, 2.1709 — seed 0 is this run, to the digit) and 2.5896 ± 0.0464 with the uniform prior. The best exact model of lectures 04a-04b, the gated PixelCNN, reaches 1.838 bits/dim (mean over three seeds, `benchmarks/ar_bits_per_dim.py`).
+# **Reading the numbers** (measured with the default parameters, seed 0, on the 447 test digits): the decoder needs 100.4 bits per image to spell out a digit given its codes (1.569 bits/dim), and the PixelCNN prior 40.4 bits to name the codes, where the uniform prior spends 64.0. Under the uniform prior the bound, 2.569 bits/dim, is worse than the per-pixel floor 2.398 (a model with independent pixels); with the PixelCNN prior it is 2.200, below the floor: the prior is what takes the bound under it. `benchmarks/vq_vae_bits_per_dim.py` trains the same model over seeds 0, 1, 2: a bound of 2.2134 ± 0.0504 bits/dim with the PixelCNN prior (per seed 2.2003, 2.2691, 2.1709 — seed 0 is this run, to the digit) and 2.5896 ± 0.0464 with the uniform prior. The best exact models of lectures 04b and 04c, WaveNet and the gated PixelCNN, reach 1.835 and 1.838 bits/dim (means over seeds 0, 1, 2, `benchmarks/ar_bits_per_dim.py`).
 #
 # What the bound says, and what it does not:
 # - it bounds the NLL of one definite model, $\sum_k p(k)\,p(x \mid k)$ with this decoder and this prior: the true $-\log p(x)$ of that model is **at most** the number in the table;
@@ -330,7 +330,7 @@ display(Markdown(format_table(list(rows.values()))))
 # - a better prior lowers the second term only; the first is fixed once the VQ-VAE is trained (the PixelCNN changed the bound by exactly the bits it saved on the codes);
 # - compared with an exact model, it is fair only in one direction. "The VQ-VAE's bound is above the gated PixelCNN's exact 1.838" does not say the VQ-VAE is the worse density model; a bound *below* an exact model's NLL would say that it is better.
 #
-# How loose is the one-term bound? Adding more terms of the sum can only raise $p(x)$'s lower estimate, so any set of grids gives a valid, tighter bound, $-\log p(x) \le -\log \sum_{k \in S} p(k)\,p(x \mid k)$. The cell takes $S$ = the encoder's grid and every grid that differs from it in one cell ($1 + hw(M-1)$ grids per image).
+# How loose is the one-term bound? Adding more terms of the sum can only raise $p(x)$'s lower estimate, so any set $S$ of grids that contains $k(x)$ gives a valid bound at least as tight, $-\log p(x) \le -\log \sum_{k \in S} p(k)\,p(x \mid k)$. The cell takes $S$ = the encoder's grid and every grid that differs from it in one cell ($1 + hw(M-1)$ grids per image).
 
 # %%
 with torch.no_grad():
