@@ -8,7 +8,7 @@
 # 4. train all three in one pass per batch (**teacher forcing**), compare their exact test bits/dim with the uniform model and the per-pixel floor, and average MADE over several **orderings** the right way (log-mean-exp);
 # 5. sample pixel by pixel (one network pass per pixel: $D$ passes), and play with the **temperature** and with **image completion** in a widget.
 #
-# **Time:** about 60 minutes of reading and playing; the notebook runs top to bottom in about a minute on a 2-core laptop CPU the first time (TIME_COLD measured cold by `benchmarks/notebook_times.py`), and in seconds afterwards, because the trained models are cached on disk.
+# **Time:** about 60 minutes of reading and playing; the notebook runs top to bottom in well under a minute on a 2-core laptop CPU the first time (36 s measured cold by `benchmarks/notebook_times.py`), and in seconds afterwards, because the trained models are cached on disk.
 # **Before you start:** run all cells (*Run → Run All Cells*). Lecture 00 (bits per dimension, the per-pixel floor) is the background; lecture 04b continues with PixelCNN and its gated and colour versions, 04c with WaveNet and fast sampling, 04d with a VQ-VAE and a prior over its codes.
 
 # %%

@@ -7,7 +7,7 @@
 # 3. model **colour** with the ordering R → G → B inside every pixel (masks per channel group), and count the network passes sampling needs;
 # 4. compare the convolutional models with lecture 04a's in exact test bits/dim, and complete digits from their top rows.
 #
-# **Time:** about 60 minutes of reading and playing; the notebook runs top to bottom in about a minute on a 2-core laptop CPU the first time (TIME_COLD measured cold by `benchmarks/notebook_times.py`), in seconds afterwards (the trained models are cached on disk).
+# **Time:** about 60 minutes of reading and playing; the notebook runs top to bottom in a little over a minute on a 2-core laptop CPU the first time (75 s measured cold by `benchmarks/notebook_times.py`), in seconds afterwards (the trained models are cached on disk).
 # **Before you start:** lecture 04a (the chain rule, teacher forcing, MADE's masks) is the background. Lecture 04c continues with WaveNet and fast sampling.
 
 # %%

@@ -7,7 +7,7 @@
 # 3. train a WaveNet on the digits read as 64-step sequences and place it in lecture 04's table of exact bits/dim;
 # 4. **measure** what sequential sampling costs against the number of pixels, and make it faster without changing a single sample by **caching** (Fast WaveNet).
 #
-# **Time:** about 45 minutes of reading; the notebook runs top to bottom in about a minute on a 2-core laptop CPU the first time (TIME_COLD measured cold by `benchmarks/notebook_times.py`), in seconds afterwards (the trained model is cached on disk).
+# **Time:** about 45 minutes of reading; the notebook runs top to bottom in about a minute on a 2-core laptop CPU the first time (52 s measured cold by `benchmarks/notebook_times.py`), in seconds afterwards (the trained model is cached on disk).
 # **Before you start:** lectures 04a (the chain rule, teacher forcing, temperature) and 04b (masked convolutions, receptive fields by autograd).
 
 # %%

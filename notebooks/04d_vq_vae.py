@@ -8,7 +8,7 @@
 # 4. fit a **PixelCNN prior** over the grid of code indices and sample codes → decoder → images, next to codes drawn uniformly;
 # 5. derive the **bound** $-\log p(x) \le -\log p(x \mid k(x)) - \log p(k(x))$, compute both terms in bits, and say what it bounds and what it does not.
 #
-# **Time:** about 45 minutes of reading and playing; the notebook runs top to bottom in about a minute on a 2-core laptop CPU the first time (TIME_COLD measured cold by `benchmarks/notebook_times.py`), and in seconds afterwards, because the trained models are cached on disk.
+# **Time:** about 45 minutes of reading and playing; the notebook runs top to bottom in under half a minute on a 2-core laptop CPU the first time (26 s measured cold by `benchmarks/notebook_times.py`), and in seconds afterwards, because the trained models are cached on disk.
 # **Before you start:** run all cells (*Run → Run All Cells*). Lecture 02 (latent variable models, the ELBO) and lectures 04a-04b (the chain rule, PixelCNN's masked convolutions) are the background.
 
 # %%
