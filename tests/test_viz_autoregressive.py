@@ -17,7 +17,7 @@ def test_made_masks_figure_draws_one_panel_per_layer_and_the_first_output_block(
     images = [ax.images[0].get_array() for ax in fig.axes if ax.images]
     assert [im.shape for im in images] == [(12, 9), (10, 12), (9, 10)]   # the output mask cut to its first block
     assert np.array_equal(np.asarray(images[2]), masks[2][:9].numpy())
-    assert "M^V" in fig.axes[2].get_title()
+    assert "M^V" in fig.axes[2].get_title() and "hidden × hidden" in fig.axes[1].get_title()
     with pytest.raises(ValueError, match="one string per mask"):
         made_masks_figure(masks[:3], titles=["a"])
     with pytest.raises(ValueError, match="2-D"):

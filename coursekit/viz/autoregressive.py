@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 from matplotlib.patches import Patch
 
 from ..utils import seeded_generator
@@ -45,7 +45,8 @@ def made_masks_figure(masks: Sequence[torch.Tensor], titles: Sequence[str] | Non
 
     `masks` are 2-D 0/1 tensors (out, in) as `layers.made_masks` returns them (the output mask may be
     repeated K times: only its first block of rows is drawn, the one for logit 0). `scale` is inches per
-    unit (the largest side decides the size). Titles default to "M¹ (hidden × input)", …, "M^V (output × hidden)"."""
+    unit (the largest side decides the size). Titles default to "M¹ (hidden × input)", "M² (hidden × hidden)", …,
+    "M^V (output × hidden)"."""
     masks = [_to_numpy(m) for m in masks]
     if not masks or any(m.ndim != 2 for m in masks):
         raise ValueError(f"masks must be a non-empty sequence of 2-D (out, in) tensors, got shapes "
@@ -54,8 +55,8 @@ def made_masks_figure(masks: Sequence[torch.Tensor], titles: Sequence[str] | Non
     if masks[-1].shape[0] > D and masks[-1].shape[0] % D == 0:
         masks[-1] = masks[-1][:D]                         # (K·D, H) → (D, H): logit 0 of every pixel
     if titles is None:
-        titles = [f"M{'¹²³⁴⁵'[i] if i < 5 else i + 1} (hidden × input)" for i in range(len(masks) - 1)]
-        titles.append("M^V (output × hidden)")
+        titles = [f"$M^{{{i + 1}}}$ (hidden × {'input' if i == 0 else 'hidden'})" for i in range(len(masks) - 1)]
+        titles.append("$M^V$ (output × hidden)")
     if len(titles) != len(masks):
         raise ValueError(f"titles must have one string per mask ({len(masks)}), got {len(titles)}")
     widths = [min(m.shape[1], 256) for m in masks]
@@ -70,6 +71,8 @@ def made_masks_figure(masks: Sequence[torch.Tensor], titles: Sequence[str] | Non
         ax.set_xlabel("input unit j", fontsize=7)
         ax.set_ylabel("output unit k", fontsize=7)
         ax.tick_params(labelsize=6)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))   # units are whole numbers
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.legend(handles=[Patch(color="#0072B2", label="1: connected"), Patch(color="#F0F0F0", label="0: cut")],
                loc="outside lower center", ncol=2, fontsize=7, frameon=False)
     return fig
