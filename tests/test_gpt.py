@@ -204,3 +204,10 @@ def test_meta_device_and_float64(positions):
     nll = -real.log_prob(torch.zeros(3, 1, 3, 3, dtype=torch.long), 1)
     assert nll.dtype == torch.float64 and torch.isfinite(nll).all()
     assert real.sample(3, generator=gen()).dtype == torch.long
+
+
+def test_sampling_runs_without_dropout_and_restores_training_mode():
+    model = randomise(build(dropout=0.5)).train()
+    a = model.sample(6, generator=gen(), cached=False)
+    assert model.training
+    assert torch.equal(a, model.eval().sample(6, generator=gen()))

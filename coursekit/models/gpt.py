@@ -69,7 +69,7 @@ class GPTConfig(AutoregressiveConfig):
     n_heads: int = 4
     layers: int = 2
     positions: Literal["learned", "sinusoidal", "none"] = "learned"
-    dropout: float = 0.0
+    dropout: float = 0.1
     classes: int | None = None
     top_k: int | None = None
     fused: bool = True
