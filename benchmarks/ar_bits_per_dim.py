@@ -1,7 +1,7 @@
 """Lecture 04's pixel-by-pixel models on the digits: exact test bits/dim and training time, over seeds.
 
 Trains FVSBN, NADE, MADE (256 units with direct connections: one ordering with an L2 penalty, and
-order-agnostic with an 8-ordering ensemble, as in lecture 04a), the masked PixelCNN, the gated PixelCNN and WaveNet (the configurations in MODELS, over the 17 grey levels, scaled inputs) once
+order-agnostic with an 8-ordering ensemble, as in lecture 04a), the masked PixelCNN, the gated PixelCNN and WaveNet (and, with `--models gpt`, lecture 05's pixel GPT) (the configurations in MODELS, over the 17 grey levels, scaled inputs) once
 per seed on the 1000 training digits with `coursekit.training.train` (Adam, batches of 64, at most `--epochs`
 epochs, early stopping on the validation NLL with `--patience`, best weights kept; lr 3e-3, 200 epochs and
 patience 10 unless the model's entry in TRAINING says otherwise or the command line sets them), then prints

@@ -62,7 +62,14 @@ class GPTConfig(AutoregressiveConfig):
     `n_heads` heads, `layers` pre-norm blocks, `positions` (one of POSITIONS), `dropout` (attention weights and
     the MLP's output, training mode only), `classes` (None, or the number of labels to condition on), `top_k`
     (the samplers' default: None draws from all K levels), `fused` (attention by `F.scaled_dot_product_attention`,
-    else written out; same numbers up to rounding)."""
+    else written out; same numbers up to rounding).
+
+    On the 1000 training digits (Adam 3e-3, batches of 64, patience 5, one thread; benchmarks/ar_bits_per_dim.py
+    --models gpt) the default (106k parameters) reached 1.913, 1.925, 1.940 test bits/dim (seeds 0, 1, 2; mean
+    1.926) in 74–79 s on a shared 2-core machine (about 45 epochs). Without dropout it overfits: 2.000 at seed 0
+    (patience 10); dropout 0.1 with patience 10 gave 1.909, d_model 32 1.906 (patience 10) and 1.926 (patience 5).
+    Sampling 100 digits with the key–value cache was 19× faster than the naive sampler (0.11 s vs 2.1 s;
+    benchmarks/gpt_sampling_speed.py), and about 80× at 16×16 (naive time extrapolated)."""
 
     inputs: Literal["scaled", "one_hot"] = "one_hot"
     d_model: int = 64
