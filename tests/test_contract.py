@@ -45,7 +45,7 @@ import coursekit.models as models
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
 from coursekit.models import (
     FVSBN, MADE, NADE, PCA, VAE, CollapseVAE, ConvAutoencoder, GenerativeModel, LinearAutoencoder, MLPAutoencoder,
-    GatedPixelCNN, PixelCategorical, PixelCNN, VQVAE, WaveNet,
+    GPT, GatedPixelCNN, PixelCategorical, PixelCNN, VQVAE, WaveNet,
 )
 from coursekit.models.base import batch_images
 from coursekit.training import train
@@ -112,6 +112,9 @@ TINY: dict[str, Tiny] = {
                                                               layers=1, head=4, first_kernel=3)),
                                  zero_grad_ok={"prior.": "the prior is fitted afterwards on the code grids "
                                                          "(code_splits + train), not by the VQ-VAE's loss"}),
+    "GPT": Tiny(lambda: GPT(shape=(1, 3, 3), levels=3, d_model=8, n_heads=2, layers=1)),
+    "GPT-sinusoidal-conditional": Tiny(lambda: GPT(shape=(1, 3, 3), levels=3, d_model=8, n_heads=2, layers=1,
+                                                   positions="sinusoidal", classes=3), labels=3),
     "MADE-direct": Tiny(lambda: MADE(shape=(1, 3, 3), levels=3, hidden_sizes=(8,), direct=True)),
     "WaveNet": Tiny(lambda: WaveNet(shape=(1, 3, 3), levels=3, channels=4, dilations=(1, 2), head=4)),
 }

@@ -39,3 +39,6 @@ __all__ += ["WaveNet", "WaveNetConfig"]
 from .vq_vae import VQVAE, VQVAEConfig, code_splits
 
 __all__ += ["VQVAE", "VQVAEConfig", "code_splits"]
+from .gpt import GPT, GPTConfig
+
+__all__ += ["GPT", "GPTConfig"]
