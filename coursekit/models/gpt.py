@@ -46,8 +46,9 @@ from .layers import MultiHeadAttention, SinusoidalTimeEmbedding, attention
 __all__ = ["GPTConfig", "GPT", "POSITIONS"]
 
 POSITIONS = ("learned", "sinusoidal", "none")
-"""Position embeddings P_t: a learned (D, d) table, the Transformer's fixed sinusoids, or none (then the model
-cannot tell the order of the earlier tokens: ℓ_t is a function of the *set* {s_1, …, s_t})."""
+"""Position embeddings P_t: a learned (D, d) table, the Transformer's fixed sinusoids, or none. Without them one
+attention layer reads its past as a *set*: ℓ_t is a function of {s_1, …, s_t}, whatever their order. Stacked causal
+layers recover some order (each earlier step's hidden state saw a different prefix), but not the positions."""
 
 
 def _positive_int(value, what: str) -> None:
