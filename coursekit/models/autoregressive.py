@@ -173,6 +173,12 @@ class Autoregressive(GenerativeModel, abstract=True):
         The conditionals see the dimensions *before* d only, so a known pixel later in the ordering does not
         inform earlier draws: the completion is exact p(unknown | known) when the known pixels come first
         (the top rows in raster order)."""
+        x, known = self._completion_inputs(x, known_mask)
+        return self._fill(x.clone(), known, temperature, generator)
+
+    def _completion_inputs(self, x: torch.Tensor, known_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x as int64 levels on the model's device and `known_mask` expanded to x's shape (N, C, H, W), after
+        checking both: what every completion (naive or cached) starts from."""
         x = self._check_x(x).to(self.device)
         if not isinstance(known_mask, torch.Tensor) or known_mask.dtype != torch.bool:
             raise TypeError(f"known_mask must be a bool tensor of shape (N, C, H, W) or (C, H, W), got "
@@ -180,8 +186,7 @@ class Autoregressive(GenerativeModel, abstract=True):
         if tuple(known_mask.shape) not in (tuple(x.shape), tuple(x.shape[1:])):
             raise ValueError(f"known_mask must have shape {tuple(x.shape)} or {tuple(x.shape[1:])} (like x), "
                              f"got {tuple(known_mask.shape)}")
-        known = known_mask.to(self.device).expand_as(x)
-        return self._fill(x.clone(), known, temperature, generator)
+        return x, known_mask.to(self.device).expand_as(x)
 
     def _sampling_noise(self, n: int, temperature: float, device: torch.device,
                         generator: torch.Generator | None) -> torch.Tensor | None:

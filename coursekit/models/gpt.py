@@ -288,14 +288,7 @@ class GPT(Autoregressive):
                  y: torch.Tensor | int | None = None) -> torch.Tensor:
         """Image completion as `Autoregressive.complete` (keep x where `known_mask`, draw the rest in raster
         order); the cached sampler steps through the known pixels too (to fill its cache)."""
-        x = self._check_x(x).to(self.device)
-        if not isinstance(known_mask, torch.Tensor) or known_mask.dtype != torch.bool:      # the base class's checks
-            raise TypeError(f"known_mask must be a bool tensor of shape (N, C, H, W) or (C, H, W), got "
-                            f"{type(known_mask).__name__} {getattr(known_mask, 'dtype', '')}")
-        if tuple(known_mask.shape) not in (tuple(x.shape), tuple(x.shape[1:])):
-            raise ValueError(f"known_mask must have shape {tuple(x.shape)} or {tuple(x.shape[1:])} (like x), "
-                             f"got {tuple(known_mask.shape)}")
-        known = known_mask.to(self.device).expand_as(x)
+        x, known = self._completion_inputs(x, known_mask)
         return self._fill_gpt(x.clone(), known, y, temperature, generator, cached, top_k)
 
     def _draw(self, logits_t: torch.Tensor, gumbel_t: torch.Tensor | None, temperature: float,

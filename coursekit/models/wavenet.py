@@ -230,14 +230,8 @@ class WaveNet(Autoregressive):
         queues) and gives what the naive sampler gives for the same generator."""
         if not cached:
             return super().complete(x, known_mask, temperature, generator)
-        x = self._check_x(x).to(self.device)
-        if not isinstance(known_mask, torch.Tensor) or known_mask.dtype != torch.bool:      # the base class's checks
-            raise TypeError(f"known_mask must be a bool tensor of shape (N, C, H, W) or (C, H, W), got "
-                            f"{type(known_mask).__name__} {getattr(known_mask, 'dtype', '')}")
-        if tuple(known_mask.shape) not in (tuple(x.shape), tuple(x.shape[1:])):
-            raise ValueError(f"known_mask must have shape {tuple(x.shape)} or {tuple(x.shape[1:])} (like x), "
-                             f"got {tuple(known_mask.shape)}")
-        return self._fill_cached(x.clone(), known_mask.to(self.device).expand_as(x), temperature, generator)
+        x, known = self._completion_inputs(x, known_mask)
+        return self._fill_cached(x.clone(), known, temperature, generator)
 
     def _fill_cached(self, x: torch.Tensor, known: torch.Tensor, temperature: float,
                      generator: torch.Generator | None, logits_out: list | None = None) -> torch.Tensor:
