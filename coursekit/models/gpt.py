@@ -70,7 +70,7 @@ class GPTConfig(AutoregressiveConfig):
     1.926) in 74–79 s on a shared 2-core machine (about 45 epochs). Without dropout it overfits: 2.000 at seed 0
     (patience 10); dropout 0.1 with patience 10 gave 1.909, d_model 32 1.906 (patience 10) and 1.926 (patience 5).
     Sampling 100 digits with the key–value cache was 19× faster than the naive sampler (0.11 s vs 2.1 s;
-    benchmarks/gpt_sampling_speed.py), and about 80× at 16×16 (naive time extrapolated)."""
+    benchmarks/ar_sampling_speed.py --model gpt), and about 80× at 16×16 (naive time extrapolated)."""
 
     inputs: Literal["scaled", "one_hot"] = "one_hot"
     d_model: int = 64
