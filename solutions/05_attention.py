@@ -39,54 +39,54 @@ print("V = x W_V:", (x_example @ W_V_example)[0].tolist())
 # ## Task 1 · Causal self-attention, one head (2 + 3 points)
 #
 # A head projects each token $x_t \in \mathbb R^{d_\text{model}}$ (a row of $x$) to a query, a key and a value, $Q = x W_Q$, $K = x W_K$ (both $T \times d_k$) and $V = x W_V$ ($T \times d_v$), and mixes the values with weights that compare each query with every key:
-# $$A = \mathrm{softmax}\!\Big(\frac{Q K^\top}{\sqrt{d_k}} + M\Big), \qquad \text{output} = A V, \qquad M_{ts} = \begin{cases} 0 & s \le t \\ -\infty & s > t. \end{cases}$$
-# The softmax runs over the keys $s$, along each row $t$, so every row of $A$ sums to 1. The causal mask $M$ lets token $t$ attend to itself and the tokens before it only: $-\infty$ *before* the softmax makes those weights exactly 0 and leaves the others a proper softmax. Dividing by $\sqrt{d_k}$ (the width of the queries and keys, not $d_\text{model}$ nor $d_v$) keeps the scores of order 1 however wide the head is, so the softmax does not saturate.
+# $$\alpha = \mathrm{softmax}\!\Big(\frac{Q K^\top}{\sqrt{d_k}} + M\Big), \qquad \text{output} = \alpha V, \qquad M_{ts} = \begin{cases} 0 & s \le t \\ -\infty & s > t. \end{cases}$$
+# The softmax runs over the keys $s$, along each row $t$, so every row of $\alpha$ sums to 1. The causal mask $M$ lets token $t$ attend to itself and the tokens before it only: $-\infty$ *before* the softmax makes those weights exactly 0 and leaves the others a proper softmax. Dividing by $\sqrt{d_k}$ (the width of the queries and keys, the lecture's $d$; not $d_\text{model}$ nor $d_v$) keeps the scores of order 1 however wide the head is, so the softmax does not saturate.
 #
-# In the set-up's example the second token's query $q_2 = (0, 1, 0, 1)$ meets the keys $k_1 = (1, 1, 0, 0)$ and $k_2 = (0, 1, 1, 2)$: the scores are $1/\sqrt 4$ and $3/\sqrt 4$, so $A_{2,\cdot} = \mathrm{softmax}(0.5, 1.5, -\infty) = (0.269, 0.731, 0)$.
+# In the set-up's example the second token's query $q_2 = (0, 1, 0, 1)$ meets the keys $k_1 = (1, 1, 0, 0)$ and $k_2 = (0, 1, 1, 2)$: the scores are $1/\sqrt 4$ and $3/\sqrt 4$, so $\alpha_{2,\cdot} = \mathrm{softmax}(0.5, 1.5, -\infty) = (0.269, 0.731, 0)$.
 #
-# Write `causal_self_attention(x, W_Q, W_K, W_V)`: `x` is (B, T, d_model), `W_Q` and `W_K` are (d_model, d_k), `W_V` is (d_model, d_v). Return `(output, weights)`: the output $AV$, (B, T, d_v), and the weights $A$, (B, T, T), `weights[b, t, s]` the weight of token $s$ in token $t$'s output.
+# Write `causal_self_attention(x, W_Q, W_K, W_V)`: `x` is (B, T, d_model), `W_Q` and `W_K` are (d_model, d_k), `W_V` is (d_model, d_v). Return `(output, weights)`: the output $\alpha V$, (B, T, d_v), and the weights $\alpha$, (B, T, T), `weights[b, t, s]` the weight of token $s$ in token $t$'s output.
 
 # %% coursekit={"id": "attention", "kind": "answer"}
 def causal_self_attention(x, W_Q, W_K, W_V):
-    """One head of causal self-attention: A = softmax(Q Kᵀ / √d_k + M) with M = −∞ above the diagonal; returns
-    (A V (B, T, d_v), A (B, T, T)) for x (B, T, d_model), W_Q and W_K (d_model, d_k), W_V (d_model, d_v)."""
+    """One head of causal self-attention: α = softmax(Q Kᵀ / √d_k + M) with M = −∞ above the diagonal; returns
+    (α V (B, T, d_v), α (B, T, T)) for x (B, T, d_model), W_Q and W_K (d_model, d_k), W_V (d_model, d_v)."""
     ### BEGIN SOLUTION
     Q, K, V = x @ W_Q, x @ W_K, x @ W_V                          # (B, T, d_k), (B, T, d_k), (B, T, d_v)
     T, d_k = x.shape[1], W_Q.shape[1]
     scores = Q @ K.transpose(-2, -1) / math.sqrt(d_k)             # (B, T, T): q_t · k_s / √d_k
     allowed = torch.tril(torch.ones(T, T, dtype=torch.bool, device=x.device))   # (T, T): key s ≤ query t
     scores = scores.masked_fill(~allowed, float("-inf"))          # + M: −∞ where s > t
-    weights = torch.softmax(scores, dim=-1)                       # A: a softmax over the keys s, row by row
+    weights = torch.softmax(scores, dim=-1)                       # α: a softmax over the keys s, row by row
     return weights @ V, weights                                   # (B, T, d_v), (B, T, T)
     ### END SOLUTION
 
 
 # %% coursekit={"id": "attention-public", "kind": "public-test", "points": 2}
 output, weights = causal_self_attention(x_example, W_Q_example, W_K_example, W_V_example)
-check_shape(output, (1, 3, 3), name="the output A V of the example, (B, T, d_v)")
-check_shape(weights, (1, 3, 3), name="the weights A of the example, (B, T, T)")
-print("A =", [[round(float(a), 3) for a in row] for row in weights[0]])
+check_shape(output, (1, 3, 3), name="the output α V of the example, (B, T, d_v)")
+check_shape(weights, (1, 3, 3), name="the weights α of the example, (B, T, T)")
+print("α =", [[round(float(a), 3) for a in row] for row in weights[0]])
 above = torch.triu(torch.ones(3, 3, dtype=torch.bool), diagonal=1)
-check_true(bool((weights[0][above] == 0).all()), "token t must not attend to the tokens after it: A[t, s] should be "
-           f"exactly 0 for s > t (the mask M is −∞ there, before the softmax), got A = {weights[0].tolist()}")
+check_true(bool((weights[0][above] == 0).all()), "token t must not attend to the tokens after it: α[t, s] should be "
+           f"exactly 0 for s > t (the mask M is −∞ there, before the softmax), got α = {weights[0].tolist()}")
 check_close(weights.sum(-1), torch.ones(1, 3), atol=1e-6,
-            name="the sum of each row of A (a softmax over the keys s ≤ t of query t)")
+            name="the sum of each row of α (a softmax over the keys s ≤ t of query t)")
 check_close(output[0, 0], W_V_example[0], atol=1e-6, name="the first token's output: it sees itself only, so it is v_1")
 check_close(weights[0, 1, :2], torch.tensor([0.268941, 0.731059]), atol=1e-5,
-            name="the second row of A, softmax(q_2 · k_s / √d_k) = softmax(0.5, 1.5) with d_k = 4")
+            name="the second row of α, softmax(q_2 · k_s / √d_k) = softmax(0.5, 1.5) with d_k = 4")
 check_close(weights[0, 2], torch.tensor([0.062890, 0.170953, 0.766157]), atol=1e-5,
-            name="the third row of A, softmax((3, 5, 8) / √4)")
-check_close(output[0], weights[0] @ (x_example[0] @ W_V_example), atol=1e-5, name="the output A V")
+            name="the third row of α, softmax((3, 5, 8) / √4)")
+check_close(output[0], weights[0] @ (x_example[0] @ W_V_example), atol=1e-5, name="the output α V")
 print("Task 1 public test passed")
 
 # %% coursekit={"id": "attention-hidden", "kind": "hidden-test", "points": 3}
 def reference_attention(x, W_Q, W_K, W_V):   # written out entry by entry: a softmax over s ≤ t of q_t · k_s / √d_k
     Q, K, V = x @ W_Q, x @ W_K, x @ W_V
     B, T = x.shape[:2]
-    A = torch.zeros(B, T, T, dtype=x.dtype)
+    alpha = torch.zeros(B, T, T, dtype=x.dtype)
     for t in range(T):
-        A[:, t, :t + 1] = torch.softmax(Q[:, t:t + 1] @ K[:, :t + 1].transpose(1, 2) / W_Q.shape[1] ** 0.5, -1)[:, 0]
-    return A @ V, A
+        alpha[:, t, :t + 1] = torch.softmax(Q[:, t:t + 1] @ K[:, :t + 1].transpose(1, 2) / W_Q.shape[1] ** 0.5, -1)[:, 0]
+    return alpha @ V, alpha
 
 
 g = torch.Generator().manual_seed(501)
@@ -97,8 +97,8 @@ for B, T, d_model, d_k, d_v in [(2, 5, 6, 4, 3), (3, 7, 4, 8, 5), (1, 1, 3, 2, 2
     got_output, got_weights = causal_self_attention(x, W_Q, W_K, W_V)
     expected_output, expected_weights = reference_attention(x, W_Q, W_K, W_V)
     where = f"B = {B}, T = {T}, d_model = {d_model}, d_k = {d_k}, d_v = {d_v}"
-    check_shape(got_weights, (B, T, T), name=f"A for {where}")
-    check_close(got_weights, expected_weights, atol=1e-9, name=f"the weights A for {where}")
+    check_shape(got_weights, (B, T, T), name=f"α for {where}")
+    check_close(got_weights, expected_weights, atol=1e-9, name=f"the weights α for {where}")
     fused = F.scaled_dot_product_attention(x @ W_Q, x @ W_K, x @ W_V, is_causal=True)
     check_close(got_output, fused, atol=1e-9, name=f"the output against F.scaled_dot_product_attention for {where}")
 # causality by autograd: output t has zero gradient with respect to every input token after t, and a nonzero one
@@ -122,7 +122,7 @@ for t in range(6):
 #
 # Rather than a loop over the heads, reshape: (B, T, d_model) → (B, T, H, d_h) splits the features into the heads' slices, and a transpose → (B, H, T, d_h) puts the heads next to the batch, so one batched matrix product computes every head's scores (B, H, T, T). Going back, transpose again to (B, T, H, d_h) before merging the last two axes. A `.view(B, H, T, d_h)` straight from (B, T, d_model) looks right by its shape but mixes the tokens and the heads.
 #
-# Write `multi_head_attention(x, W_Q, W_K, W_V, W_O, heads)`: `x` is (B, T, d_model), every weight (d_model, d_model), `heads` divides d_model. Return `(output, weights)`: the output (B, T, d_model) and every head's causal weights $A_h$ as one (B, heads, T, T) tensor.
+# Write `multi_head_attention(x, W_Q, W_K, W_V, W_O, heads)`: `x` is (B, T, d_model), every weight (d_model, d_model), `heads` divides d_model. Return `(output, weights)`: the output (B, T, d_model) and every head's causal weights $\alpha_h$ as one (B, heads, T, T) tensor.
 
 # %% coursekit={"id": "heads", "kind": "answer"}
 def multi_head_attention(x, W_Q, W_K, W_V, W_O, heads):
@@ -139,7 +139,7 @@ def multi_head_attention(x, W_Q, W_K, W_V, W_O, heads):
     Q, K, V = split(x @ W_Q), split(x @ W_K), split(x @ W_V)           # 3 × (B, heads, T, d_h)
     scores = Q @ K.transpose(-2, -1) / math.sqrt(d_h)                 # (B, heads, T, T): q_t · k_s / √d_h per head
     allowed = torch.tril(torch.ones(T, T, dtype=torch.bool, device=x.device))   # (T, T): key s ≤ query t
-    weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)   # A_h, (B, heads, T, T)
+    weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)   # α_h, (B, heads, T, T)
     heads_out = weights @ V                                            # (B, heads, T, d_h)
     concatenated = heads_out.transpose(1, 2).reshape(B, T, d)          # (B, heads, T, d_h) → (B, T, heads·d_h)
     return concatenated @ W_O, weights                                 # (B, T, d), (B, heads, T, T)
