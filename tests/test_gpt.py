@@ -177,6 +177,7 @@ def test_class_conditioning_changes_the_logits_and_the_labels_are_required():
     (lambda: GPT(**{**SMALL, "d_model": 9}), "divisible by n_heads"),
     (lambda: GPT(**{**SMALL, "positions": "rotary"}), "positions must be one of"),
     (lambda: GPT(**{**SMALL, "dropout": 1.0}), "dropout"),
+    (lambda: GPT(**{**SMALL, "attention_dropout": -0.1}), "attention_dropout"),
     (lambda: GPT(**{**SMALL, "classes": 0}), "classes"),
     (lambda: GPT(GPTConfig(), d_model=8), "not both"),
     (lambda: build().logits(torch.zeros(2, 64, dtype=torch.long)), "(2, 64)"),
@@ -211,3 +212,15 @@ def test_sampling_runs_without_dropout_and_restores_training_mode():
     a = model.sample(6, generator=gen(), cached=False)
     assert model.training
     assert torch.equal(a, model.eval().sample(6, generator=gen()))
+
+
+def test_attention_dropout_drops_attention_weights_only_and_only_in_training():
+    x = torch.randint(0, 5, (4, 1, 3, 3), generator=gen())
+    plain = randomise(build(dropout=0.0)).train()
+    assert torch.equal(plain.logits(x), plain.logits(x))                # no dropout anywhere: deterministic
+    dropped = build(dropout=0.0, attention_dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())                         # same weights: dropout has no parameters
+    assert all(b.attention.dropout == 0.5 for b in dropped.blocks) and dropped.drop.p == 0.0
+    dropped.train()
+    assert not torch.equal(dropped.logits(x), dropped.logits(x))        # the attention weights are dropped
+    assert torch.equal(dropped.eval().logits(x), plain.eval().logits(x))   # and not at evaluation

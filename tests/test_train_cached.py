@@ -268,3 +268,17 @@ def test_train_cached_refuses_to_run_across_processes(loaders, tmp_path, monkeyp
     with pytest.raises(RuntimeError, match="one process.*torchrun"):
         train_cached(small_vae(), loaders["train"], epochs=1, cache_dir=tmp_path, progress=False)
     assert not (tmp_path / "models").exists()
+
+
+def test_report_prints_what_was_trained_and_then_that_it_came_from_the_cache(loaders, tmp_path, capsys):
+    options = dict(val_data=loaders["val"], epochs=2, cache_dir=tmp_path, progress=False, name="small vae", report=True)
+    model = small_vae()
+    train_cached(model, loaders["train"], **options)
+    trained = capsys.readouterr().out
+    n_params = sum(p.numel() for p in model.parameters())
+    assert trained.startswith(f"small vae: {n_params:,} parameters, 2 epochs (best ") and "trained in" in trained
+    train_cached(small_vae(), loaders["train"], **options)
+    assert capsys.readouterr().out.strip().endswith("2 epochs (best " + trained.split("(best ")[1].split(")")[0]
+                                                    + "), loaded from the cache")
+    train_cached(small_vae(), loaders["train"], **{**options, "report": False})
+    assert capsys.readouterr().out == ""                                # silent unless asked

@@ -60,8 +60,9 @@ def _positive_int(value, what: str) -> None:
 class GPTConfig(AutoregressiveConfig):
     """A GPT over the image in raster order: the data (`shape`, `levels` K; `inputs` "one_hot" makes the token
     embedding a lookup table, "scaled" a single learned direction times x / (K − 1)), the width `d_model`,
-    `n_heads` heads, `layers` pre-norm blocks, `positions` (one of POSITIONS), `dropout` (attention weights and
-    the MLP's output, training mode only), `classes` (None, or the number of labels to condition on), `top_k`
+    `n_heads` heads, `layers` pre-norm blocks, `positions` (one of POSITIONS), `dropout` (on the embeddings and the
+    MLP's output, training mode only), `attention_dropout` (on the attention weights), `classes` (None, or the
+    number of labels to condition on), `top_k`
     (the samplers' default: None draws from all K levels), `fused` (attention by `F.scaled_dot_product_attention`,
     else written out; same numbers up to rounding).
 
@@ -78,6 +79,7 @@ class GPTConfig(AutoregressiveConfig):
     layers: int = 2
     positions: Literal["learned", "sinusoidal", "none"] = "learned"
     dropout: float = 0.1
+    attention_dropout: float = 0.0
     classes: int | None = None
     top_k: int | None = None
     fused: bool = True
@@ -94,8 +96,10 @@ class GPTConfig(AutoregressiveConfig):
         if self.positions == "sinusoidal" and self.d_model % 2:
             raise ValueError(f"sinusoidal positions need an even d_model (half sines, half cosines), "
                              f"got {self.d_model}")
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", "attention_dropout"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
         if self.classes is not None:
             _positive_int(self.classes, "classes (None, or the number of labels to condition on)")
         if self.top_k is not None:
@@ -107,10 +111,10 @@ class GPTConfig(AutoregressiveConfig):
 class Block(nn.Module):
     """One pre-norm transformer block on h (N, T, d): h + MHA(LN(h)), then h + MLP(LN(h))."""
 
-    def __init__(self, d_model: int, n_heads: int, dropout: float, fused: bool):
+    def __init__(self, d_model: int, n_heads: int, dropout: float, fused: bool, attention_dropout: float = 0.0):
         super().__init__()
         self.ln_attention = nn.LayerNorm(d_model)
-        self.attention = MultiHeadAttention(d_model, n_heads, causal=True, dropout=dropout, fused=fused)
+        self.attention = MultiHeadAttention(d_model, n_heads, causal=True, dropout=attention_dropout, fused=fused)
         self.ln_mlp = nn.LayerNorm(d_model)
         self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model),
                                  nn.Dropout(dropout))
@@ -156,7 +160,8 @@ class GPT(Autoregressive):
         elif c.positions == "sinusoidal":
             self.sinusoid = SinusoidalTimeEmbedding(c.d_model, max_period=10000.0)
         self.drop = nn.Dropout(c.dropout)
-        self.blocks = nn.ModuleList(Block(c.d_model, c.n_heads, c.dropout, c.fused) for _ in range(c.layers))
+        self.blocks = nn.ModuleList(Block(c.d_model, c.n_heads, c.dropout, c.fused, c.attention_dropout)
+                                    for _ in range(c.layers))
         self.ln_final = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.levels)                                   # W_head: d → K logits
         self.reset_parameters()

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import inspect
 import os
+import time
 import types
 import warnings
 from pathlib import Path
@@ -138,8 +139,18 @@ def cache_key(model: nn.Module, train_data: Iterable, **train_options: Any) -> s
     return h.hexdigest()
 
 
+def _report(model: nn.Module, name: str | None, history: History, seconds: float | None) -> None:
+    """One line: what was trained, how long, or that it came from the cache."""
+    where = "loaded from the cache" if seconds is None else f"trained in {seconds:.1f} s"
+    rounds = len(history.rounds.get("step", []))
+    best = "" if history.best_round is None else f" (best {history.best_round + 1})"
+    print(f"{name or type(model).__name__}: {sum(p.numel() for p in model.parameters()):,} parameters, "
+          f"{rounds} {'epochs' if 'epoch' in history.rounds else 'evaluation rounds'}{best}, {where}")
+
+
 def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.PathLike | None = None,
-                 name: str | None = None, retrain: bool = False, **train_options: Any) -> History:
+                 name: str | None = None, retrain: bool = False, report: bool = False,
+                 **train_options: Any) -> History:
     """`train(model, train_data, **train_options)` the first time; later calls load the result.
 
     The trained weights and history go to the course's one disk cache (`coursekit.cache`),
@@ -152,7 +163,9 @@ def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.
     cache: nothing of the user's is lost); if the cache cannot be written (a read-only or
     full disk), the trained model is returned with a warning. `train_options` are `train`'s
     keyword arguments except `optimizer`, `step_fn`, `checkpoint_path` and `resume_from`. With
-    `ema_decay`, the weight average is cached too and comes back as `history.ema`.
+    `ema_decay`, the weight average is cached too and comes back as `history.ema`. `report=True`
+    prints the lectures' one line: the name, parameters, epochs (and the best one), and the
+    seconds of training or "loaded from the cache".
 
     It runs in one process (the notebooks): under torchrun, where several processes would
     each train on a shard and race to one file, it refuses; use `train` with `checkpoint_path`.
@@ -184,8 +197,13 @@ def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.
                               stacklevel=2)
             else:
                 model.eval()
+                if report:
+                    _report(model, name, history, None)
                 return history
+    start = time.perf_counter()
     history = train(model, train_data, **train_options)
+    if report:
+        _report(model, name, history, time.perf_counter() - start)
     store_cached(path, model, key, history={"rounds": history.rounds, "steps": history.steps,
                                             "best_round": history.best_round, "stopped_early": history.stopped_early},
                  ema_state=history.ema.state_dict() if history.ema is not None else None)

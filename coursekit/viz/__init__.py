@@ -21,7 +21,10 @@ or `evaluation` code):
 - `beta_vae`: the β slider over trained β-VAEs (lecture 03), `beta_vae_widget`;
 - `autoregressive`: MADE's masks, receptive fields and the blind spot, receptive-field growth, sampling
   time against pixels, and the temperature / completion slider (lecture 04), `made_masks_figure`,
-  `receptive_field_figure`, `receptive_field_growth_figure`, `sampling_time_figure`, `sampling_widget`.
+  `receptive_field_figure`, `receptive_field_growth_figure`, `sampling_time_figure`, `sampling_widget`;
+- `attention`: attention weights, the softmax without √d, the cost against T, the sinusoidal position table and a
+  trained GPT's attention over a digit (lecture 05), `attention_weights_figure`, `softmax_saturation_figure`,
+  `attention_cost_figure`, `positional_encoding_figure`, `attention_map_figure`.
 
 Conventions. No pyplot, anywhere: a figure is a `matplotlib.figure.Figure` made with
 `Figure()` and nothing calls `matplotlib.use`, so `%matplotlib inline` and the widgets keep
@@ -36,6 +39,8 @@ a Figure (kept and redrawn, one draw per slider change, shown at its pixel size)
 box with its parts as attributes: `.image`, `.sliders` (a dict by name) and, per widget,
 `.readout`, `.z()`, `.summaries`, `.render`. `benchmarks/widget_times.py` times every widget.
 """
+from .attention import (attention_cost_figure, attention_map_figure, attention_weights_figure,
+                        positional_encoding_figure, softmax_saturation_figure)
 from .autoregressive import (made_masks_figure, receptive_field_figure, receptive_field_growth_figure,
                              sampling_time_figure, sampling_widget)
 from .beta_vae import beta_vae_widget
@@ -55,4 +60,6 @@ __all__ = [
     "beta_vae_widget",
     "made_masks_figure", "receptive_field_figure", "receptive_field_growth_figure", "sampling_time_figure",
     "sampling_widget",
+    "attention_weights_figure", "softmax_saturation_figure", "attention_cost_figure", "positional_encoding_figure",
+    "attention_map_figure",
 ]
