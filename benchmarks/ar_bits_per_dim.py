@@ -59,14 +59,19 @@ MODELS: dict[str, tuple[str, Callable[..., Autoregressive]]] = {
     "wavenet": ("WaveNet (default)", lambda **d: WaveNet(**d)),
     "gpt": ("GPT (default)", lambda **d: GPT(**d)),
     "gpt-sinusoidal": ("GPT (sinusoidal positions)", lambda **d: GPT(positions="sinusoidal", **d)),
+    "gpt-no-positions": ("GPT (no positions)", lambda **d: GPT(positions="none", **d)),
+    "gpt-attention-dropout": ("GPT (dropout 0.1 on the attention weights too)",
+                              lambda **d: GPT(attention_dropout=0.1, **d)),
 }
 """key → (the name printed, a builder taking the data's shape and levels)."""
 TRAINING: dict[str, dict] = {
     "fvsbn": dict(lr=1e-2),                   # linear: at 3e-3 it needs about 200 epochs (lecture 04a's FVSBN_LR)
     "made-direct": dict(weight_decay=1e-2),   # one ordering overfits 1000 digits without an L2 penalty (lecture 04a)
     "gated": dict(lr=3e-3, epochs=200, patience=5),
-    "gpt": dict(patience=5),                  # dropout 0.1 keeps it improving slowly: patience 10 adds ~15 epochs
+    "gpt": dict(patience=5),                  # dropout keeps it improving slowly: patience 10 adds ~15 epochs
     "gpt-sinusoidal": dict(patience=5),       # for 0.004 bits/dim (seed 0: 1.909 vs 1.913)
+    "gpt-no-positions": dict(patience=5),
+    "gpt-attention-dropout": dict(patience=5),
 }
 """key → the training settings a model was tuned with (lr, epochs, patience, weight_decay), where they differ from
 the defaults; weight_decay is not on the command line."""

@@ -62,16 +62,18 @@ class GPTConfig(AutoregressiveConfig):
     embedding a lookup table, "scaled" a single learned direction times x / (K − 1)), the width `d_model`,
     `n_heads` heads, `layers` pre-norm blocks, `positions` (one of POSITIONS), `dropout` (on the embeddings and the
     MLP's output, training mode only), `attention_dropout` (on the attention weights), `classes` (None, or the
-    number of labels to condition on), `top_k`
-    (the samplers' default: None draws from all K levels), `fused` (attention by `F.scaled_dot_product_attention`,
-    else written out; same numbers up to rounding).
+    number of labels to condition on), `top_k` (the samplers' default: None draws from all K levels), `fused`
+    (attention by `F.scaled_dot_product_attention`, else written out; same numbers up to rounding).
 
     On the 1000 training digits (Adam 3e-3, batches of 64, patience 5, one thread; benchmarks/ar_bits_per_dim.py
-    --models gpt) the default (106k parameters) reached 1.913, 1.925, 1.940 test bits/dim (seeds 0, 1, 2; mean
-    1.926) in 74–79 s on a shared 2-core machine (about 45 epochs). Without dropout it overfits: 2.000 at seed 0
-    (patience 10); dropout 0.1 with patience 10 gave 1.909, d_model 32 1.906 (patience 10) and 1.926 (patience 5).
-    Sampling 100 digits with the key–value cache was 19× faster than the naive sampler (0.11 s vs 2.1 s;
-    benchmarks/ar_sampling_speed.py --model gpt), and about 80× at 16×16 (naive time extrapolated)."""
+    --models gpt) the default (106k parameters, dropout 0.1 on the embeddings and the MLP, none on the attention
+    weights) reached 1.924, 1.950, 1.955 test bits/dim (seeds 0, 1, 2; mean 1.943) in 37–44 epochs (73–158 s on a
+    2-core machine shared with other jobs). Dropout on the attention weights too (`--models gpt-attention-dropout`)
+    gave 1.913, 1.925, 1.940 (mean 1.926; 74–79 s on a quieter machine) but each training step took 1.5–2× as long
+    (80–120 ms against 160–190 ms per batch of 64, measured side by side: the dropout path of attention on a CPU).
+    Without any dropout it overfits: 2.000 at seed 0 (patience 10). Sampling 100 digits with the key–value cache was
+    19× faster than the naive sampler (0.11 s vs 2.1 s; benchmarks/ar_sampling_speed.py --model gpt), and about 80×
+    at 16×16 (naive time extrapolated)."""
 
     inputs: Literal["scaled", "one_hot"] = "one_hot"
     d_model: int = 64
