@@ -104,12 +104,15 @@ class VariationalDequantizer(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, label: torch.Tensor | None = None,
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(u, log q(u | x)): u (N, C, H, W) in (0, 1), log q (N,)."""
-        dtype = self.noise.loc.dtype
-        context = x.to(dtype) / (self.levels - 1) - 0.5                          # (N, C, H, W)
+        """(u, log q(u | x)): u (N, C, H, W) in (0, 1), log q (N,), for ε ~ N(0, I) (`transform`)."""
+        return self.transform(self.noise.sample(x.shape[0], generator=generator), x, label)
+
+    def transform(self, eps: torch.Tensor, x: torch.Tensor,
+                  label: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(u, log q(u | x)) for given noise ε (N, C, H, W): u = sigmoid(g(ε; x))."""
+        context = x.to(eps.dtype) / (self.levels - 1) - 0.5                      # (N, C, H, W)
         if label is not None:
             context = torch.cat([context, label[:, :, None, None].expand(-1, -1, *self.shape[1:])], dim=1)
-        eps = self.noise.sample(x.shape[0], generator=generator)                 # (N, C, H, W)
         h, log_det = self.flow(eps, context)
         log_q = self.noise.log_prob(eps) - log_det - (F.logsigmoid(h) + F.logsigmoid(-h)).flatten(1).sum(1)
         return torch.sigmoid(h), log_q
