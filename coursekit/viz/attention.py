@@ -122,7 +122,7 @@ def attention_cost_figure(lengths: Sequence[int], seconds: Mapping[str, Sequence
         ax.plot(lengths, [float(v) for v in values], marker=markers[k % len(markers)], label=name)
     last = float(list(seconds.values())[0][-1])
     ax.plot(lengths, [last * (t / lengths[-1]) ** power for t in lengths], ":", color="#777777",
-            label=f"∝ T^{power:g}")
+            label=f"∝ $T^{{{power:g}}}$")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(lengths, labels=[str(t) for t in lengths])
