@@ -161,7 +161,10 @@ class LogitTransform(Flow):
 
         log |dy/dv| = log(1 − 2α) − log s − log(1 − s)       per dimension.
 
-    The first layer of an image flow: dequantised pixels live in [0, 1), the base on ℝ."""
+    The first layer of an image flow: dequantised pixels live in [0, 1), the base on ℝ. The inverse
+    maps ℝ onto (−α/(1−2α), (1−α)/(1−2α)), a little wider than [0, 1): the density the flow puts
+    there is lost to the data (a valid but looser bound), so a small α (1e-4) wastes less than
+    RealNVP's 0.05."""
 
     def __init__(self, alpha: float = 0.05):
         super().__init__()
