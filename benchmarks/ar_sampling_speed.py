@@ -18,8 +18,9 @@ On a quiet 2-core machine (one thread) the cached sampler was 8× faster at D = 
 0.058 s), 144× at D = 256 and 513× at D = 784 with the naive time extrapolated (357 s vs 0.70 s). Sampling
 D = 784 naively in full (`--dims 784 --naive-full-max 784 --repeats 1`) took 469 CPU s, 641× the cached time,
 and gave the same images: the extrapolation underestimates the naive time, so its speed-ups are conservative.
-The GPT's key–value cache was 19× faster at D = 64 and about 80× at D = 256 (naive extrapolated from 32 steps),
-on the shared machine.
+The GPT's key–value cache was 19×, 24.7× and 21.7× faster at D = 64 and 80×, 88.9× and 40.4× at D = 256 (naive
+extrapolated from 32 steps) in three runs on the shared machine; in the most crowded run the CPU-time ratios were
+16.1× and 54.7×: wall times there are at the mercy of the other processes.
 
     python benchmarks/ar_sampling_speed.py            # D = 16, 64, 256, 784; 100 samples; 3 repeats
     python benchmarks/ar_sampling_speed.py --quick    # D = 16, 64; 1 repeat

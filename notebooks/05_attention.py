@@ -127,7 +127,7 @@ viz.show(viz.softmax_saturation_figure(dims, {name: r["entropy"] for name, r in 
 #
 # For an autoregressive model, step $t$ must not read the tokens after it. Adding a mask before the softmax,
 # $$M_{ts} = \begin{cases} 0 & s \le t \\ -\infty & s > t \end{cases}, \qquad \alpha = \operatorname{softmax}\!\Big(\frac{QK^\top}{\sqrt d} + M\Big),$$
-# makes $e^{-\infty} = 0$: the future gets weight exactly 0 and each row still sums to one over the past. (Setting the weights to zero *after* the softmax would leave rows that no longer sum to one; a large negative number such as $-10^9$ instead of $-\infty$ works in float32 but is not zero.) The cell builds $M$, applies it to the toy scores, and then checks by autograd on a causal multi-head layer that output $t$ has zero gradient with respect to every token after $t$.
+# makes $e^{-\infty} = 0$: the future gets weight exactly 0 and each row still sums to one over the past. (Setting the weights to zero *after* the softmax would leave rows that no longer sum to one. A large negative number such as $-10^9$ in place of $-\infty$ also gives weight 0 in float32 — the softmax subtracts the row's maximum and $e^{-10^9}$ underflows — but a row whose keys are *all* masked then gets uniform weights instead of failing loudly with NaN.) The cell builds $M$, applies it to the toy scores, and then checks by autograd on a causal multi-head layer that output $t$ has zero gradient with respect to every token after $t$.
 
 # %%
 allowed = causal_mask(T_toy)                                           # (T, T) bool: s ≤ t
@@ -151,7 +151,7 @@ for t in range(T_toy):
 #
 # One softmax gives each query one way to distribute its attention. **Multi-head** attention runs $H$ attentions side by side, each on its own slice of width $d/H$ of the queries, keys and values, then concatenates their outputs and mixes them with $W_O$:
 # $$\text{head}_h = \operatorname{softmax}\!\Big(\frac{Q_h K_h^\top}{\sqrt{d/H}} + M\Big) V_h, \qquad \text{out} = [\text{head}_1, \dots, \text{head}_H]\, W_O .$$
-# In code the split is a reshape, `(B, T, d) → (B, T, H, d/H) → (B, H, T, d/H)`: the transpose puts the heads beside the batch so one batched matrix product does them all (`layers.MultiHeadAttention`). It costs what one head of width $d$ costs. The cell computes the two heads of a layer one at a time by slicing, checks them against the layer, and draws both heads' weights on the toy sequence.
+# In code the split is a reshape, `(B, T, d) → (B, T, H, d/H) → (B, H, T, d/H)`: the transpose puts the heads beside the batch so one batched matrix product does them all (`layers.MultiHeadAttention`). Its matrix products cost what one head of width $d$ costs; the softmax and the stored weights are $H$ times one head's ($H \cdot T^2$ numbers). The cell computes the two heads of a layer one at a time by slicing, checks them against the layer, and draws both heads' weights on the toy sequence.
 
 # %%
 torch.manual_seed(SEED)
@@ -164,20 +164,21 @@ heads = [attention(q[..., h * 4:(h + 1) * 4], k[..., h * 4:(h + 1) * 4], v[..., 
 y_by_hand = layer.out(torch.cat(heads, dim=-1))                        # concatenate, then W_O
 print(f"heads one at a time vs the layer's reshape: largest difference {(y_by_hand - y_layer).abs().max():.1e}")
 viz.show(viz.attention_weights_figure({f"head {h + 1}": weights[0, h] for h in range(2)}, masked=~allowed),
-         alt="Two 5 by 5 causal attention maps side by side, one per head, on the same five tokens: the two heads put "
-             "their weight on different earlier tokens.")
+         alt="Two 5 by 5 causal attention maps side by side, one per head, on the same five random tokens, with the "
+             "weights printed in each cell; on untrained weights and random tokens the two heads' weights are similar.")
 
 # %% [markdown]
 # ## 5. Positions, and what attention cannot see without them
 #
-# Nothing in $\operatorname{softmax}(QK^\top/\sqrt d)V$ knows where a token is: permute the keys and values together and each query gets the same output. For a causal layer this means the output at step $t$ is a function of the **set** $\{x_1, \dots, x_t\}$, not of their order — a picture with its pixels shuffled would look the same to it. Transformers therefore add a **position embedding** $P_t$ to each token's vector: a learned table (GPT), or the Transformer's fixed sinusoids $P_{t,2i} = \sin(t/10000^{2i/d})$, $P_{t,2i+1} = \cos(t/10000^{2i/d})$ (drawn below), whose wavelengths range from $2\pi$ to $10000 \cdot 2\pi$ so that nearby positions get similar vectors.
+# Nothing in $\operatorname{softmax}(QK^\top/\sqrt d)V$ knows where a token is: permute the keys and values together and each query gets the same output. For one causal layer over the shifted input $s = [\text{start}, x_1, \dots, x_{T-1}]$ this means the output at step $t$ is a function of its own input $s_t = x_{t-1}$ (the query) and of the **set** $\{\text{start}, x_1, \dots, x_{t-1}\}$ (the keys and values), not of their order: shuffle the earlier pixels, keep the current one in place, and it sees the same thing. Transformers therefore add a **position embedding** $P_t$ to each token's vector: a learned table (GPT), or the Transformer's fixed sinusoids of frequencies $\omega_i = 10000^{-i/(d/2)}$, $P_t = [\sin(t\omega_0), \dots, \sin(t\omega_{d/2-1}), \cos(t\omega_0), \dots, \cos(t\omega_{d/2-1})]$ (drawn below: sines in the first half of the columns, cosines in the second; the Transformer interleaves them, a fixed permutation of the same features). Their wavelengths range from $2\pi$ to $10000 \cdot 2\pi$, so nearby positions get similar vectors.
 #
-# The check: untrained GPTs (they need no training for this) predict the last pixel of a test digit, once as it is and once with all its earlier pixels but the one just before shuffled. With one layer and no positions the prediction does not change (up to float rounding); with two layers and no positions it changes (each earlier step's hidden state saw a different prefix, so some order leaks back in, though not the positions themselves); with positions it changes.
+# The check: untrained GPTs (they need no training for this) predict the last pixel of a test digit, once as it is and once with all its earlier pixels but the one just before shuffled. With one layer and no positions the prediction does not change (up to float rounding); with two layers and no positions it changes (each earlier step's hidden state saw a different prefix, so order leaks back in; a causal stack can even infer positions, e.g. from how its weight on the start token falls like $1/t$: Haviv et al., 2022); with positions it changes.
 
 # %%
 viz.show(viz.positional_encoding_figure(SinusoidalTimeEmbedding(D_MODEL)(torch.arange(D).float())),
          alt="A heat map of the sinusoidal position table, positions down and dimensions across: the first columns "
-             "oscillate quickly down the positions, the later ones ever more slowly.")
+             "are sines, the right half cosines; within each half the first columns oscillate quickly down the "
+             "positions and the later ones ever more slowly, so the right half's last columns are nearly constant at 1.")
 
 perm = torch.randperm(D - 2, generator=torch.Generator().manual_seed(SEED))
 digit = splits.test.x[:1]
@@ -197,7 +198,7 @@ for positions, n_layers in (("none", 1), ("none", 2), ("sinusoidal", 1)):
 #
 # ## 6. What attention costs, measured
 #
-# The scores $QK^\top$ are a $T \times T$ matrix, each entry a dot product of length $d$; multiplying the weights by $V$ costs the same again. So one attention costs $O(T^2 d)$ time and holds $T^2$ weights per head in memory: double the sequence, four times the work (a convolution's layer costs $O(T)$). The cell times one attention (a batch of 4 sequences, 4 heads of width 16) at each length in `COST_LENGTHS`, written out and fused, the fastest of 5 runs each (timings on a shared machine are noisy; the fastest is the least disturbed).
+# The scores $QK^\top$ are a $T \times T$ matrix, each entry a dot product of length $d$; multiplying the weights by $V$ costs the same again. So one attention costs $O(T^2 d)$ time and holds $T^2$ weights per head in memory: double the sequence, four times the work. A whole transformer layer costs $O(T^2 d + T d^2)$ — the projections and the MLP are $O(T d^2)$ — so the $T^2$ term wins once $T > d$ (this lecture's GPT has $T = d = 64$: both matter). A convolution's layer costs $O(T)$. The cell times one attention (a batch of 4 sequences, 4 heads of width 16) at each length in `COST_LENGTHS`, written out and fused, the fastest of 5 runs each (timings on a shared machine are noisy; the fastest is the least disturbed).
 
 # %%
 def time_attention(fn, T: int, head_dim: int = 16, repeats: int = 5) -> float:
@@ -216,19 +217,19 @@ def time_attention(fn, T: int, head_dim: int = 16, repeats: int = 5) -> float:
         times.append(time.perf_counter() - start)
     return min(times)
 
-cost = {"written out (layers.attention)": [], "fused (F.scaled_dot_product_attention)": []}
+cost = {"fused (F.scaled_dot_product_attention)": [], "written out (layers.attention)": []}
 for T in COST_LENGTHS:
-    cost["written out (layers.attention)"].append(time_attention(attention, T))
     cost["fused (F.scaled_dot_product_attention)"].append(
         time_attention(lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m), T))
+    cost["written out (layers.attention)"].append(time_attention(attention, T))
 log_T = torch.tensor(COST_LENGTHS[-3:], dtype=torch.float64).log()
 for name, seconds in cost.items():
     log_s = torch.tensor(seconds[-3:], dtype=torch.float64).log()
     slope = ((log_T - log_T.mean()) * (log_s - log_s.mean())).sum() / (log_T - log_T.mean()).square().sum()
     print(f"{name}: " + ", ".join(f"T = {T}: {s * 1e3:.1f} ms" for T, s in zip(COST_LENGTHS, seconds))
           + f"; over the three longest, time ∝ T^{slope:.2f} (least squares on log–log)")
-print(f"the written-out weights at T = {COST_LENGTHS[-1]}: 4 × 4 × {COST_LENGTHS[-1]}² floats = "
-      f"{16 * COST_LENGTHS[-1] ** 2 * 4 / 2 ** 20:.0f} MiB")
+print("the written-out weights, 4 × 4 × T² floats: " + ", ".join(f"T = {T}: {16 * T ** 2 * 4 / 2 ** 20:g} MiB"
+                                                                  for T in COST_LENGTHS))
 viz.show(viz.attention_cost_figure(COST_LENGTHS, cost),
          alt="Seconds for one attention against the sequence length T, log-log: both lines rise steeply with T, the "
              "fused one below the written-out one; a dotted line proportional to T squared is drawn for scale.")
@@ -240,7 +241,7 @@ viz.show(viz.attention_cost_figure(COST_LENGTHS, cost),
 #
 # Now the model. A digit is read in raster order as $T = 64$ tokens, each one of 17 grey levels. As in lecture 04 the input is shifted right by one step, $s = [\text{start}, x_1, \dots, x_{63}]$, so that with the causal mask the logits $\ell_t$ see $x_{<t}$ only:
 # $$h^0_t = E\,\tilde x(s_t) + P_t, \qquad h^{l} = h^{l-1} + \text{MHA}(\text{LN}(h^{l-1})), \quad h^l \mathrel{+}= \text{MLP}(\text{LN}(h^l)), \qquad p(x_t \mid x_{<t}) = \operatorname{softmax}(W\,\text{LN}(h^L_t)).$$
-# These are GPT's **pre-norm** blocks (layer norm before each sub-layer, a residual around it). The loss is the next-token cross-entropy summed over the 64 positions, $-\log p(x)$ exactly, trained in one parallel pass (teacher forcing) like every model of lecture 04. `coursekit/models/gpt.py` holds the model in about 350 lines.
+# These are GPT-2's **pre-norm** blocks (layer norm before each sub-layer, a residual around it; GPT-1 and the original Transformer normalise after the residual instead). The loss is the next-token cross-entropy summed over the 64 positions, $-\log p(x)$ exactly, trained in one parallel pass (teacher forcing) like every model of lecture 04. `coursekit/models/gpt.py` holds the model in about 350 lines.
 
 # %%
 torch.manual_seed(SEED)
@@ -260,7 +261,7 @@ row = evaluate_model(gpt, splits.test, name=f"GPT ({LAYERS} layers, {HEADS} head
 display(Markdown(format_table([row])))
 
 # %% [markdown]
-# **Against lecture 04, on the same split.** Measured with the default parameters (seed 0): 1.924 test bits/dim, exact, after 44 epochs (the best at epoch 39). Over seeds 0, 1, 2 on the same 1000 training and 447 test digits, each trained until early stopping, `benchmarks/ar_bits_per_dim.py --models fvsbn nade made-direct pixelcnn gated wavenet gpt` measured these means of exact test bits/dim:
+# **Against lecture 04, on the same split.** Measured with the default parameters (seed 0): 1.924 test bits/dim, exact, after 44 epochs (the best at epoch 39). Over seeds 0, 1, 2 on the same 1000 training and 447 test digits, each trained until early stopping, `benchmarks/ar_bits_per_dim.py --models fvsbn nade made-direct pixelcnn gated wavenet gpt` measured these means of exact test bits/dim (copied from its output; the lecture does not retrain lecture 04's models, which would take several minutes):
 #
 # | model (lecture) | test bits/dim, mean of 3 seeds |
 # |---|---|
@@ -274,51 +275,66 @@ display(Markdown(format_table([row])))
 # | WaveNet (04c) | 1.835 |
 # | **GPT, this lecture's defaults** | **1.943** (1.924, 1.950, 1.955) |
 #
-# The GPT beats every model of lecture 04a and the per-pixel floor by a wide margin, but stays 0.07 bits/dim behind the masked PixelCNN and 0.11 behind the gated PixelCNN and WaveNet. That is the usual picture for small data: convolutions build in that nearby pixels matter most, and the GPT must learn it from 1000 digits (it overfits without dropout: 2.000 at seed 0; with dropout on the attention weights too it reached 1.926 over the same seeds, at 1.5–2× the time per step: `GPTConfig`'s notes). For scale, the causal-convolution ARM of Tomczak's intro_dgm reaches 1.946 bits/dim on the same digits. Transformers win when data and sequences are large (Image GPT, Chen et al. 2020); $T^2$ keeps them to short sequences.
+# The GPT beats every model of lecture 04a and the per-pixel floor by a wide margin, but stays 0.07 bits/dim behind the masked PixelCNN and 0.11 behind the gated PixelCNN and WaveNet. That is the usual picture for small data: convolutions build in that nearby pixels matter most, and the GPT must learn it from 1000 digits (it overfits without dropout: 2.000 at seed 0 with patience 10; with dropout on the attention weights too it reached 1.926 over the same seeds, at 1.5–2× the time per step: `GPTConfig`'s notes, `--models gpt-attention-dropout`). For scale, the autoregressive model with causal convolutions of Tomczak's *intro_dgm* code reaches 1.946 bits/dim on these digits (measured for this course with that code). Transformers win when data and sequences are large (Image GPT, Chen et al. 2020); $T^2$ keeps them to short sequences.
 #
 # ## 8. Where the trained model looks
 #
-# `GPT.attention_weights` returns every layer's weights $\alpha$ (by the written-out attention). The picture takes one test digit and the pixel at row 5, column 4, and shows, for each head of each layer, how much that pixel's prediction reads from each earlier pixel (grey: not yet drawn, so not visible). The cell then averages over all test digits and positions how much weight each head puts on the pixel just before (the left neighbour, which is the current input), the pixel directly above, and the start token.
+# `GPT.attention_weights` returns every layer's weights $\alpha$ (by the written-out attention). The picture takes one test digit and the pixel at row 5, column 4, and shows, for each head of each layer, how much that pixel's prediction reads from each earlier pixel (grey: not yet drawn, so not visible). The cell then averages over all test digits and positions how much weight each head puts on the left neighbour (the pixel just before in its row, which is the current input), the pixel directly above, and the start token. In layer 2 a step's value is already a mixture of the steps before it (layer 1 mixed them), so "the pixel above" is only approximately what it reads there.
 
 # %%
 A = gpt.attention_weights(test_x)                                      # LAYERS × (N, heads, T, T)
 position = 4 * SHAPE[2] + 3 if DATA == "digits" else D // 2            # row 5, column 4 (0-based 4, 3)
-for l, weights_l in enumerate(A):
-    viz.show(viz.attention_map_figure(weights_l[0, :, position], SHAPE[1:], position, image=test_x[0, 0],
-                                      titles=[f"layer {l + 1}, head {h + 1}" for h in range(HEADS)]),
-             alt=f"Layer {l + 1}: the test digit and, per head, the weight the prediction of the outlined pixel puts on "
-                 f"each earlier pixel; later pixels are grey.")
 W_img = SHAPE[2]
+for l, weights_l in enumerate(A):
+    row = weights_l[0, :, position]                                    # (heads, T): the outlined pixel's query
+    peaks = [divmod(int(row[h, 1:position + 1].argmax()), W_img) for h in range(HEADS)]   # pixel p ← step p + 1
+    viz.show(viz.attention_map_figure(row, SHAPE[1:], position, image=test_x[0, 0],
+                                      titles=[f"layer {l + 1}, head {h + 1}" for h in range(HEADS)]),
+             alt=f"Layer {l + 1}: the test digit and, per head, the weight the prediction of the outlined pixel (row 5, "
+                 f"column 4) puts on each earlier pixel, later pixels grey. The largest weights: "
+                 + "; ".join(f"head {h + 1} {row[h, 1 + r * W_img + c]:.2f} on row {r + 1}, column {c + 1}"
+                             for h, (r, c) in enumerate(peaks)) + ".")
 t = torch.arange(D)
+left_of = t[(t % W_img) != 0]                                          # pixels with a left neighbour in their row
+below_first_row = t[W_img:]                                            # pixels with a pixel above
 for l, weights_l in enumerate(A):
     mean_w = weights_l.mean(0)                                         # (heads, T, T), over the test digits
-    left = mean_w[:, t[1:], t[1:]].mean(-1)                            # key step t holds pixel t − 1: the left neighbour
-    above = mean_w[:, t[W_img:], t[W_img:] - W_img + 1].mean(-1)       # key step t − W + 1 holds pixel t − W
-    start = mean_w[:, t, 0].mean(-1)
+    left = mean_w[:, left_of, left_of].mean(-1)                        # key step t holds pixel t − 1: the left neighbour
+    above = mean_w[:, below_first_row, below_first_row - W_img + 1].mean(-1)   # key step t − W + 1 holds pixel t − W
+    start = mean_w[:, t[1:], 0].mean(-1)                               # step 0 sees only the start token: left out
     for h in range(HEADS):
-        print(f"layer {l + 1}, head {h + 1}: on average {left[h]:.2f} of the weight on the pixel just before, "
+        print(f"layer {l + 1}, head {h + 1}: on average {left[h]:.2f} of the weight on the left neighbour, "
               f"{above[h]:.2f} on the pixel above, {start[h]:.2f} on the start token")
 uniform = 1 / (t + 1.0)                                                # a head that spreads evenly over t + 1 steps
-print(f"a uniform head: {uniform[1:].mean():.2f} on the pixel just before, {uniform[W_img:].mean():.2f} on the pixel "
-      f"above, {uniform.mean():.2f} on the start token")
+print(f"a uniform head: {uniform[left_of].mean():.2f} on the left neighbour, {uniform[below_first_row].mean():.2f} "
+      f"on the pixel above, {uniform[1:].mean():.2f} on the start token")
 
 # %% [markdown]
-# Measured with the default parameters (seed 0): a head that spread its weight evenly would put 0.06 on the pixel just before, 0.04 on the one above and 0.07 on the start token (the last line). Layer 1's head 3 puts 0.14 on each of the two neighbours and layer 2's heads 2 and 3 put 0.13 and 0.15 on the pixel just before: two to four times even, learned from data alone — the local structure a convolution is built with. Other heads spread out, or keep weight on the start token (layer 1's head 2: 0.12), a place to look when nothing else is useful. In the picture, for this one pixel, the heads look mostly at a few pixels near it and in the rows above. Attention maps are suggestive, not explanations: a weight says how much a value is read, not how much it changes the prediction (Jain & Wallace, 2019).
+# Measured with the default parameters (seed 0): a head that spread its weight evenly would put 0.06 on the left neighbour, 0.04 on the pixel above and 0.06 on the start token (the last line). Layer 1's head 3 puts 0.14 on each of the two neighbours, head 1 0.12 on the pixel above, and layer 2's heads 2, 3 and 4 put 0.14, 0.17 and 0.10 on the left neighbour (head 4 also 0.13 above): two to four times even, learned from data alone — the local structure a convolution is built with. Layer 1's heads 2 and 4 keep 0.10 and 0.09 on the start token and little on either neighbour, and layer 2's head 1 spreads out. For the one pixel in the pictures the heads do not all look close by: in layer 1, head 4's largest weight (0.47) is two pixels to the left in the same row and head 1's (0.26) is one row up and one column left; in layer 2, head 3 puts 0.51 on the pixel directly above, while head 1's largest weight (0.21) is three rows up at the right edge. Attention maps are suggestive, not explanations: a weight says how much a value is read, not how much it changes the prediction (Jain & Wallace, 2019).
 #
 # ## 9. Sampling with a temperature
 #
-# Sampling runs the chain rule forwards: draw $x_1$, feed it back, draw $x_2$, … 64 times, each $x_t = \arg\max_k(\ell_{t,k}/T + g_{t,k})$ with Gumbel noise $g$ (lecture 04a). The **temperature** $T$ divides the logits: $T \to 0$ is the argmax at every step (near-mode, the same digit-like blob each time), $T = 1$ samples the model, $T > 1$ flattens every conditional towards uniform (noise). Move the slider: the random numbers stay the same, so only the temperature changes the picture; the second slider keeps the first rows of eight test digits and completes the rest.
+# Sampling runs the chain rule forwards: draw $x_1$, feed it back, draw $x_2$, … 64 times, each $x_t = \arg\max_k(\ell_{t,k}/\tau + g_{t,k})$ with Gumbel noise $g$ (lecture 04a; the slider calls the temperature $\tau$ "T"). The **temperature** $\tau$ divides the logits: $\tau \to 0$ takes the argmax at every step (greedy decoding: each conditional's mode, which is not the most probable image, and the same image whatever the noise), $\tau = 1$ samples the model, $\tau > 1$ flattens every conditional towards uniform (noise). The figure draws the same random numbers at $\tau$ = 0, 0.7, 1 and 1.5 (rows), then completes the bottom halves of eight test digits from their top four rows. Move the slider below: only the temperature changes the picture; its second slider sets how many rows of the test digits are kept.
 
 # %%
-samples = gpt.sample(32, generator=torch.Generator().manual_seed(SEED))
-viz.show(viz.image_grid(samples, nrow=16, levels=LEVELS),
-         alt="Two rows of sixteen GPT samples at temperature 1: light strokes on black, some digit-like, some broken.")
+temperatures = (0.0, 0.7, 1.0, 1.5)
+rows_tau = [gpt.sample(12, temperature=tau, generator=torch.Generator().manual_seed(SEED)) for tau in temperatures]
+viz.show(viz.image_grid(torch.cat(rows_tau), nrow=12, levels=LEVELS),
+         alt="Four rows of twelve GPT samples drawn with the same random numbers at temperatures 0, 0.7, 1 and 1.5, top "
+             "to bottom: the top row is one image repeated twelve times (greedy), the bottom row the noisiest.")
+known = torch.zeros(SHAPE, dtype=torch.bool, device=device)
+known[:, :SHAPE[1] // 2] = True                                        # the top half of every digit is given
+completed = gpt.complete(test_x[:8], known, generator=torch.Generator().manual_seed(SEED))
+given = torch.where(known, test_x[:8].float(), torch.full_like(test_x[:8].float(), float("nan")))   # NaN: hidden
+viz.show(viz.image_grid(torch.cat([test_x[:8].float(), given, completed.float()]), nrow=8, levels=LEVELS),
+         alt="Three rows of eight: test digits, their top halves with the hidden bottom halves left blank, and the "
+             "GPT's completions of the bottom halves at temperature 1.")
 viz.sampling_widget(gpt, splits.test.x[:8], seed=SEED)
 
 # %% [markdown]
 # ## 10. A key–value cache: faster sampling, the same samples
 #
-# The naive sampler runs the whole model over the whole sequence for each new token: $T$ passes, each with $O(T^2)$ attention. But with a causal mask nothing a step computed ever changes when later tokens arrive: the keys and values of steps $1..t-1$ in every layer are the same at step $t$ as when they were made. A **key–value cache** keeps them; step $t$ then runs one token through every layer, its query against the cached keys: $O(t)$ attention per step instead of $O(t^2)$ (lecture 04c's Fast WaveNet is the same idea for convolutions). The two samplers do the same arithmetic in another order, so their logits differ by float rounding (about $10^{-7}$): the samples are identical unless a draw falls within that of a tie. The cell checks it and times both for `TIMING_SAMPLES` images.
+# The naive sampler runs the whole model over the whole sequence for each new token: $T$ passes, each costing $O(T d^2 + T^2 d)$ per layer (all $T$ tokens through the projections and the MLP, and $T \times T$ attention), $O(T^2 d^2 + T^3 d)$ in all. But with a causal mask nothing a step computed ever changes when later tokens arrive: the keys and values of steps $1..t-1$ in every layer are the same at step $t$ as when they were made. A **key–value cache** keeps them; step $t$ then runs one token through every layer, its query against the $t$ cached keys: $O(d^2 + t d)$ per layer, $O(T d^2 + T^2 d)$ in all (lecture 04c's Fast WaveNet is the same idea for convolutions). At $T = d = 64$ both terms shrink by about $T$. The two samplers do the same arithmetic in another order, so their logits differ by float rounding (`tests/test_gpt.py` checks the cached logits against the teacher-forced ones to $10^{-5}$ in float32): the samples are identical unless a draw falls within that of a tie. The cell checks it and times both for `TIMING_SAMPLES` images.
 
 # %%
 same_noise = lambda: torch.Generator().manual_seed(SEED)
@@ -334,7 +350,7 @@ print(f"{TIMING_SAMPLES} samples: naive {seconds['naive']:.2f} s, cached {second
       f"{seconds['naive'] / seconds['cached']:.1f}× faster; identical samples: {identical}")
 
 # %% [markdown]
-# Measured with the default parameters (the committed run, on a 2-core CPU shared with other jobs): 7.05 s naive against 0.32 s cached, 22.3× faster, and the same 100 images. The cache removes the repeated work, not the loop: 64 steps remain, one after the other (`benchmarks/ar_sampling_speed.py --model gpt` measured 24.7× at 64 pixels and about 89× at 256, naive time extrapolated). The price is memory, two tensors of (samples, heads, T, head_dim) per layer — for large language models the cache, not the weights, often limits how many sequences run at once.
+# Measured with the default parameters (the committed run, on a 2-core CPU shared with other jobs): 7.05 s naive against 0.32 s cached, 22.3× faster, and the same 100 images. The cache removes the repeated work, not the loop: 64 steps remain, one after the other (`benchmarks/ar_sampling_speed.py --model gpt` measured 19–25× at 64 pixels and 40–89× at 256 over three runs on a shared machine, naive time extrapolated at 256: the gap grows with the length). The price is memory, two tensors of (samples, heads, T, head_dim) per layer — for large language models the cache, not the weights, often limits how many sequences run at once.
 #
 # ## Summary
 #
@@ -350,6 +366,8 @@ print(f"{TIMING_SAMPLES} samples: naive {seconds['naive']:.2f} s, cached {second
 # - A. Radford, K. Narasimhan, T. Salimans, I. Sutskever, *Improving Language Understanding by Generative Pre-Training*, 2018 (GPT); A. Radford et al., *Language Models are Unsupervised Multitask Learners*, 2019 (GPT-2, pre-norm).
 # - N. Parmar, A. Vaswani, J. Uszkoreit, Ł. Kaiser, N. Shazeer, A. Ku, D. Tran, *Image Transformer*, ICML 2018; M. Chen, A. Radford, R. Child, J. Wu, H. Jun, D. Luan, I. Sutskever, *Generative Pretraining from Pixels*, ICML 2020 (Image GPT).
 # - R. Child, S. Gray, A. Radford, I. Sutskever, *Generating Long Sequences with Sparse Transformers*, 2019.
-# - T. Dao, D. Y. Fu, S. Ermon, A. Rudra, C. Ré, *FlashAttention*, NeurIPS 2022; R. Pope et al., *Efficiently Scaling Transformer Inference*, MLSys 2023 (the key–value cache).
+# - T. Dao, D. Y. Fu, S. Ermon, A. Rudra, C. Ré, *FlashAttention*, NeurIPS 2022; R. Pope et al., *Efficiently Scaling Transformer Inference*, MLSys 2023 (what the key–value cache costs in memory at scale).
+# - A. Haviv, O. Ram, O. Press, P. Izsak, O. Levy, *Transformer Language Models without Positional Encodings Still Learn Positional Information*, Findings of EMNLP 2022.
 # - S. Jain, B. C. Wallace, *Attention is not Explanation*, NAACL 2019.
+# - J. M. Tomczak, *Deep Generative Modeling*, Springer 2022, and its code *intro_dgm* (github.com/jmtomczak/intro_dgm).
 # - A. Karpathy, *minGPT* and *nanoGPT* (github.com/karpathy), the layout `coursekit/models/gpt.py` follows.

@@ -72,8 +72,8 @@ class GPTConfig(AutoregressiveConfig):
     gave 1.913, 1.925, 1.940 (mean 1.926; 74–79 s on a quieter machine) but each training step took 1.5–2× as long
     (80–120 ms against 160–190 ms per batch of 64, measured side by side: the dropout path of attention on a CPU).
     Without any dropout it overfits: 2.000 at seed 0 (patience 10). Sampling 100 digits with the key–value cache was
-    19× faster than the naive sampler (0.11 s vs 2.1 s; benchmarks/ar_sampling_speed.py --model gpt), and about 80×
-    at 16×16 (naive time extrapolated)."""
+    19–25× faster than the naive sampler over three runs (0.11 s vs 2.1 s in the first;
+    benchmarks/ar_sampling_speed.py --model gpt), and 40–89× at 16×16 (naive time extrapolated)."""
 
     inputs: Literal["scaled", "one_hot"] = "one_hot"
     d_model: int = 64

@@ -63,7 +63,7 @@ def attention_weights_figure(weights: Mapping[str, torch.Tensor], tokens: Sequen
             for (t, s), a in np.ndenumerate(A):
                 if hidden is None or not hidden[t, s]:
                     ax.text(s, t, f"{a:.2f}", ha="center", va="center", fontsize=6,
-                            color="black" if a > 0.6 else "white")
+                            color="black" if a > 0.5 else "white")
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("key s (attended to)", fontsize=7)
         ax.set_ylabel("query t", fontsize=7)
@@ -175,7 +175,7 @@ def attention_map_figure(weights: torch.Tensor, shape: tuple[int, int], position
     i, j = divmod(position, W)
     if image is not None:
         ax = axes.pop(0)
-        ax.imshow(_to_numpy(image).astype(float), cmap="gray_r", interpolation="nearest")
+        ax.imshow(_to_numpy(image).astype(float), cmap="gray", interpolation="nearest")   # light strokes on black
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#E69F00", linewidth=1.5))
         ax.set_title("the digit", fontsize=8)
         ax.set_axis_off()
