@@ -45,7 +45,7 @@ import coursekit.models as models
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
 from coursekit.models import (
     FVSBN, MADE, NADE, PCA, VAE, CollapseVAE, ConvAutoencoder, GenerativeModel, LinearAutoencoder, MLPAutoencoder,
-    GPT, GatedPixelCNN, PixelCategorical, PixelCNN, VQVAE, WaveNet,
+    GPT, Flow2D, GatedPixelCNN, PixelCategorical, PixelCNN, RealNVP, VQVAE, WaveNet,
 )
 from coursekit.models.base import batch_images
 from coursekit.training import train
@@ -117,6 +117,11 @@ TINY: dict[str, Tiny] = {
                                                    positions="sinusoidal", classes=3), labels=3),
     "MADE-direct": Tiny(lambda: MADE(shape=(1, 3, 3), levels=3, hidden_sizes=(8,), direct=True)),
     "WaveNet": Tiny(lambda: WaveNet(shape=(1, 3, 3), levels=3, channels=4, dilations=(1, 2), head=4)),
+    "RealNVP": Tiny(lambda: RealNVP(shape=(1, 4, 4), levels=3, hidden=4, steps=2)),
+    "RealNVP-variational-multiscale-conditional-logistic": Tiny(lambda: RealNVP(
+        shape=(1, 4, 4), levels=3, hidden=4, steps=2, multiscale=True, dequantization="variational", deq_hidden=4,
+        classes=3, base="logistic"), labels=3),
+    "Flow2D": Tiny(lambda: Flow2D(layers=2, hidden=8)),
 }
 
 def build(name: str, seed: int = 0) -> GenerativeModel:

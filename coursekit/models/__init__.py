@@ -42,3 +42,6 @@ __all__ += ["VQVAE", "VQVAEConfig", "code_splits"]
 from .gpt import GPT, GPTConfig
 
 __all__ += ["GPT", "GPTConfig"]
+from .realnvp import Flow2D, Flow2DConfig, RealNVP, RealNVPConfig
+
+__all__ += ["RealNVP", "RealNVPConfig", "Flow2D", "Flow2DConfig"]
