@@ -35,7 +35,8 @@ import torch
 import torch.nn.functional as F
 
 from ..utils import check_images, rand
-from .base import GenerativeModel, batch_images
+from .base import GenerativeModel, ImagesFromConfig, batch_images
+from .base import config_from as _check_config  # the name the family files import from here
 
 __all__ = ["Autoregressive", "AutoregressiveConfig", "INPUTS"]
 
@@ -73,16 +74,7 @@ class AutoregressiveConfig:
         return 1 if self.inputs == "scaled" else self.levels
 
 
-def _check_config(config, fields: dict, cls: type):
-    """The config of a model built as `Model(config)` or `Model(**fields)` (never both)."""
-    if config is not None and fields:
-        raise TypeError(f"give a {cls.__name__} or keyword fields, not both (got config and {sorted(fields)})")
-    if config is not None and not isinstance(config, cls):
-        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
-    return config if config is not None else cls(**fields)
-
-
-class Autoregressive(GenerativeModel, abstract=True):
+class Autoregressive(ImagesFromConfig, GenerativeModel, abstract=True):
     """Base class of the pixel-by-pixel models (FVSBN, NADE, MADE, ...): a categorical over K levels per
     dimension, exact `log_prob`, `loss`, the naive sampler `sample` and `complete`. Subclasses set
     `self.config` (an AutoregressiveConfig) and implement `conditional_logits` (module docstring)."""
@@ -91,14 +83,6 @@ class Autoregressive(GenerativeModel, abstract=True):
     config: AutoregressiveConfig
 
     # -- the data ----------------------------------------------------------------------------
-
-    @property
-    def data_shape(self) -> tuple[int, int, int]:
-        return self.config.shape
-
-    @property
-    def data_levels(self) -> int:
-        return self.config.levels
 
     @property
     def sampling_order(self) -> torch.Tensor:

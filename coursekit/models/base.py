@@ -56,7 +56,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
-__all__ = ["GenerativeModel", "LIKELIHOODS", "batch_images"]
+__all__ = ["GenerativeModel", "LIKELIHOODS", "batch_images", "ImagesFromConfig", "config_from"]
 
 LIKELIHOODS = ("exact", "bound", "none")
 """The values `GenerativeModel.likelihood` may take."""
@@ -94,6 +94,30 @@ def _check_declaration(cls: type) -> None:
                            f"got {bound!r})")
         if missing:
             raise TypeError(f"{name} declares likelihood = 'bound' but lacks " + " and ".join(missing))
+
+
+def config_from(config, fields: dict, cls: type):
+    """The config of a model built as `Model(config)` or `Model(**fields)` (never both): a TypeError names what
+    came when it is both, or a config of another class."""
+    if config is not None and fields:
+        raise TypeError(f"give a {cls.__name__} or keyword fields, not both (got config and {sorted(fields)})")
+    if config is not None and not isinstance(config, cls):
+        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+    return config if config is not None else cls(**fields)
+
+
+class ImagesFromConfig:
+    """`data_shape` and `data_levels` read from the model's config dataclass (`self.config.shape`, `.levels`):
+    for the models of integer-level images (C, H, W) with K levels. Put it before GenerativeModel in the bases,
+    `class PixelModel(ImagesFromConfig, GenerativeModel)`, so its properties replace the contract's stubs."""
+
+    @property
+    def data_shape(self) -> tuple[int, int, int]:
+        return tuple(self.config.shape)
+
+    @property
+    def data_levels(self) -> int:
+        return self.config.levels
 
 
 class GenerativeModel(nn.Module):

@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils import check_images, check_integer_range, check_shape, rand
-from .base import GenerativeModel, batch_images
+from .base import GenerativeModel, ImagesFromConfig, batch_images, config_from
 from .flows import (
     ActNorm, AffineCoupling, AdditiveCoupling, Base, FactorOut, Flow, FlowSequence, InvertibleConv1x1,
     LogitTransform, Squeeze, StandardLogistic, StandardNormal, channel_mask, checkerboard_mask, half_mask,
@@ -206,7 +206,7 @@ def _image_flow(c: RealNVPConfig) -> tuple[FlowSequence, tuple[int, int, int]]:
     return FlowSequence(layers), (C, H, W)
 
 
-class RealNVP(GenerativeModel):
+class RealNVP(ImagesFromConfig, GenerativeModel):
     """A RealNVP on dequantised integer levels (module docstring). `RealNVP(config)` or
     `RealNVP(**fields of RealNVPConfig)`. Takes levels 0..K−1 (int64 or integer-valued floats)."""
 
@@ -215,23 +215,11 @@ class RealNVP(GenerativeModel):
 
     def __init__(self, config: RealNVPConfig | None = None, **fields):
         super().__init__()
-        if config is not None and fields:
-            raise TypeError(f"give a RealNVPConfig or keyword fields, not both (got config and {sorted(fields)})")
-        if config is not None and not isinstance(config, RealNVPConfig):
-            raise TypeError(f"config must be a RealNVPConfig, got {type(config).__name__}")
-        self.config = c = config if config is not None else RealNVPConfig(**fields)
+        self.config = c = config_from(config, fields, RealNVPConfig)
         self.flow, latent_shape = _image_flow(c)
         self.base: Base = BASES[c.base](latent_shape)
         self.dequantizer = (VariationalDequantizer(c.shape, c.levels, c.deq_hidden, c.deq_steps, c.classes)
                             if c.dequantization == "variational" else None)
-
-    @property
-    def data_shape(self) -> tuple[int, int, int]:
-        return self.config.shape
-
-    @property
-    def data_levels(self) -> int:
-        return self.config.levels
 
     @property
     def dtype(self) -> torch.dtype:
@@ -350,9 +338,7 @@ class Flow2D(GenerativeModel):
 
     def __init__(self, config: Flow2DConfig | None = None, **fields):
         super().__init__()
-        if config is not None and fields:
-            raise TypeError(f"give a Flow2DConfig or keyword fields, not both (got config and {sorted(fields)})")
-        self.config = c = config if config is not None else Flow2DConfig(**fields)
+        self.config = c = config_from(config, fields, Flow2DConfig)
         self.flow = FlowSequence([f for i in range(c.layers)
                                   for f in (ActNorm(2), AffineCoupling(half_mask(2, i % 2), c.hidden))])
         self.base: Base = BASES[c.base]((2,))

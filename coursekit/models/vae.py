@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..utils import check_images, check_integer_range, draw_device, rand, randn
-from .base import GenerativeModel
+from .base import GenerativeModel, config_from
 from .layers import ACTIVATIONS, MLP
 
 __all__ = [
@@ -256,11 +256,7 @@ class VAE(GenerativeModel):
 
     def __init__(self, config: VAEConfig | None = None, **fields):
         super().__init__()
-        if config is not None and fields:
-            raise TypeError(f"give a VAEConfig or keyword fields, not both (got config and {sorted(fields)})")
-        if config is not None and not isinstance(config, VAEConfig):
-            raise TypeError(f"config must be a VAEConfig, got {type(config).__name__}")
-        self.config = config if config is not None else VAEConfig(**fields)
+        self.config = config_from(config, fields, VAEConfig)
         c = self.config
         channels, height, width = c.shape
         D, L, Y = c.dims, c.latent_dim, c.num_classes

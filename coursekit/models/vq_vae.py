@@ -69,7 +69,7 @@ from torch import nn
 from ..data.splits import ImageSplit, Splits
 from ..utils import check_images, check_integer_range, rand
 from .autoregressive import Autoregressive
-from .base import GenerativeModel, batch_images
+from .base import GenerativeModel, ImagesFromConfig, batch_images, config_from
 
 __all__ = ["VQVAEConfig", "VQVAE", "nearest_code", "perplexity", "code_splits"]
 
@@ -155,7 +155,7 @@ def _decoder(c: VQVAEConfig) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class VQVAE(GenerativeModel):
+class VQVAE(ImagesFromConfig, GenerativeModel):
     """VQ-VAE with a categorical decoder over K levels per pixel and a prior over its code grid (module docstring).
 
     `VQVAE(config)` or `VQVAE(**fields of VQVAEConfig)`; `prior=` an autoregressive model of shape (1, h, w)
@@ -165,11 +165,7 @@ class VQVAE(GenerativeModel):
 
     def __init__(self, config: VQVAEConfig | None = None, *, prior: Autoregressive | None = None, **fields):
         super().__init__()
-        if config is not None and fields:
-            raise TypeError(f"give a VQVAEConfig or keyword fields, not both (got config and {sorted(fields)})")
-        if config is not None and not isinstance(config, VQVAEConfig):
-            raise TypeError(f"config must be a VQVAEConfig, got {type(config).__name__}")
-        self.config = c = config if config is not None else VQVAEConfig(**fields)
+        self.config = c = config_from(config, fields, VQVAEConfig)
         self.encoder = _encoder(c)
         self.codebook = nn.Parameter(torch.empty(c.codes, c.code_dim).uniform_(-1 / c.codes, 1 / c.codes))   # e
         self.decoder = _decoder(c)
@@ -186,14 +182,6 @@ class VQVAE(GenerativeModel):
     def bound(self) -> str:
         """"elbo-delta" (the ELBO with q(k|x) = δ(k − k(x))) and which prior: uniform, or the attached model's class."""
         return f"elbo-delta, {'uniform' if self.prior is None else type(self.prior).__name__} prior"
-
-    @property
-    def data_shape(self) -> tuple[int, int, int]:
-        return self.config.shape
-
-    @property
-    def data_levels(self) -> int:
-        return self.config.levels
 
     @property
     def grid(self) -> tuple[int, int]:

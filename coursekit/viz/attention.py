@@ -17,9 +17,8 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import NullLocator
 
-from .figures import _to_numpy
+from .figures import _to_numpy, series_figure
 
 __all__ = ["attention_weights_figure", "softmax_saturation_figure", "attention_cost_figure",
            "positional_encoding_figure", "attention_map_figure"]
@@ -85,25 +84,9 @@ def softmax_saturation_figure(dims: Sequence[int], values: Mapping[str, Sequence
     scoring (e.g. "QKᵀ/√d" and "QKᵀ"); `reference` (label, value) draws a dotted horizontal line (the uniform
     weights' entropy log₂ T, say)."""
     dims = [int(d) for d in dims]
-    if not values or any(len(v) != len(dims) for v in values.values()):
-        raise ValueError(f"values must map each curve to one number per entry of dims ({len(dims)}), got "
-                         f"{ {k: len(v) for k, v in values.items()} }")
-    if ax is None:
-        fig = Figure(figsize=(4.2, 2.8), layout="constrained")
-        ax = fig.add_subplot()
-    markers = "osD^v"
-    for k, (name, ys) in enumerate(values.items()):
-        ax.plot(dims, [float(y) for y in ys], marker=markers[k % len(markers)], label=name)
-    if reference is not None:
-        ax.axhline(float(reference[1]), linestyle=":", color="#777777", label=reference[0])
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(dims, labels=[str(d) for d in dims])
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("dimension d of queries and keys")
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    return ax.figure
+    line = None if reference is None else (reference[0], [float(reference[1])] * len(dims))
+    return series_figure(dims, values, xlabel="dimension d of queries and keys", ylabel=ylabel, what="number",
+                         xscale=("log", 2), reference=line, ticks_at_x=True, ax=ax)
 
 
 def attention_cost_figure(lengths: Sequence[int], seconds: Mapping[str, Sequence[float]], power: float = 2.0,
@@ -111,27 +94,10 @@ def attention_cost_figure(lengths: Sequence[int], seconds: Mapping[str, Sequence
     """Seconds against the sequence length (log–log), one line per measurement, with a dotted line ∝ T^power
     through the last point of the first line (where the asymptotic cost shows, not the fixed overheads)."""
     lengths = [int(t) for t in lengths]
-    if not seconds or any(len(v) != len(lengths) for v in seconds.values()):
-        raise ValueError(f"seconds must map each measurement to one time per entry of lengths ({len(lengths)}), got "
-                         f"{ {k: len(v) for k, v in seconds.items()} }")
-    if ax is None:
-        fig = Figure(figsize=(4.2, 2.8), layout="constrained")
-        ax = fig.add_subplot()
-    markers = "osD^v"
-    for k, (name, values) in enumerate(seconds.items()):
-        ax.plot(lengths, [float(v) for v in values], marker=markers[k % len(markers)], label=name)
-    last = float(list(seconds.values())[0][-1])
-    ax.plot(lengths, [last * (t / lengths[-1]) ** power for t in lengths], ":", color="#777777",
-            label=f"∝ $T^{{{power:g}}}$")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks(lengths, labels=[str(t) for t in lengths])
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("seconds")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3, which="both")
-    return ax.figure
+    last = float(list(seconds.values())[0][-1]) if seconds and list(seconds.values())[0] else 0.0
+    return series_figure(lengths, seconds, xlabel=xlabel, ylabel="seconds", what="time", xscale="log", yscale="log",
+                         ticks_at_x=True, reference=(f"∝ $T^{{{power:g}}}$",
+                                                     [last * (t / lengths[-1]) ** power for t in lengths]), ax=ax)
 
 
 def positional_encoding_figure(P: torch.Tensor, ax=None) -> Figure:

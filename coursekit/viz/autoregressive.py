@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import MaxNLocator
 from matplotlib.patches import Patch
 
 from ..utils import seeded_generator
-from .figures import _to_numpy, clear_panel, image_grid
+from .figures import _to_numpy, clear_panel, image_grid, series_figure
 from .slider import image_slider_widget
 
 __all__ = ["made_masks_figure", "receptive_field_figure", "receptive_field_growth_figure", "sampling_time_figure",
@@ -156,26 +156,10 @@ def sampling_time_figure(pixels: Sequence[int], seconds: Mapping[str, Sequence[f
     """Seconds to draw a batch against the number of pixels D, one line per sampler (log–log axes), with a
     dotted line ∝ D through the first point of the first sampler for scale."""
     pixels = [int(p) for p in pixels]
-    if not seconds or any(len(v) != len(pixels) for v in seconds.values()):
-        raise ValueError(f"seconds must map each sampler to one time per entry of pixels ({len(pixels)}), got "
-                         f"{ {k: len(v) for k, v in seconds.items()} }")
-    if ax is None:
-        fig = Figure(figsize=(4.2, 2.8), layout="constrained")
-        ax = fig.add_subplot()
-    markers = "osD^v"
-    for k, (name, values) in enumerate(seconds.items()):
-        ax.plot(pixels, values, marker=markers[k % len(markers)], label=name)
-    first = list(seconds.values())[0][0]
-    ax.plot(pixels, [first * p / pixels[0] for p in pixels], ":", color="#777777", label="∝ D")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks(pixels, labels=[str(p) for p in pixels])   # the measured D, not 2×10¹, 3×10¹, …
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("pixels D")
-    ax.set_ylabel("seconds")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3, which="both")
-    return ax.figure
+    first = float(list(seconds.values())[0][0]) if seconds and list(seconds.values())[0] else 0.0
+    return series_figure(pixels, seconds, xlabel="pixels D", ylabel="seconds", what="time", xscale="log",
+                         yscale="log", ticks_at_x=True, reference=("∝ D", [first * p / pixels[0] for p in pixels]),
+                         ax=ax)
 
 
 def sampling_widget(model, x: torch.Tensor | None = None, n: int = 16, seed: int = 0,

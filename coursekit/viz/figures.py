@@ -39,7 +39,7 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 from PIL import Image as PILImage
 
 __all__ = ["PNG_DPI", "CATEGORICAL", "to_png", "png_size", "describe", "show", "clear_panel", "image_grid",
@@ -396,6 +396,42 @@ def scatter_2d(
 
 
 _X_AXIS_KEYS = ("epoch", "step")
+
+
+
+def series_figure(x: Sequence[float], series: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str,
+                  what: str = "value", xscale: str | tuple = "linear", yscale: str | tuple = "linear",
+                  reference: tuple[str, Sequence[float]] | None = None, ticks_at_x: bool = False,
+                  ax: Axes | None = None) -> Figure:
+    """One line with markers per entry of `series` over the common `x` (each marker shape differs, so no line
+    relies on colour alone), a dotted grey `reference` (label, y values) if given, labels, legend and grid.
+
+    `xscale` / `yscale` are matplotlib scales ("log", or ("log", base) for another base); `ticks_at_x` puts the x
+    ticks at the measured x values (no minor ticks). `what` names a y value in the error for a series of the
+    wrong length. The generic frame of the lectures' measurement plots (sampling time, attention cost, ...)."""
+    x = [float(v) for v in x]
+    if not series or any(len(v) != len(x) for v in series.values()):
+        raise ValueError(f"{what}s must map each line's name to one {what} per entry of x ({len(x)}), got "
+                         f"{ {k: len(v) for k, v in series.items()} }")
+    if ax is None:
+        fig = Figure(figsize=(4.2, 2.8), layout="constrained")
+        ax = fig.add_subplot()
+    markers = "osD^v"
+    for k, (name, values) in enumerate(series.items()):
+        ax.plot(x, [float(v) for v in values], marker=markers[k % len(markers)], label=name)
+    if reference is not None:
+        ax.plot(x, [float(v) for v in reference[1]], ":", color="#777777", label=reference[0])
+    for scale, set_scale in ((xscale, ax.set_xscale), (yscale, ax.set_yscale)):
+        name, *base = scale if isinstance(scale, tuple) else (scale,)
+        set_scale(name, **({"base": base[0]} if base else {}))
+    if ticks_at_x:
+        ax.set_xticks(x, labels=[f"{v:g}" for v in x])
+        ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    return ax.figure
 
 
 def _history_dict(history: Any) -> dict[str, list[float]]:
