@@ -6,8 +6,8 @@
 
 The generic layer:
 
-- `figures`: `image_grid`, `density_2d`, `scatter_2d`, `training_curves`; `to_png`, `show`
-  (with alt text), `describe`, `png_size`, `clear_panel`, `PNG_DPI`, `CATEGORICAL`;
+- `figures`: `image_grid`, `density_2d`, `scatter_2d`, `training_curves`, `series_figure` (lines over a
+  measured x); `to_png`, `show` (with alt text), `describe`, `png_size`, `clear_panel`, `PNG_DPI`, `CATEGORICAL`;
 - `slider`: the slider frame every widget uses, `image_slider_widget` (sliders above or beside
   a PNG of `render(**values)`), `image_rows_slider` (labelled image rows under one slider),
   `figure_png` (the widgets' one-draw PNG), `close_figure`.
@@ -24,7 +24,11 @@ or `evaluation` code):
   `receptive_field_figure`, `receptive_field_growth_figure`, `sampling_time_figure`, `sampling_widget`;
 - `attention`: attention weights, the softmax without √d, the cost against T, the sinusoidal position table and a
   trained GPT's attention over a digit (lecture 05), `attention_weights_figure`, `softmax_saturation_figure`,
-  `attention_cost_figure`, `positional_encoding_figure`, `attention_map_figure`.
+  `attention_cost_figure`, `positional_encoding_figure`, `attention_map_figure`;
+- `flows`: the change of variables in 1-D and 2-D, what a determinant costs, 2-D flow densities and the density
+  along a path between modes, the bits/dim bars, and the slider through a 2-D flow's layers (lecture 06),
+  `change_of_variables_1d_figure`, `density_maps_figure`, `determinant_cost_figure`, `density_profile_figure`,
+  `bits_per_dim_figure`, `flow_layers_widget`.
 
 Conventions. No pyplot, anywhere: a figure is a `matplotlib.figure.Figure` made with
 `Figure()` and nothing calls `matplotlib.use`, so `%matplotlib inline` and the widgets keep
@@ -45,7 +49,9 @@ from .autoregressive import (made_masks_figure, receptive_field_figure, receptiv
                              sampling_time_figure, sampling_widget)
 from .beta_vae import beta_vae_widget
 from .figures import (CATEGORICAL, PNG_DPI, clear_panel, density_2d, describe, image_grid, png_size, scatter_2d,
-                      show, to_png, training_curves)
+                      series_figure, show, to_png, training_curves)
+from .flows import (bits_per_dim_figure, change_of_variables_1d_figure, density_maps_figure, density_profile_figure,
+                    determinant_cost_figure, flow_layers_widget)
 from .kl_fit import kl_fit_demo, kl_fit_figure
 from .latent import interpolation_widget, latent_traversal_widget
 from .slider import close_figure, figure_png, image_rows_slider, image_slider_widget
@@ -53,7 +59,7 @@ from .trilemma import trilemma_figure
 
 __all__ = [
     "PNG_DPI", "CATEGORICAL", "to_png", "png_size", "show", "describe", "clear_panel",
-    "image_grid", "density_2d", "scatter_2d", "training_curves",
+    "image_grid", "density_2d", "scatter_2d", "training_curves", "series_figure",
     "image_slider_widget", "image_rows_slider", "figure_png", "close_figure",
     "kl_fit_figure", "kl_fit_demo", "trilemma_figure",
     "latent_traversal_widget", "interpolation_widget",
@@ -62,4 +68,6 @@ __all__ = [
     "sampling_widget",
     "attention_weights_figure", "softmax_saturation_figure", "attention_cost_figure", "positional_encoding_figure",
     "attention_map_figure",
+    "change_of_variables_1d_figure", "density_maps_figure", "determinant_cost_figure", "density_profile_figure",
+    "bits_per_dim_figure", "flow_layers_widget",
 ]
