@@ -66,7 +66,7 @@ print(f"torch {torch.__version__} on {device}; digits: {[len(s) for s in splits]
 # $$p_X(x) = p_Z(f(x))\,\lvert f'(x)\rvert, \qquad \log p_X(x) = \log p_Z(f(x)) + \log\lvert f'(x)\rvert .$$
 # Where $f$ **stretches** ($\lvert f'\rvert > 1$) the data density is *higher* than the base density at the image point: a small interval of $x$ takes a large share of $z$'s mass. Sampling runs the other way: $z \sim p_Z$, $x = f^{-1}(z)$.
 #
-# > **Which direction?** This course's flows (`coursekit.models.flows`, as in Dinh et al.'s RealNVP and seed 000) write $f$ from **data to latent**: `forward(x) -> (z, log_det)` is the density direction used in training, `inverse(z) -> (x, log_det)` samples. Glow's code, seed 004 and the UvA notebooks compose the generator $g = f^{-1}$ from latent to data and subtract its log-dets: the same flow, named the other way round.
+# > **Which direction?** This course's flows (`coursekit.models.flows`) write $f$ from **data to latent**, as seed 004 and the RealNVP and Glow papers do: `forward(x) -> (z, log_det)` is the density direction used in training, `inverse(z) -> (x, log_det)` samples. Seeds 000 and 002 write it the other way, from latent to data — $x = f(z)$, $p_X(x) = p_Z(f^{-1}(x))\,\lvert\det \partial f^{-1}/\partial x\rvert$ — so their $f$ is this lecture's $f^{-1}$ and their log-dets change sign: the same flow, named the other way round.
 #
 # The cell takes $f(x) = x + 0.8 \sin x$ (increasing, since $f' = 1 + 0.8\cos x > 0$), computes $\log\lvert f'\rvert$ by autograd, and checks on a grid that $p_X$ integrates to 1 — while $p_Z(f(x))$ without the log-det does not.
 
@@ -84,8 +84,8 @@ print(f"∫ p_Z(f(x)) dx, without the log-det  = {(log_p_z_1d.exp().sum() * dx).
 viz.show(viz.change_of_variables_1d_figure(x_grid, z_1d.detach(), log_det_1d, log_p_z_1d),
          alt="Four panels: the standard normal base density; the increasing wavy map z = x + 0.8 sin x; its "
              "log-derivative, oscillating between log 0.2 and log 1.8; and the data density, the base density "
-             "at f(x) times |f'(x)|, which is bumpy where f stretches and flat where it compresses, next to the "
-             "dashed base density at f(x) alone.")
+             "at f(x) times |f'(x)|: a peak of about 0.72 at x = 0, where f stretches most, higher and narrower "
+             "than the dashed base density at f(x) alone, which is not a density (its area is below one).")
 
 # %% [markdown]
 # In $n$ dimensions a small box around $x$ maps to a parallelepiped whose volume is $\lvert\det J_f(x)\rvert$ times the box's, $J_f = \partial f / \partial x$ the $n \times n$ Jacobian:
@@ -157,7 +157,7 @@ viz.show(viz.determinant_cost_figure(DET_SIZES, det_times, powers={"slogdet of a
              "microseconds, below its dotted n reference.")
 
 # %% [markdown]
-# Measured with the default parameters, on this 2-core CPU: `slogdet` took 0.042, 0.084, 0.251, 1.270 and 8.892 ms for $n$ = 64, 128, 256, 512 and 1024, the diagonal sum 0.008 to 0.011 ms at every size. At small $n$ both are dominated by the call's fixed overhead; from 512 to 1024 the general determinant's time grew 7.0 times, close to the $2^3 = 8$ of an $O(n^3)$ method, while the triangular one stayed at the overhead — 800 times faster at $n = 1024$. Timings this short vary with the machine and its load; the slopes are what to read.
+# Measured with the default parameters, on this 2-core CPU (shared with other jobs while it ran): `slogdet` took 0.066, 0.131, 0.470, 1.769 and 25.176 ms for $n$ = 64, 128, 256, 512 and 1024, the diagonal sum 0.013 to 0.019 ms at every size. At small $n$ both are dominated by the call's fixed overhead; from 256 on the general determinant's time grows steeply (3.8 and then 14.2 times per doubling of $n$, around the $2^3 = 8$ of an $O(n^3)$ method; single runs on a shared machine are noisy), while the triangular one stays at the overhead — over 1000 times faster at $n = 1024$. Timings this short vary with the machine and its load; the slopes are what to read.
 #
 # ## 3. Coupling layers
 #
@@ -274,7 +274,7 @@ layers_box
 #
 # Glow (Kingma & Dhariwal, 2018) builds each step of an image flow from three layers — **ActNorm**, an **invertible 1×1 convolution**, an affine coupling — and arranges the steps in scales separated by **squeeze** and **split** layers.
 #
-# **ActNorm.** Batch normalisation depends on the batch, which a density must not; ActNorm is a per-channel affine map $z = (x + b) \odot e^{\log s}$ with learned $b, \log s$ and log-det $H \cdot W \cdot \sum_c \log s_c$. Its parameters are **initialised from the data**: on the first batch, $b = -\text{mean}$ and $\log s = -\log \text{std}$ per channel, so that batch comes out with zero mean and unit variance. A channel that is constant on that batch — the digits' always-zero border pixels, after a squeeze — has std 0; dividing by it would give inf, so `ActNorm` only centres a channel whose std is below `min_std`. The cell initialises an `ActNorm` on a batch of squeezed, dequantised digits with one channel forced constant.
+# **ActNorm.** Batch normalisation depends on the batch, which a density must not; ActNorm is a per-channel affine map $z = (x + b) \odot e^{\log s}$ with learned $b, \log s$ and log-det $H \cdot W \cdot \sum_c \log s_c$. Its parameters are **initialised from the data**: on the first batch, $b = -\text{mean}$ and $\log s = -\log \text{std}$ per channel, so that batch comes out with zero mean and unit variance. A channel that is constant on that batch — as one holding only the digits' always-zero border pixels would be — has std 0; dividing by it would give inf, so `ActNorm` only centres a channel whose std is below `min_std`. The cell initialises an `ActNorm` on a batch of squeezed, dequantised digits with one channel forced constant.
 
 # %%
 torch.manual_seed(SEED)
@@ -474,7 +474,7 @@ if CONDITIONAL_EPOCHS:
 #
 # - **SRFlow** (Lugmayr et al., 2020): super-resolution as a conditional flow, $p(x_{\text{high}} \mid x_{\text{low}})$, so one low-resolution image gives *many* sharp high-resolution ones (one per $z$) instead of one regression average. Between the convolution and the coupling of each step it adds an **affine injector**, an affine map whose scale and shift come from the low-resolution image's features $u$ only: $h^{n+1} = e^{\beta^n_s(u)} \odot h^n + \beta^n_b(u)$, inverse $h^n = e^{-\beta^n_s(u)} \odot (h^{n+1} - \beta^n_b(u))$, log-det $\sum_{i,j,k} \beta^n_s(u)_{ijk}$ — a conditional ActNorm.
 # - **StyleFlow** (Abdal et al., 2021): keeps a trained StyleGAN and replaces its mapping network $z \to w$ by a flow **conditioned on attributes** (age, pose, lighting). Editing a face is then: invert $w$ to $z$ under its current attributes, and map $z$ forward again under the new ones.
-# - **C-Flow** (Pumarola et al., 2020): two flows, one per modality, the second conditioned on the first — multimodal flows. To turn image $x_B^1$ (paired with $x_A^1$) into the one that goes with new side information $x_A^2$ (another image, a segmentation map, a point cloud): encode $z_B^1 = f_\phi^{-1}(x_B^1 \mid x_A^1)$, encode $z_A^2 = g_\theta^{-1}(x_A^2)$, and generate $x_B^2 = f_\phi(z_B^1 \mid z_A^2)$. (These three papers write the flow from latent to data.)
+# - **C-Flow** (Pumarola et al., 2020): two flows, one per modality, the second conditioned on the first — multimodal flows. To turn image $x_B^1$ (paired with $x_A^1$) into the one that goes with new side information $x_A^2$ (another image, a segmentation map, a point cloud): encode $z_B^1 = f_\phi^{-1}(x_B^1 \mid x_A^1)$, encode $z_A^2 = g_\theta^{-1}(x_A^2)$, and generate $x_B^2 = f_\phi(z_B^1 \mid z_A^2)$. (The seed writes C-Flow's $f$ from latent to data, $f^{-1}$ encoding: section 1's other direction.)
 #
 # The price of exact likelihoods is visible in all of them: flows keep the data's full dimension at every layer and are expensive to train at high resolution; and the base need not be Gaussian (`base="logistic"`, or a learned prior).
 #
