@@ -157,7 +157,7 @@ viz.show(viz.determinant_cost_figure(DET_SIZES, det_times, powers={"slogdet of a
              "microseconds, below its dotted n reference.")
 
 # %% [markdown]
-# Measured with the default parameters, on this 2-core CPU (shared with other jobs while it ran): `slogdet` took 0.066, 0.131, 0.470, 1.769 and 25.176 ms for $n$ = 64, 128, 256, 512 and 1024, the diagonal sum 0.013 to 0.019 ms at every size. At small $n$ both are dominated by the call's fixed overhead; from 256 on the general determinant's time grows steeply (3.8 and then 14.2 times per doubling of $n$, around the $2^3 = 8$ of an $O(n^3)$ method; single runs on a shared machine are noisy), while the triangular one stays at the overhead — over 1000 times faster at $n = 1024$. Timings this short vary with the machine and its load; the slopes are what to read.
+# Measured with the default parameters, on this 2-core CPU (shared with other jobs while it ran): `slogdet` took 0.076, 0.152, 0.450, 1.885 and 24.108 ms for $n$ = 64, 128, 256, 512 and 1024, the diagonal sum 0.013 to 0.019 ms at every size. At small $n$ both are dominated by the call's fixed overhead; from 256 on the general determinant's time grows steeply (4.2 and then 12.8 times per doubling of $n$, around the $2^3 = 8$ of an $O(n^3)$ method; single runs on a shared machine are noisy), while the triangular one stays at the overhead — over 1000 times faster at $n = 1024$. Timings this short vary with the machine and its load; the slopes are what to read.
 #
 # ## 3. Coupling layers
 #
@@ -274,23 +274,22 @@ layers_box
 #
 # Glow (Kingma & Dhariwal, 2018) builds each step of an image flow from three layers — **ActNorm**, an **invertible 1×1 convolution**, an affine coupling — and arranges the steps in scales separated by **squeeze** and **split** layers.
 #
-# **ActNorm.** Batch normalisation depends on the batch, which a density must not; ActNorm is a per-channel affine map $z = (x + b) \odot e^{\log s}$ with learned $b, \log s$ and log-det $H \cdot W \cdot \sum_c \log s_c$. Its parameters are **initialised from the data**: on the first batch, $b = -\text{mean}$ and $\log s = -\log \text{std}$ per channel, so that batch comes out with zero mean and unit variance. A channel that is constant on that batch — as one holding only the digits' always-zero border pixels would be — has std 0; dividing by it would give inf, so `ActNorm` only centres a channel whose std is below `min_std`. The cell initialises an `ActNorm` on a batch of squeezed, dequantised digits with one channel forced constant.
+# **ActNorm.** Batch normalisation depends on the batch, which a density must not; ActNorm is a per-channel affine map $z = (x + b) \odot e^{\log s}$ with learned $b, \log s$ and log-det $H \cdot W \cdot \sum_c \log s_c$. Its parameters are **initialised from the data**: on the first batch, $b = -\text{mean}$ and $\log s = -\log \text{std}$ per channel, so that batch comes out with zero mean and unit variance. A channel that is constant on that batch — the digits' always-zero border pixels, when each pixel is a channel — has std 0; dividing by it would give inf, so `ActNorm` only centres a channel whose std is below `min_std`. The cell initialises an `ActNorm` on a batch of digits flattened to 64 features, one channel per pixel, where the border pixels are exactly such constant channels.
 
 # %%
-torch.manual_seed(SEED)
-v_batch = dequantize(splits.train.x[:256], K, torch.rand(256, *SHAPE))   # (256, 1, 8, 8) in [0, 1)
-h_batch, _ = Squeeze()(v_batch)                                          # (256, 4, 4, 4)
-h_batch[:, 3] = 0.0                                                      # a constant channel, like a blank border
-actnorm = ActNorm(4)
-out, log_det_an = actnorm(h_batch)                                       # the first call initialises b and log s
-per_channel = out.transpose(0, 1).reshape(4, -1)                         # (C, N·H·W)
-print(f"after the first batch, per channel: mean {[round(v, 4) for v in per_channel.mean(1).tolist()]}, "
-      f"std {[round(v, 4) for v in per_channel.std(1, unbiased=False).tolist()]}")
-print(f"log-det = H·W·Σ log s = 16 × {actnorm.log_scale.sum().item():.4f} = {log_det_an[0].item():.3f}; finite "
-      f"everywhere: {bool(torch.isfinite(out).all())}")
+x_flat = splits.train.x[:256].flatten(1).float() / (K - 1)              # (256, 64): one channel per pixel
+actnorm = ActNorm(D)
+out, log_det_an = actnorm(x_flat)                                        # the first call initialises b and log s
+std_in, std_out = x_flat.std(0, unbiased=False), out.std(0, unbiased=False)
+constant = std_in < actnorm.min_std                                      # pixels that are 0 in every image here
+print(f"{int(constant.sum())} of {D} pixels are constant on this batch (the blank border); after ActNorm: "
+      f"largest |mean| {out.mean(0).abs().max():.1e}, std of the other pixels {std_out[~constant].min():.4f} to "
+      f"{std_out[~constant].max():.4f}, of the constant ones {std_out[constant].max():.1f}")
+print(f"log-det = H·W·Σ log s = 1 × {actnorm.log_scale.sum().item():.3f} (the constant pixels add log s = 0); "
+      f"finite everywhere: {bool(torch.isfinite(out).all() and torch.isfinite(log_det_an).all())}")
 
 # %% [markdown]
-# The three informative channels come out standardised; the constant one is centred (mean 0) and left unscaled (std 0), with no inf or NaN. After this first batch $b$ and $\log s$ are ordinary parameters, trained with the rest.
+# The varying pixels come out standardised; the constant ones are centred (mean 0) and left unscaled (std 0), with no inf or NaN. After this first batch $b$ and $\log s$ are ordinary parameters, trained with the rest.
 #
 # **The invertible 1×1 convolution.** Coupling layers leave half the dimensions unchanged, so something must mix them between layers. RealNVP alternates masks and permutes channels; Glow **learns** the mixing: every pixel's $C$ channels are multiplied by one $C \times C$ matrix $W$, log-det $H \cdot W \cdot \log\lvert\det W\rvert$. That determinant costs $O(C^3)$; Glow parameterises $W$ through its LU decomposition,
 # $$W = P\,L\,(U + \operatorname{diag}(s)), \qquad \log\lvert\det W\rvert = \textstyle\sum_i \log\lvert s_i\rvert ,$$
