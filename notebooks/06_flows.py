@@ -235,7 +235,7 @@ viz.show(viz.density_maps_figure(maps, (-lim, lim, -lim, lim), labels={k: "log-d
              f"data fills, and some samples land on them.")
 
 # %% [markdown]
-# The flow is a *continuous, invertible* map of one Gaussian blob. To send that single connected blob onto eight separate islands it must stretch the space between them thin, but it cannot tear it: the islands stay joined by **filaments** of low but non-zero density, and samples land on them. (The 2-D densities of GANs and diffusion models in lectures 07–08 meet the same topology in other guises.) The cell measures it along the arc of the circle from one mode to the next, and counts the samples farther than $4\sigma$ from every mode.
+# The flow is a *continuous, invertible* map of one Gaussian blob. To send that single connected blob onto eight separate islands it must stretch the space between them thin, but it cannot tear it: the islands stay joined by **filaments** of low but non-zero density, and samples land on them. The cell measures it along the arc of the circle from one mode to the next, and counts the samples farther than $4\sigma$ from every mode.
 
 # %%
 if TOY == "8gaussians":
