@@ -7,7 +7,7 @@
 # 3. split attention into **heads** by a reshape, add **positions** (and see what a transformer without them cannot tell apart), and **measure** the $O(T^2 d)$ cost against the sequence length $T$;
 # 4. train a small GPT over the 64 pixels of a digit, compare its exact test bits/dim with lecture 04's PixelCNN, WaveNet and MADE on the same split, read its attention maps, sample it with a temperature, and make sampling faster with a **key–value cache** that changes no sample.
 #
-# **Time:** about 60 minutes of reading; the notebook runs top to bottom in about a minute and a half on a 2-core laptop CPU the first time (most of it training the GPT), in seconds afterwards (the trained model is cached on disk).
+# **Time:** about 60 minutes of reading; the notebook runs top to bottom in about a minute and a half on a 2-core CPU the first time (97.6 s measured cold on a quiet machine, 77 s of it training the GPT), in about half a minute afterwards (the trained model is cached on disk).
 # **Before you start:** lecture 04a (the chain rule, teacher forcing, temperature, bits/dim) and 04c (what a cache saves when sampling).
 
 # %%
@@ -235,7 +235,7 @@ viz.show(viz.attention_cost_figure(COST_LENGTHS, cost),
              "fused one below the written-out one; a dotted line proportional to T squared is drawn for scale.")
 
 # %% [markdown]
-# Measured with the default parameters (the committed run, on a 2-core CPU shared with other jobs): from $T = 256$ to 1024 the fused attention's time grew like $T^{2.26}$, close to the $T^2$ of the arithmetic; the written-out one like $T^{2.95}$, steeper, because its $T \times T$ weights (16 MiB at $T = 512$, 64 MiB at 1024) no longer fit in the processor's cache and it writes and reads them several times (scores, mask, softmax): memory traffic, not arithmetic. At short lengths fixed overheads dominate. Your exponents will differ with the machine and its load; the growth much faster than $T$ will not. The fused kernel is faster but not asymptotically: on a CPU it still computes all $T^2$ scores; on a GPU, FlashAttention-style kernels avoid *storing* the $T \times T$ weights, not computing them. This quadratic cost is why image transformers work on short sequences — 64 pixels here, a VQ-VAE's grid of codes (lecture 04d) or patches in practice — and why so many "efficient attention" variants exist.
+# Measured with the default parameters (the committed run, on a quiet 2-core CPU): from $T = 256$ to 1024 the fused attention's time grew like $T^{2.17}$, close to the $T^2$ of the arithmetic; the written-out one like $T^{2.83}$, steeper — most of it in the last doubling (27.8 to 248.9 ms, 9×). A likely reason, not measured here: its $T \times T$ weights (16 MiB at $T = 512$, 64 MiB at 1024, printed above) no longer fit in the processor's cache, and it writes and reads them several times (scores, mask, softmax). At short lengths fixed overheads dominate. Your exponents will differ with the machine and its load; the growth much faster than $T$ will not. The fused kernel is faster but not asymptotically: on a CPU it still computes all $T^2$ scores; on a GPU, FlashAttention-style kernels avoid *storing* the $T \times T$ weights, not computing them. This quadratic cost is why image transformers work on short sequences — 64 pixels here, a VQ-VAE's grid of codes (lecture 04d) or patches in practice — and why so many "efficient attention" variants exist.
 #
 # ## 7. A GPT over the pixels of a digit
 #
@@ -350,7 +350,7 @@ print(f"{TIMING_SAMPLES} samples: naive {seconds['naive']:.2f} s, cached {second
       f"{seconds['naive'] / seconds['cached']:.1f}× faster; identical samples: {identical}")
 
 # %% [markdown]
-# Measured with the default parameters (the committed run, on a 2-core CPU shared with other jobs): 7.05 s naive against 0.32 s cached, 22.3× faster, and the same 100 images. The cache removes the repeated work, not the loop: 64 steps remain, one after the other (`benchmarks/ar_sampling_speed.py --model gpt` measured 19–25× at 64 pixels and 40–89× at 256 over three runs on a shared machine, naive time extrapolated at 256: the gap grows with the length). The price is memory, two tensors of (samples, heads, T, head_dim) per layer — for large language models the cache, not the weights, often limits how many sequences run at once.
+# Measured with the default parameters (the committed run, on a quiet 2-core CPU): 3.20 s naive against 0.14 s cached, 22.9× faster, and the same 100 images. The cache removes the repeated work, not the loop: 64 steps remain, one after the other (`benchmarks/ar_sampling_speed.py --model gpt` measured 19–25× at 64 pixels and 40–89× at 256 over three runs on a shared machine, naive time extrapolated at 256: the gap grows with the length). The price is memory, two tensors of (samples, heads, T, head_dim) per layer — for large language models the cache, not the weights, often limits how many sequences run at once.
 #
 # ## Summary
 #

@@ -11,9 +11,10 @@ The contract (normflows'): every `Flow` has
 - `inverse(z, context=None) -> (x, log_det)`: latent → data, the **sampling direction**;
   log_det = log |det ∂x/∂z| = −(the forward log-det at that x).
 
-The seeds use both conventions: seed 000 (and Dinh et al.'s RealNVP) writes f from data to latent
-as here; seed 004 (and Glow's and uvadlc's code) composes the generator g = f⁻¹ from latent to data
-and subtracts its log-dets. Same flow, the other direction. `context` is the condition of a
+The seeds use both conventions: seeds 000 and 002 write the generator x = f(z), latent to data
+(sample z ~ p_z, x = f(z); the density through f⁻¹ and its Jacobian), while seed 004 writes
+z = f_θ(x), data to latent, as here (the density direction, which training uses). Same flow, the
+other direction: this module's `inverse` is the seeds' 000/002 f. `context` is the condition of a
 conditional flow (a one-hot label, or a feature map for the variational dequantiser): the layers
 that do not use it ignore it.
 
@@ -31,7 +32,8 @@ Layers (x of shape (N, D) for vectors or (N, C, H, W) for images):
   that z has zero mean and unit variance per channel; a channel whose std is below `min_std` (the
   digits' always-zero border) is only centred, never divided by ~0;
 - `InvertibleConv1x1` (Glow): a learned C×C channel mixing W = P L (U + diag(s)) (the LU form;
-  seed 000 writes P(L + diag(s)) and drops U), log-det = H·W·Σ log |s_i|;
+  seed 000 writes P(L + diag(s)), dropping U, and its LU log-det Σ log |s_i| without the H·W that its
+  own full-matrix formula has), log-det = H·W·Σ log |s_i|;
 - `Squeeze`: (C, H, W) → (4C, H/2, W/2), each 2×2 patch into channels; log-det 0;
 - `FactorOut`: the multi-scale architecture's split: keep the first half of the channels as
   latents and run an inner flow on the rest;
