@@ -9,7 +9,7 @@
 # 5. train a RealNVP on the digits, report its test bits/dim as the **bound** it is, place it beside lecture 04's and 05's exact numbers, and spot the **dequantisation trap** that makes a flow look one bit per dimension better than it is;
 # 6. interpolate in a flow's latent space, lower the base distribution's **temperature**, and sample a **class-conditional** flow.
 #
-# **Time:** about 60 minutes of reading; the notebook runs top to bottom in about a minute on a 2-core laptop CPU the first time (most of it training the digit flows), in seconds afterwards (the trained models are cached on disk).
+# **Time:** about 60 minutes of reading; the notebook runs top to bottom in about a minute on a 2-core CPU the first time (58.5 s measured cold on a quiet machine, 40 s of it training the three flows), in seconds afterwards (the trained models are cached on disk).
 # **Before you start:** lecture 00b (bits/dim, the per-pixel floor), 02 (a latent variable model whose likelihood is only a bound) and 04a (exact likelihoods of autoregressive models, which this lecture's flows stand next to).
 
 # %%
@@ -66,7 +66,7 @@ print(f"torch {torch.__version__} on {device}; digits: {[len(s) for s in splits]
 # $$p_X(x) = p_Z(f(x))\,\lvert f'(x)\rvert, \qquad \log p_X(x) = \log p_Z(f(x)) + \log\lvert f'(x)\rvert .$$
 # Where $f$ **stretches** ($\lvert f'\rvert > 1$) the data density is *higher* than the base density at the image point: a small interval of $x$ takes a large share of $z$'s mass. Sampling runs the other way: $z \sim p_Z$, $x = f^{-1}(z)$.
 #
-# > **Which direction?** This course's flows (`coursekit.models.flows`) write $f$ from **data to latent**, as seed 004 and the RealNVP and Glow papers do: `forward(x) -> (z, log_det)` is the density direction used in training, `inverse(z) -> (x, log_det)` samples. Seeds 000 and 002 write it the other way, from latent to data — $x = f(z)$, $p_X(x) = p_Z(f^{-1}(x))\,\lvert\det \partial f^{-1}/\partial x\rvert$ — so their $f$ is this lecture's $f^{-1}$ and their log-dets change sign: the same flow, named the other way round.
+# > **Which direction?** This course's flows (`coursekit.models.flows`) write $f$ from **data to latent**, as seed 004's formula $z = f_\theta(x)$ and the RealNVP and Glow papers do (004's prose describes the sampling direction, from the simple distribution on): `forward(x) -> (z, log_det)` is the density direction used in training, `inverse(z) -> (x, log_det)` samples. Seeds 000 and 002 write it the other way, from latent to data — $x = f(z)$, $p_X(x) = p_Z(f^{-1}(x))\,\lvert\det \partial f^{-1}/\partial x\rvert$ — so their $f$ is this lecture's $f^{-1}$ and their log-dets change sign: the same flow, named the other way round.
 #
 # The cell takes $f(x) = x + 0.8 \sin x$ (increasing, since $f' = 1 + 0.8\cos x > 0$), computes $\log\lvert f'\rvert$ by autograd, and checks on a grid that $p_X$ integrates to 1 — while $p_Z(f(x))$ without the log-det does not.
 
@@ -125,6 +125,8 @@ viz.show(viz.density_maps_figure({"p_Z(f(x))": base_2d.log_prob(f_2d(grid_2d)).e
              "density, the same banana made denser on the left, where f stretches, and fainter on the right.")
 
 # %% [markdown]
+# Measured with the default parameters: the formula's log-det and autograd's agree to $1.1 \times 10^{-16}$, and $p_X$ integrates to 0.9927 over the drawn window, not 1: the banana's arms reach past the window's top edge ($x_2 > 5$), where the rest of the mass lies.
+#
 # ## 2. What a determinant costs
 #
 # For a general $n \times n$ Jacobian, $\det J$ is an LU factorisation: $O(n^3)$ operations — for a 28×28 image $n = 784$, for a 256×256 colour image $n = 196{,}608$, at every training step, and autograd must then differentiate through it. For a **triangular** $J$ the determinant is the product of the diagonal: $\log\lvert\det J\rvert = \sum_i \log\lvert J_{ii}\rvert$, $O(n)$. The cell times both for `DET_SIZES` (the best of several repeats).
@@ -153,11 +155,11 @@ for n in DET_SIZES:
 viz.show(viz.determinant_cost_figure(DET_SIZES, det_times, powers={"slogdet of a general J (LU)": 3,
                                                                    "Σ log|J_ii| of a triangular J": 1}),
          alt="Seconds per log-determinant against the matrix size n, log-log: the general slogdet rises steeply "
-             "towards the dotted n-cubed reference at the larger sizes; the triangular sum stays flat near a few "
-             "microseconds, below its dotted n reference.")
+             "towards the dotted n-cubed reference at the larger sizes; the triangular sum stays flat at tens of "
+             "microseconds (the call's overhead), above its dotted n reference drawn through its last point.")
 
 # %% [markdown]
-# Measured with the default parameters, on this 2-core CPU (shared with other jobs while it ran): `slogdet` took 0.076, 0.152, 0.450, 1.885 and 24.108 ms for $n$ = 64, 128, 256, 512 and 1024, the diagonal sum 0.013 to 0.019 ms at every size. At small $n$ both are dominated by the call's fixed overhead; from 256 on the general determinant's time grows steeply (4.2 and then 12.8 times per doubling of $n$, around the $2^3 = 8$ of an $O(n^3)$ method; single runs on a shared machine are noisy), while the triangular one stays at the overhead — over 1000 times faster at $n = 1024$. Timings this short vary with the machine and its load; the slopes are what to read.
+# Measured with the default parameters, on this 2-core CPU (quiet while it ran): `slogdet` took 0.067, 0.126, 0.467, 1.901 and 12.394 ms for $n$ = 64, 128, 256, 512 and 1024, the diagonal sum 0.012 to 0.021 ms at every size. At small $n$ both are dominated by the call's fixed overhead; from 256 to 1024 the general determinant's time grew 4.1 and then 6.5 times per doubling of $n$ (about $n^{2.4}$ over the two doublings: the $O(n^3)$ arithmetic is only starting to dominate the overheads at these sizes, and single runs are noisy), while the triangular one stays at the overhead — 590 times faster at $n = 1024$. Timings this short vary with the machine and its load; the growth is what to read.
 #
 # ## 3. Coupling layers
 #
@@ -165,7 +167,7 @@ viz.show(viz.determinant_cost_figure(DET_SIZES, det_times, powers={"slogdet of a
 # $$(\log s, t) = \mathrm{NN}(x_A), \qquad z_A = x_A, \qquad z_B = x_B \odot e^{\log s} + t, \qquad \log\lvert\det J\rvert = \textstyle\sum_{d \in B} \log s_d .$$
 # $\partial z_A/\partial x_B = 0$ and $\partial z_B/\partial x_B = \operatorname{diag}(e^{\log s})$: the Jacobian is block-triangular, and $\partial z_B / \partial x_A$ — the network's messy derivative — never enters the determinant. The inverse needs no inverse of the network: $z_A = x_A$ gives $(\log s, t)$ back, and $x_B = (z_B - t)\odot e^{-\log s}$. With $\log s = 0$ the layer is NICE's **additive** coupling (volume-preserving, log-det 0).
 #
-# The cell builds `AffineCoupling` on vectors ($D = 4$, `half_mask`: the first two given) and on 4×4 images (`checkerboard_mask`), gives their networks random weights (a fresh layer starts at the identity), and checks in float64: $f^{-1}(f(x)) = x$, and the log-det against the autograd Jacobian. One layer leaves $x_A$ unchanged, so layers alternate masks (or permute, or mix channels: section 5).
+# The cell builds `AffineCoupling` on vectors ($D = 4$, `half_mask`: the first two given) and on 4×4 images (`checkerboard_mask`), gives their networks random weights (a fresh layer starts near the identity: its last layer's weights are scaled by 0.01), and checks in float64: $f^{-1}(f(x)) = x$, and the log-det against the autograd Jacobian. One layer leaves $x_A$ unchanged, so layers alternate masks (or permute, or mix channels: section 5).
 
 # %%
 torch.manual_seed(SEED)
@@ -235,7 +237,7 @@ viz.show(viz.density_maps_figure(maps, (-lim, lim, -lim, lim), labels={k: "log-d
              f"data fills, and some samples land on them.")
 
 # %% [markdown]
-# The flow is a *continuous, invertible* map of one Gaussian blob. To send that single connected blob onto eight separate islands it must stretch the space between them thin, but it cannot tear it: the islands stay joined by **filaments** of low but non-zero density, and samples land on them. The cell measures it along the arc of the circle from one mode to the next, and counts the samples farther than $4\sigma$ from every mode.
+# The flow is a *continuous, invertible* map of one Gaussian blob. To send that blob onto eight separated modes it must stretch the space between them thin, and a small flow trained briefly leaves **filaments** of too much density between the modes, on which samples land. (Where the data's support is truly disconnected — the checkerboard's black squares — no continuous invertible map of a Gaussian can empty the gaps exactly: the image of a connected set is connected, so some mass always lies on the way. The eight Gaussians' true density is positive everywhere, so here the excess is a matter of capacity and training, not of topology.) The cell measures it along the arc of the circle from one mode to the next, and counts the samples farther than $2\sigma$ from every mode, beside the same count for the true density's samples.
 
 # %%
 if TOY == "8gaussians":
@@ -247,10 +249,11 @@ if TOY == "8gaussians":
     print(f"halfway between two modes: log p true {profile['true density'][middle]:.1f}, "
           f"flow {profile['flow'][middle]:.1f} nats (at a mode: true {profile['true density'].max():.2f}, "
           f"flow {profile['flow'].max():.2f})")
-    distance = torch.cdist(samples_2d.double(), toy.modes).min(dim=1).values
-    strays = (distance > 4 * toy.std).float().mean().item()
-    print(f"flow samples farther than 4σ from every mode: {strays:.1%}; the true density puts "
-          f"exp(−4²/2) = {math.exp(-8):.2%} of its mass there")
+    true_samples = toy.sample(len(samples_2d), generator=torch.Generator().manual_seed(SEED)).double()
+    def between(points):   # the fraction of points farther than 2σ from every mode: in the gaps between the modes
+        return (torch.cdist(points.double(), toy.modes).min(dim=1).values > 2 * toy.std).float().mean().item()
+    print(f"of {len(samples_2d)} samples, farther than 2σ from every mode (in the gaps): flow {between(samples_2d):.1%}, "
+          f"true density {between(true_samples):.1%} (its own {len(true_samples)} samples)")
     viz.show(viz.density_profile_figure(angle * 180 / math.pi, profile, xlabel="angle along the circle (degrees)",
                                         marks={"mode 1": 0.0, "mode 2": 45.0}),
              alt=f"Log-density along the circle from one mode to the next: the true density is a pair of parabolas "
@@ -258,7 +261,7 @@ if TOY == "8gaussians":
                  f"curve stays at {profile['flow'][middle]:.1f} nats there: the filament.")
 
 # %% [markdown]
-# Measured with the default parameters (seed 0): the flow's test NLL is 2.013 nats per point against 1.718 for the true density. Halfway along the arc between two modes the true log-density is −7.6 nats and the flow's −4.4, $e^{3.2} \approx 25$ times too much density there, and 0.4% of the flow's samples lie farther than $4\sigma$ from every mode, where the true density puts 0.03% of its mass. Longer training can thin the filaments; it cannot cut them, since the image of a connected set under a continuous map is connected, and a density that is positive everywhere keeps some mass on every path.
+# Measured with the default parameters (seed 0): the flow's test NLL is 2.013 nats per point against 1.718 for the true density. Halfway along the arc between two modes the true log-density is −7.6 nats and the flow's −4.4, $e^{3.2} \approx 25$ times too much density there, and 29.2% of the flow's 2000 samples lie farther than $2\sigma$ from every mode, in the gaps, against 14.2% of 2000 samples of the true density: about twice as many. A bigger flow trained longer can thin these filaments; only for a target with truly empty gaps (the checkerboard) does topology forbid removing them.
 #
 # **The layers, one by one.** Sampling runs the stack backwards, $x = f_1^{-1}(\cdots f_K^{-1}(z))$. The slider walks through it: step 0 is the base sample $z$, each step applies one more inverse layer, the last is the flow's sample $x$. Every point keeps the colour of its starting $z_1$, so you can follow which part of the Gaussian becomes which mode — and where the filaments come from. (`Flow2D.layer_samples`; the colour bar is the base coordinate $z_1$.)
 
@@ -295,7 +298,7 @@ print(f"log-det = H·W·Σ log s = 1 × {actnorm.log_scale.sum().item():.3f} (th
 # $$W = P\,L\,(U + \operatorname{diag}(s)), \qquad \log\lvert\det W\rvert = \textstyle\sum_i \log\lvert s_i\rvert ,$$
 # $P$ a fixed permutation, $L$ lower-triangular with ones on the diagonal, $U$ strictly upper-triangular, $s$ a vector: $O(C)$.
 #
-# > **The seed's slip.** Seed 000 writes $W := P(L + \operatorname{diag}(s))$: it defines $U$ and then drops it. That $W$ is lower-triangular up to the permutation, a much smaller family than all invertible matrices — it cannot even represent the random rotation Glow initialises $W$ with. It also writes the log-det as $\sum_i \log\lvert s_i\rvert$ without the $H \cdot W$ that every pixel contributes (its own ActNorm line has it). The correct form is $W = P\,L\,(U + \operatorname{diag}(s))$, as `InvertibleConv1x1` implements.
+# > **The seed's slip.** Seed 000 writes $W := P(L + \operatorname{diag}(s))$: it defines $U$ and then drops it. That $W$ is lower-triangular up to the permutation, a much smaller family than all invertible matrices — it cannot even represent the random rotation Glow initialises $W$ with. Its log-det $\sum_i \log\lvert s_i\rvert$ is not even right for its own $W$: with $L$'s unit diagonal, $\det P(L + \operatorname{diag}(s)) = \pm\prod_i (1 + s_i)$. And a 1×1 convolution applies $W$ at every pixel, so the layer's log-det is $H \cdot W \cdot \log\lvert\det W\rvert$ (the seed's full-matrix line has the $H \cdot W$; its LU line can be read as $\log\lvert\det W\rvert$ alone). The correct form is $W = P\,L\,(U + \operatorname{diag}(s))$, as `InvertibleConv1x1` implements.
 #
 # The cell rebuilds `InvertibleConv1x1`'s initial rotation from its factors both ways, then moves the factors by a random step and checks the log-det against `torch.linalg.slogdet` of the new $W$ and the inverse on a batch.
 
@@ -352,18 +355,20 @@ realnvp.eval()
 
 
 def test_bound_bits(model, draws=DRAWS):
-    """The test split's dequantised bound in bits/dim, averaged over `draws` noise draws per image."""
+    """The test split's dequantised bound in bits/dim, estimated with `draws` noise draws per image: the estimate
+    and its standard error over the draws (each draw's mean over the test split is one estimate of the bound)."""
     torch.manual_seed(SEED)
     labels = test_y if model.config.classes else None
     with torch.no_grad():
-        nats = torch.stack([model.nll_bound(test_x, labels) for _ in range(draws)]).mean().item()
-    return evaluation.bits_per_dim(nats, D)
+        per_draw = torch.stack([model.nll_bound(test_x, labels).mean() for _ in range(draws)])   # (draws,) nats
+    bits = evaluation.bits_per_dim(per_draw, D)
+    return bits.mean().item(), (bits.std() / math.sqrt(draws)).item()
 
 
-flow_bpd = test_bound_bits(realnvp)
+flow_bpd, flow_se = test_bound_bits(realnvp)
 floor = evaluation.floor_bits_per_dim(splits.train, splits.test)
-print(f"RealNVP, uniform dequantisation: test bits/dim ≤ {flow_bpd:.4f} (an upper bound, {DRAWS} noise draws per "
-      f"image); per-pixel floor {floor:.3f}, uniform over {K} levels {evaluation.uniform_bits_per_dim(K):.3f}")
+print(f"RealNVP, uniform dequantisation: test bits/dim ≤ {flow_bpd:.4f} ± {flow_se:.4f} (an estimate of an upper "
+      f"bound from {DRAWS} noise draws per image, ± its standard error); per-pixel floor {floor:.3f}, uniform over {K} levels {evaluation.uniform_bits_per_dim(K):.3f}")
 table = {"FVSBN": 2.086, "NADE": 2.060, "MADE": 2.048, "PixelCNN": 1.878, "gated PixelCNN": 1.838, "WaveNet": 1.835,
          "GPT": 1.943, "RealNVP, uniform deq. (3 seeds)": 2.083, "RealNVP, variational deq. (3 seeds)": 2.003,
          f"RealNVP, this run (seed {SEED})": flow_bpd}
@@ -374,7 +379,7 @@ viz.show(viz.bits_per_dim_figure(table, bounds=[name for name in table if "RealN
              "2.00 with variational noise, all left of the per-pixel floor line at 2.398.")
 
 # %% [markdown]
-# Measured with the default parameters (seed 0): the RealNVP's test bound is 2.071 bits/dim, well below the per-pixel floor 2.398 — it models the pixels' dependencies — level with the simplest autoregressive models (FVSBN 2.086, NADE 2.060, MADE 2.048) and well above the convolutional and attention ones (PixelCNN 1.878 to WaveNet 1.835, GPT 1.943). Over seeds 0, 1, 2, `benchmarks/flow_bits_per_dim.py` measured a mean bound of **2.083** bits/dim with uniform dequantisation (2.071, 2.080, 2.097; 31 s of training on average) and **2.003** with variational dequantisation (1.998, 1.999, 2.011; 30 s): learning the noise gains 0.08 bits/dim. The autoregressive numbers beside them are 3-seed means of `benchmarks/ar_bits_per_dim.py` (FVSBN 2.086, NADE 2.060, MADE 2.048, PixelCNN 1.878, gated PixelCNN 1.838, WaveNet 1.835) and lecture 05's GPT (1.943); they are **exact**, the flow's are **bounds**, so the gap to the flow's exact $-\log_2 P(x)$ is smaller than the bars show, by an unknown amount. On dequantised MNIST the published numbers tell the same story at scale: RealNVP 1.06 and Glow 1.05 bits/dim (as tabulated by FFJORD, Grathwohl et al. 2019), the UvA tutorial's multi-scale flow 1.02.
+# Measured with the default parameters (seed 0): the RealNVP's test bound is 2.071 bits/dim, well below the per-pixel floor 2.398 — it models the pixels' dependencies — level with the simplest autoregressive models (FVSBN 2.086, NADE 2.060, MADE 2.048) and well above the convolutional and attention ones (PixelCNN 1.878 to WaveNet 1.835, GPT 1.943). Over seeds 0, 1, 2, `benchmarks/flow_bits_per_dim.py` measured a mean bound of **2.083** bits/dim with uniform dequantisation (2.071, 2.080, 2.097; 31 s of training on average) and **2.003** with variational dequantisation (1.998, 1.999, 2.011; 30 s): learning the noise gains 0.08 bits/dim. The autoregressive numbers beside them are 3-seed means of `benchmarks/ar_bits_per_dim.py` (FVSBN 2.086, NADE 2.060, MADE 2.048, PixelCNN 1.878, gated PixelCNN 1.838, WaveNet 1.835) and lecture 05's GPT (1.943); they are **exact**, the flow's are **bounds**, so the flow's exact $-\log_2 P(x)/D$ lies *below* its bar by the bound's unknown slack (at least the 0.08 that variational dequantisation recovered): its distance to PixelCNN, WaveNet and GPT may be smaller than the bars show, and its lead over FVSBN, NADE and MADE larger. For context only (256 levels of 28×28 pixels, not comparable with 17 levels of 8×8): on dequantised MNIST, RealNVP 1.06 and Glow 1.05 bits/dim as tabulated by FFJORD (Grathwohl et al., 2019), the UvA tutorial's multi-scale flow 1.02.
 #
 # ## 7. The dequantisation trap
 #
@@ -411,7 +416,7 @@ uniform_trapped = dequantized_bound(torch.tensor(D * math.log(2)), 0.0, K, D)   
 print(f"the uniform model: honest {bits(uniform_honest):.3f} (log₂ {K}), with the trap {bits(uniform_trapped):.3f}")
 
 # %% [markdown]
-# The trapped number is exactly one bit per dimension below the model's true worth: half-level noise makes any model look $\log_2 2 = 1$ bit/dim better (the uniform model's $\log_2 17 = 4.087$ reported as 3.087). This is not hypothetical: the RealNVP of Tomczak's *intro_dgm* tutorial adds noise over half a level and reports **2.76** bits/dim on this digits split; as a valid bound that is **3.76**, worse than the per-pixel floor of 2.398 — worse than a model that ignores every dependency between pixels. The checks that catch it (`tests/test_realnvp.py`): the noise spans exactly one level, and the bits/dim bookkeeping ($D\log K$, the scaling to $[0, 1)$) matches a case computed by hand.
+# The trapped number is exactly one bit per dimension below the model's true worth: half-level noise makes any model look $\log_2 2 = 1$ bit/dim better (the uniform model's $\log_2 17 = 4.087$ reported as 3.087). This is not hypothetical: the RealNVP of Tomczak's *intro_dgm* tutorial adds noise over half a level and was reported at **2.76** bits/dim on this digits split when this course was planned (quoted, not rerun here); as a valid bound that would be **3.76**, worse than the per-pixel floor of 2.398 — worse than a model that ignores every dependency between pixels. The checks that catch it (`tests/test_realnvp.py`): the noise spans exactly one level, and the bits/dim bookkeeping ($D\log K$, the scaling to $[0, 1)$) matches a case computed by hand.
 #
 # ## 8. The latent space: interpolation and temperature
 #
@@ -433,7 +438,7 @@ viz.show(viz.image_grid(torch.cat(rows), nrow=8, levels=K),
              "digit into the other.")
 
 # %% [markdown]
-# The path changes gradually, but nothing makes its midpoints digits: the flow was trained to give the data high density, not to make straight lines in $z$ meaningful, and the midpoint of two codes sits nearer the origin, where the Gaussian base is *more* likely than at either end — one reason some papers interpolate on a sphere instead. **Temperature**: sampling $z = T\varepsilon$ with $T < 1$ keeps the samples near the base's mode, trading diversity for typicality (Glow samples its faces at $T = 0.7$). The rows use the same $\varepsilon$ at $T$ = 0.5, 0.7, 0.85 and 1, top to bottom.
+# The path changes gradually, but nothing makes its midpoints digits: the flow was trained to give the data high density, not to make straight lines in $z$ meaningful, and the midpoint of two codes sits nearer the origin, where the Gaussian base is *more* likely than at either end — one reason some papers interpolate on a sphere instead. **Temperature**: sampling $z = T\varepsilon$ with $T < 1$ keeps the samples near the base's mode, trading diversity for fidelity — higher-density samples, which are *not* the typical ones (a Gaussian's typical set lies at radius about $\sqrt D$, not at its mode); Glow samples its faces at $T = 0.7$. The rows use the same $\varepsilon$ at $T$ = 0.5, 0.7, 0.85 and 1, top to bottom.
 
 # %%
 temperatures = (0.5, 0.7, 0.85, 1.0)
@@ -444,7 +449,7 @@ viz.show(viz.image_grid(torch.cat(rows_T), nrow=12, levels=K),
              "pixels and speckle, few of the shapes are clearly digits.")
 
 # %% [markdown]
-# Judged at this scale — 8×8 pixels, 17 levels, 1000 training digits, a 27-thousand-parameter flow trained for seconds — the samples are rough: stroke-like shapes with speckle, few clearly readable digits, somewhat cleaner at low $T$. Lecture 04's autoregressive samples at the same scale were better, as their bits/dim are: a flow spends capacity on the density *within* each level's cell, which the discrete models never model.
+# Judged at this scale — 8×8 pixels, 17 levels, 1000 training digits, a flow of 26,720 parameters trained for 20 s — the samples are rough: stroke-like shapes with speckle, few clearly readable digits, somewhat cleaner at low $T$. Lecture 04's autoregressive samples at the same scale were better, as their bits/dim are: a flow spends capacity on the density *within* each level's cell, which the discrete models never model.
 #
 # ## 9. A class-conditional flow
 #
@@ -458,7 +463,8 @@ if CONDITIONAL_EPOCHS:
                  lr=LR, seed=SEED, device=device, cache_dir=CACHE_DIR, retrain=RETRAIN, name="realnvp-conditional",
                  progress=False, report=True)
     conditional.eval()
-    print(f"class-conditional RealNVP: test bits/dim of −log₂ p(x | y) ≤ {test_bound_bits(conditional):.4f}")
+    cond_bpd, cond_se = test_bound_bits(conditional)
+    print(f"class-conditional RealNVP: test bits/dim of −log₂ p(x | y) ≤ {cond_bpd:.4f} ± {cond_se:.4f}")
     labels = torch.arange(10, device=device).repeat_interleave(10)                # (100,): 0 × 10, 1 × 10, …
     samples_y = conditional.sample(100, temperature=0.7, y=labels, generator=torch.Generator().manual_seed(SEED))
     viz.show(viz.image_grid(samples_y.cpu(), nrow=10, levels=K),
@@ -472,7 +478,7 @@ if CONDITIONAL_EPOCHS:
 # ## 10. Flows in applications
 #
 # - **SRFlow** (Lugmayr et al., 2020): super-resolution as a conditional flow, $p(x_{\text{high}} \mid x_{\text{low}})$, so one low-resolution image gives *many* sharp high-resolution ones (one per $z$) instead of one regression average. Between the convolution and the coupling of each step it adds an **affine injector**, an affine map whose scale and shift come from the low-resolution image's features $u$ only: $h^{n+1} = e^{\beta^n_s(u)} \odot h^n + \beta^n_b(u)$, inverse $h^n = e^{-\beta^n_s(u)} \odot (h^{n+1} - \beta^n_b(u))$, log-det $\sum_{i,j,k} \beta^n_s(u)_{ijk}$ — a conditional ActNorm.
-# - **StyleFlow** (Abdal et al., 2021): keeps a trained StyleGAN and replaces its mapping network $z \to w$ by a flow **conditioned on attributes** (age, pose, lighting). Editing a face is then: invert $w$ to $z$ under its current attributes, and map $z$ forward again under the new ones.
+# - **StyleFlow** (Abdal et al., 2021): keeps a trained StyleGAN and replaces its mapping network $z \to w$ by a *continuous* normalizing flow (a neural ODE, not a stack of couplings) **conditioned on attributes** (age, pose, lighting). Editing a face is then: invert $w$ to $z$ under its current attributes, and map $z$ forward again under the new ones.
 # - **C-Flow** (Pumarola et al., 2020): two flows, one per modality, the second conditioned on the first — multimodal flows. To turn image $x_B^1$ (paired with $x_A^1$) into the one that goes with new side information $x_A^2$ (another image, a segmentation map, a point cloud): encode $z_B^1 = f_\phi^{-1}(x_B^1 \mid x_A^1)$, encode $z_A^2 = g_\theta^{-1}(x_A^2)$, and generate $x_B^2 = f_\phi(z_B^1 \mid z_A^2)$. (The seed writes C-Flow's $f$ from latent to data, $f^{-1}$ encoding: section 1's other direction.)
 #
 # The price of exact likelihoods is visible in all of them: flows keep the data's full dimension at every layer and are expensive to train at high resolution; and the base need not be Gaussian (`base="logistic"`, or a learned prior).
@@ -483,7 +489,7 @@ if CONDITIONAL_EPOCHS:
 # - A general determinant is $O(n^3)$ (measured), a triangular one $O(n)$; coupling layers are triangular by construction, invertible without inverting their networks, checked against autograd.
 # - A flow maps one connected Gaussian onto the data: separate modes stay joined by filaments of non-zero density (measured along the circle of the eight Gaussians).
 # - Glow: ActNorm initialised from data (robust to constant channels), $W = P\,L\,(U + \operatorname{diag}(s))$ — not the seed's $P(L + \operatorname{diag}(s))$ —, squeeze, multi-scale split.
-# - On the digits a RealNVP's dequantised **bound** is 2.08 bits/dim (3-seed mean; 2.00 with variational dequantisation), below the per-pixel floor, level with FVSBN, NADE and MADE, above PixelCNN, WaveNet and GPT (their exact values). Noise over half a level reports one bit per dimension too few: intro_dgm's 2.76 is 3.76.
+# - On the digits a RealNVP's dequantised **bound** is 2.083 bits/dim (`benchmarks/flow_bits_per_dim.py`, default parameters, 3-seed mean; 2.003 with variational dequantisation), below the per-pixel floor, level with FVSBN, NADE and MADE, above PixelCNN, WaveNet and GPT (their exact values). Noise over half a level reports one bit per dimension too few: intro_dgm's 2.76 is 3.76.
 #
 # **Exercises.** The graded exercise `exercises/06_flows.ipynb` writes an affine coupling layer's forward, inverse and log-det, ActNorm's data-dependent initialisation, and an honest bits/dim with dequantisation. Try also: (a) set `TOY = "checkerboard"`: where are the filaments now? (b) Train `RealNVP(coupling="additive")` (NICE): what does volume preservation cost in bits/dim? (c) Run `python benchmarks/flow_bits_per_dim.py --models multiscale logistic`: do the multi-scale split or the logistic base change the bound? (d) Why does the trap make the uniform model look exactly one bit per dimension better, whatever $K$ is?
 #

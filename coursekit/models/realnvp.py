@@ -15,7 +15,8 @@ fills exactly the level's cell [x/K, (x+1)/K) and never reaches the next one. Th
 
 Either way `nll_bound(x)` is a valid upper bound on the discrete −log P(x), in nats, so its bits/dim
 (÷ D ln 2) stand next to the autoregressive models' exact ones. (Tomczak's intro_dgm RealNVP adds
-noise over half a level: its 2.76 bits/dim on this split is 3.76 as a valid bound.)
+noise over half a level: the 2.76 bits/dim reported for it on this split, quoted, not rerun here, would be
+3.76 as a valid bound.)
 
 p_V is a RealNVP on v ∈ [0, 1)^D, in the density direction f: v → z (`flows.Flow.forward`):
 
