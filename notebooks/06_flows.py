@@ -4,12 +4,12 @@
 # **Learning objectives.** After this lecture you can
 # 1. write the **change of variables** $\log p_X(x) = \log p_Z(f(x)) + \log\lvert\det \partial f/\partial x\rvert$ in 1-D and $n$-D, and say what the log-det term does to a density;
 # 2. say why a general Jacobian's determinant costs $O(n^3)$ and a triangular one $O(n)$ (**measured**), and build a **coupling layer** whose forward, inverse and log-det you check against autograd;
-# 3. fit a flow to toy 2-D densities and see what an invertible map of a Gaussian cannot do: separate modes without **filaments** between them;
+# 3. fit a flow to toy 2-D densities and measure what it puts between separated modes (**filaments** of too much density), and why no flow can empty a gap in the data's support;
 # 4. name Glow's parts — **ActNorm** with data-dependent initialisation, the **invertible 1×1 convolution** in its LU form, **squeeze**, the **multi-scale** split — and check each one's log-det;
 # 5. train a RealNVP on the digits, report its test bits/dim as the **bound** it is, place it beside lecture 04's and 05's exact numbers, and spot the **dequantisation trap** that makes a flow look one bit per dimension better than it is;
 # 6. interpolate in a flow's latent space, lower the base distribution's **temperature**, and sample a **class-conditional** flow.
 #
-# **Time:** about 60 minutes of reading; the notebook runs top to bottom in about a minute on a 2-core CPU the first time (58.5 s measured cold on a quiet machine, 40 s of it training the three flows), in seconds afterwards (the trained models are cached on disk).
+# **Time:** about 60 minutes of reading; the notebook runs top to bottom in about a minute on a 2-core CPU the first time (55.5 s measured cold on a quiet machine, 39 s of it training the four flows), in seconds afterwards (the trained models are cached on disk).
 # **Before you start:** lecture 00b (bits/dim, the per-pixel floor), 02 (a latent variable model whose likelihood is only a bound) and 04a (exact likelihoods of autoregressive models, which this lecture's flows stand next to).
 
 # %%
@@ -159,7 +159,7 @@ viz.show(viz.determinant_cost_figure(DET_SIZES, det_times, powers={"slogdet of a
              "microseconds (the call's overhead), above its dotted n reference drawn through its last point.")
 
 # %% [markdown]
-# Measured with the default parameters, on this 2-core CPU (quiet while it ran): `slogdet` took 0.067, 0.126, 0.467, 1.901 and 12.394 ms for $n$ = 64, 128, 256, 512 and 1024, the diagonal sum 0.012 to 0.021 ms at every size. At small $n$ both are dominated by the call's fixed overhead; from 256 to 1024 the general determinant's time grew 4.1 and then 6.5 times per doubling of $n$ (about $n^{2.4}$ over the two doublings: the $O(n^3)$ arithmetic is only starting to dominate the overheads at these sizes, and single runs are noisy), while the triangular one stays at the overhead — 590 times faster at $n = 1024$. Timings this short vary with the machine and its load; the growth is what to read.
+# Measured with the default parameters, on this 2-core CPU (quiet while it ran): `slogdet` took 0.065, 0.134, 0.455, 2.123 and 13.644 ms for $n$ = 64, 128, 256, 512 and 1024, the diagonal sum 0.013 to 0.017 ms at every size. At small $n$ both are dominated by the call's fixed overhead; from 256 to 1024 the general determinant's time grew 4.7 and then 6.4 times per doubling of $n$ (about $n^{2.5}$ over the two doublings: the $O(n^3)$ arithmetic is only starting to dominate the overheads at these sizes, and single runs are noisy), while the triangular one stays at the overhead — 800 times faster at $n = 1024$. Timings this short vary with the machine and its load; the growth is what to read.
 #
 # ## 3. Coupling layers
 #
@@ -198,7 +198,7 @@ print("channel_mask(4, 4, 4, parity 0), per channel:", channel_mask(4, 4, 4, 0)[
       "and parity 1:", channel_mask(4, 4, 4, 1)[:, 0, 0].long().tolist())
 
 # %% [markdown]
-# ## 4. Flows on 2-D densities, and the filaments they cannot avoid
+# ## 4. Flows on 2-D densities, and the mass they put between the modes
 #
 # `Flow2D` stacks `TOY_LAYERS` × [ActNorm, affine coupling] with half masks that alternate which coordinate is given, MLP conditioners of 64 units, and a standard normal base. It is trained by maximum likelihood, $\min -\frac1N \sum_i \log p_X(x_i)$, on 10,000 points of the toy density (eight Gaussians of standard deviation σ = 0.2 on a circle of radius 2). The exact log-density is drawn on a grid beside the true one (the eight Gaussians have a closed form), and the flow's samples beside the data.
 
@@ -237,7 +237,7 @@ viz.show(viz.density_maps_figure(maps, (-lim, lim, -lim, lim), labels={k: "log-d
              f"data fills, and some samples land on them.")
 
 # %% [markdown]
-# The flow is a *continuous, invertible* map of one Gaussian blob. To send that blob onto eight separated modes it must stretch the space between them thin, and a small flow trained briefly leaves **filaments** of too much density between the modes, on which samples land. (Where the data's support is truly disconnected — the checkerboard's black squares — no continuous invertible map of a Gaussian can empty the gaps exactly: the image of a connected set is connected, so some mass always lies on the way. The eight Gaussians' true density is positive everywhere, so here the excess is a matter of capacity and training, not of topology.) The cell measures it along the arc of the circle from one mode to the next, and counts the samples farther than $2\sigma$ from every mode, beside the same count for the true density's samples.
+# The flow is a *continuous, invertible* map of one Gaussian blob. To send that blob onto eight separated modes it must stretch the space between them thin, and a small flow trained briefly leaves **filaments** of too much density between the modes, on which samples land. (Where the data's support has gaps — the checkerboard's white squares, below — no flow can empty them: its density, a Gaussian's pushed through a smooth invertible map, is positive everywhere. The eight Gaussians' true density is positive everywhere too, so here the excess is a matter of capacity and training, not of principle.) The cell measures it along the arc of the circle from one mode to the next, and counts the samples farther than $2\sigma$ from every mode, beside the same count for the true density's samples.
 
 # %%
 if TOY == "8gaussians":
@@ -261,7 +261,37 @@ if TOY == "8gaussians":
                  f"curve stays at {profile['flow'][middle]:.1f} nats there: the filament.")
 
 # %% [markdown]
-# Measured with the default parameters (seed 0): the flow's test NLL is 2.013 nats per point against 1.718 for the true density. Halfway along the arc between two modes the true log-density is −7.6 nats and the flow's −4.4, $e^{3.2} \approx 25$ times too much density there, and 29.2% of the flow's 2000 samples lie farther than $2\sigma$ from every mode, in the gaps, against 14.2% of 2000 samples of the true density: about twice as many. A bigger flow trained longer can thin these filaments; only for a target with truly empty gaps (the checkerboard) does topology forbid removing them.
+# Measured with the default parameters (seed 0): the flow's test NLL is 2.013 nats per point against 1.718 for the true density. Halfway along the arc between two modes the true log-density is −7.6 nats and the flow's −4.4, $e^{3.2} \approx 25$ times too much density there, and 29.2% of the flow's 2000 samples lie farther than $2\sigma$ from every mode, in the gaps, against 14.2% of 2000 samples of the true density: about twice as many. A bigger flow trained longer can thin these filaments; only for a target with truly empty gaps (the checkerboard) can no flow remove them.
+#
+# **A target with empty gaps.** The checkerboard density is uniform on the black squares of a 4×4 board and exactly 0 on the white ones: its support is eight squares that touch only at corners. The cell fits the same `Flow2D` with the same settings and counts the flow's samples that land on white squares, where the data has none.
+
+# %%
+board = data.toy2d.toy_distribution("checkerboard")
+board_splits = data.load("checkerboard", seed=SEED)
+torch.manual_seed(SEED)
+flow_board = Flow2D(layers=TOY_LAYERS, hidden=64).to(device)
+train_cached(flow_board, DataLoader(board_splits.train, batch_size=TOY_BATCH, shuffle=True,
+                                    generator=torch.Generator().manual_seed(SEED)),
+             steps=TOY_STEPS, lr=TOY_LR, seed=SEED, device=device, cache_dir=CACHE_DIR, retrain=RETRAIN,
+             name="flow2d-checkerboard", progress=False, report=True)
+flow_board.eval()
+with torch.no_grad():
+    board_samples = flow_board.sample(2000, generator=torch.Generator().manual_seed(SEED)).cpu()
+    log_p_board = flow_board.log_prob(toy_grid.to(device)).cpu().reshape(R2, R2)
+inside = board_samples.abs().max(dim=1).values < board.bound                 # on the board at all
+on_white = inside & ~board.is_black(board_samples)
+print(f"of {len(board_samples)} flow samples: {on_white.float().mean():.1%} on white squares, "
+      f"{(~inside).float().mean():.1%} off the board (the data: 0% and 0%)")
+viz.show(viz.density_maps_figure({"flow: log p(x)": log_p_board}, (-lim, lim, -lim, lim),
+                                 labels={"flow: log p(x)": "log-density (nats)"},
+                                 points={"data": board_splits.test.tensors[0], "flow samples": board_samples},
+                                 floor=-12),
+         alt=f"The checkerboard: the flow's log-density over the square from −3 to 3 (clipped at −12 nats), the test "
+             f"points on the eight black squares, and {len(board_samples)} flow samples, "
+             f"{on_white.float().mean():.0%} of them on white squares where the data has none.")
+
+# %% [markdown]
+# Measured with the default parameters (seed 0): 17.9% of the flow's 2000 samples land on white squares and 5.6% off the board, where the data has none. Every sample on a white square or off the board is mass the data does not have. A bigger flow can shrink it but never to zero: a flow's density is a Gaussian's pushed through a smooth invertible map, positive everywhere, so every white square keeps some mass.
 #
 # **The layers, one by one.** Sampling runs the stack backwards, $x = f_1^{-1}(\cdots f_K^{-1}(z))$. The slider walks through it: step 0 is the base sample $z$, each step applies one more inverse layer, the last is the flow's sample $x$. Every point keeps the colour of its starting $z_1$, so you can follow which part of the Gaussian becomes which mode — and where the filaments come from. (`Flow2D.layer_samples`; the colour bar is the base coordinate $z_1$.)
 
@@ -277,7 +307,7 @@ layers_box
 #
 # Glow (Kingma & Dhariwal, 2018) builds each step of an image flow from three layers — **ActNorm**, an **invertible 1×1 convolution**, an affine coupling — and arranges the steps in scales separated by **squeeze** and **split** layers.
 #
-# **ActNorm.** Batch normalisation depends on the batch, which a density must not; ActNorm is a per-channel affine map $z = (x + b) \odot e^{\log s}$ with learned $b, \log s$ and log-det $H \cdot W \cdot \sum_c \log s_c$. Its parameters are **initialised from the data**: on the first batch, $b = -\text{mean}$ and $\log s = -\log \text{std}$ per channel, so that batch comes out with zero mean and unit variance. A channel that is constant on that batch — the digits' always-zero border pixels, when each pixel is a channel — has std 0; dividing by it would give inf, so `ActNorm` only centres a channel whose std is below `min_std`. The cell initialises an `ActNorm` on a batch of digits flattened to 64 features, one channel per pixel, where the border pixels are exactly such constant channels.
+# **ActNorm.** Batch normalisation depends on the batch, which a density must not; ActNorm is a per-channel affine map $z = (x + b) \odot e^{\log s}$ with learned $b, \log s$ and log-det $H \cdot W \cdot \sum_c \log s_c$. Its parameters are **initialised from the data**: on the first batch, $b = -\text{mean}$ and $\log s = -\log \text{std}$ per channel, so that batch comes out with zero mean and unit variance. A channel that is constant on that batch — the digits' always-zero border pixels, when each pixel is a channel — has std 0; dividing by it would give inf, so `ActNorm` only centres a channel whose std is below `min_std`. (Glow and seed 000 write the same map as $y = s \odot x + b$; with $b$ inside, as here, $b$ is minus the mean, with $b$ outside it is minus the mean divided by the std — a reparameterisation, the same family of maps.) The cell initialises an `ActNorm` on a batch of digits flattened to 64 features, one channel per pixel, where the border pixels are exactly such constant channels.
 
 # %%
 x_flat = splits.train.x[:256].flatten(1).float() / (K - 1)              # (256, 64): one channel per pixel
@@ -290,6 +320,8 @@ print(f"{int(constant.sum())} of {D} pixels are constant on this batch (the blan
       f"{std_out[~constant].max():.4f}, of the constant ones {std_out[constant].max():.1f}")
 print(f"log-det = H·W·Σ log s = 1 × {actnorm.log_scale.sum().item():.3f} (the constant pixels add log s = 0); "
       f"finite everywhere: {bool(torch.isfinite(out).all() and torch.isfinite(log_det_an).all())}")
+jacobian = torch.autograd.functional.jacobian(lambda v: actnorm(v[None])[0][0], x_flat[0])   # (64, 64), diagonal
+print(f"the same log-det from slogdet of autograd's Jacobian at one digit: {torch.linalg.slogdet(jacobian)[1].item():.3f}")
 
 # %% [markdown]
 # The varying pixels come out standardised; the constant ones are centred (mean 0) and left unscaled (std 0), with no inf or NaN. After this first batch $b$ and $\log s$ are ordinary parameters, trained with the rest.
@@ -449,7 +481,7 @@ viz.show(viz.image_grid(torch.cat(rows_T), nrow=12, levels=K),
              "pixels and speckle, few of the shapes are clearly digits.")
 
 # %% [markdown]
-# Judged at this scale — 8×8 pixels, 17 levels, 1000 training digits, a flow of 26,720 parameters trained for 20 s — the samples are rough: stroke-like shapes with speckle, few clearly readable digits, somewhat cleaner at low $T$. Lecture 04's autoregressive samples at the same scale were better, as their bits/dim are: a flow spends capacity on the density *within* each level's cell, which the discrete models never model.
+# Judged at this scale — 8×8 pixels, 17 levels, 1000 training digits, a flow of 26,720 parameters trained for 14 s — the samples are rough: stroke-like shapes with speckle, few clearly readable digits, somewhat cleaner at low $T$. Lecture 04's autoregressive samples at the same scale were better, as their bits/dim are: a flow spends capacity on the density *within* each level's cell, which the discrete models never model.
 #
 # ## 9. A class-conditional flow
 #
@@ -487,7 +519,7 @@ if CONDITIONAL_EPOCHS:
 #
 # - Change of variables: $\log p_X(x) = \log p_Z(f(x)) + \log\lvert\det J_f(x)\rvert$ for an invertible $f$; log-dets of a stack add.
 # - A general determinant is $O(n^3)$ (measured), a triangular one $O(n)$; coupling layers are triangular by construction, invertible without inverting their networks, checked against autograd.
-# - A flow maps one connected Gaussian onto the data: separate modes stay joined by filaments of non-zero density (measured along the circle of the eight Gaussians).
+# - A flow maps one Gaussian onto the data: between separated modes a small flow leaves filaments of too much density (measured along the circle of the eight Gaussians), and where the data's support has gaps (the checkerboard) no flow can empty them — its density is positive everywhere.
 # - Glow: ActNorm initialised from data (robust to constant channels), $W = P\,L\,(U + \operatorname{diag}(s))$ — not the seed's $P(L + \operatorname{diag}(s))$ —, squeeze, multi-scale split.
 # - On the digits a RealNVP's dequantised **bound** is 2.083 bits/dim (`benchmarks/flow_bits_per_dim.py`, default parameters, 3-seed mean; 2.003 with variational dequantisation), below the per-pixel floor, level with FVSBN, NADE and MADE, above PixelCNN, WaveNet and GPT (their exact values). Noise over half a level reports one bit per dimension too few: intro_dgm's 2.76 is 3.76.
 #
