@@ -56,7 +56,9 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
-__all__ = ["GenerativeModel", "LIKELIHOODS", "batch_images", "ImagesFromConfig", "config_from"]
+from ..utils import check_integer_range
+
+__all__ = ["GenerativeModel", "LIKELIHOODS", "batch_images", "ImagesFromConfig", "config_from", "check_labels"]
 
 LIKELIHOODS = ("exact", "bound", "none")
 """The values `GenerativeModel.likelihood` may take."""
@@ -94,6 +96,29 @@ def _check_declaration(cls: type) -> None:
                            f"got {bound!r})")
         if missing:
             raise TypeError(f"{name} declares likelihood = 'bound' but lacks " + " and ".join(missing))
+
+
+def check_labels(y, n: int, device: torch.device, *, classes: int | None, model: str, field: str,
+                 conditioned: str) -> torch.Tensor | None:
+    """The labels of a class-conditional model as int64 (n,) on `device`, or None for an unconditional one
+    (`classes` None or 0). An int is every example's label. A label given to an unconditional model, none given
+    to a conditional one, a wrong shape or a label outside 0..classes−1 is a ValueError naming what came:
+    "this {model} is unconditional ({field}=0) but was given labels y", "{conditioned} ({field}=K): give the
+    labels y, e.g. the batch (x, y)". The one label check of the GPT, the conditional VAE and RealNVP."""
+    if not classes:
+        if y is not None:
+            raise ValueError(f"this {model} is unconditional ({field}={classes!r}) but was given labels y; "
+                             f"build it with {field}=K to condition on them")
+        return None
+    if y is None:
+        raise ValueError(f"{conditioned} ({field}={classes}): give the labels y, e.g. the batch (x, y)")
+    if isinstance(y, int) and not isinstance(y, bool):
+        y = torch.full((n,), y, dtype=torch.long, device=device)
+    if not isinstance(y, torch.Tensor) or tuple(y.shape) != (n,):
+        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"y must have shape ({n},), one label per example, got {got}")
+    check_integer_range(y, 0, classes - 1, "y")
+    return y.long().to(device)
 
 
 def config_from(config, fields: dict, cls: type):

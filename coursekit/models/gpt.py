@@ -38,9 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..utils import check_integer_range
 from .autoregressive import Autoregressive, AutoregressiveConfig, _check_config
-from .base import batch_images
+from .base import batch_images, check_labels
 from .layers import MultiHeadAttention, SinusoidalTimeEmbedding, attention
 
 __all__ = ["GPTConfig", "GPT", "POSITIONS"]
@@ -183,23 +182,8 @@ class GPT(Autoregressive):
 
     def _check_y(self, y, n: int, device: torch.device) -> torch.Tensor | None:
         """y as int64 labels (n,) for a conditional model (an int is every example's label); None otherwise."""
-        classes = self.config.classes
-        if classes is None:
-            if y is not None:
-                raise ValueError("this GPT is unconditional (classes=None) but was given labels y; "
-                                 "build it with classes=K to condition on them")
-            return None
-        if y is None:
-            raise ValueError(f"this GPT is conditioned on labels (classes={classes}): give the labels y, "
-                             f"e.g. the batch (x, y)")
-        if isinstance(y, int) and not isinstance(y, bool):
-            y = torch.full((n,), y, dtype=torch.long, device=device)
-        if not isinstance(y, torch.Tensor) or tuple(y.shape) != (n,):
-            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise ValueError(f"y must have shape ({n},), one label per example, got {got}")
-        if y.device.type != "meta":
-            check_integer_range(y, 0, classes - 1, "y")
-        return y.long().to(device)
+        return check_labels(y, n, device, classes=self.config.classes, model="GPT", field="classes",
+                            conditioned="this GPT is conditioned on labels")
 
     def start_token(self, y: torch.Tensor | None, n: int) -> torch.Tensor:
         """s_1 (n, 1, d): the start embedding, or the label's when the model is conditioned on y."""

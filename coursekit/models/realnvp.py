@@ -53,8 +53,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from ..utils import check_images, check_integer_range, check_shape, rand
-from .base import GenerativeModel, ImagesFromConfig, batch_images, config_from
+from ..utils import check_images, check_shape, rand
+from .base import GenerativeModel, ImagesFromConfig, batch_images, check_labels, config_from
 from .flows import (
     ActNorm, AffineCoupling, AdditiveCoupling, Base, FactorOut, Flow, FlowSequence, InvertibleConv1x1,
     LogitTransform, Squeeze, StandardLogistic, StandardNormal, channel_mask, checkerboard_mask, half_mask,
@@ -233,21 +233,9 @@ class RealNVP(ImagesFromConfig, GenerativeModel):
 
     def _label(self, y, n: int, device) -> torch.Tensor | None:
         """The one-hot label (n, classes) of a conditional flow, None for an unconditional one."""
-        K = self.config.classes
-        if K == 0:
-            if y is not None:
-                raise ValueError("this RealNVP is unconditional (classes=0) but was given labels y; "
-                                 "build it with classes=K to condition on them")
-            return None
-        if y is None:
-            raise ValueError(f"this is a class-conditional RealNVP (classes={K}): give the labels y, e.g. the batch (x, y)")
-        if isinstance(y, int):
-            y = torch.full((n,), y, dtype=torch.long, device=device)
-        if not isinstance(y, torch.Tensor) or tuple(y.shape) != (n,):
-            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise ValueError(f"y must have shape ({n},), one label per example, got {got}")
-        check_integer_range(y, 0, K - 1, "y")
-        return F.one_hot(y.long(), K).to(self.dtype)                     # (n, K)
+        y = check_labels(y, n, device, classes=self.config.classes, model="RealNVP", field="classes",
+                         conditioned="this is a class-conditional RealNVP")
+        return None if y is None else F.one_hot(y, self.config.classes).to(self.dtype)   # (n, K)
 
     # -- the density ---------------------------------------------------------------------------
 

@@ -48,8 +48,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..utils import check_images, check_integer_range, draw_device, rand, randn
-from .base import GenerativeModel, config_from
+from ..utils import check_images, draw_device, rand, randn
+from .base import GenerativeModel, check_labels, config_from
 from .layers import ACTIVATIONS, MLP
 
 __all__ = [
@@ -316,22 +316,8 @@ class VAE(GenerativeModel):
         return x
 
     def _check_y(self, y: torch.Tensor | int | None, n: int, device: torch.device) -> torch.Tensor | None:
-        c = self.config
-        if c.num_classes == 0:
-            if y is not None:
-                raise ValueError("this VAE is unconditional (num_classes=0) but was given labels y; "
-                                 "build it with num_classes=K to condition on them")
-            return None
-        if y is None:
-            raise ValueError(f"this is a conditional VAE (num_classes={c.num_classes}): give the labels y, "
-                             f"e.g. the batch (x, y)")
-        if isinstance(y, int):
-            y = torch.full((n,), y, dtype=torch.long, device=device)
-        if not isinstance(y, torch.Tensor) or y.shape != (n,):
-            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise ValueError(f"y must have shape ({n},), one label per example, got {got}")
-        check_integer_range(y, 0, c.num_classes - 1, "y")
-        return y.long()
+        return check_labels(y, n, device, classes=self.config.num_classes, model="VAE", field="num_classes",
+                            conditioned="this is a conditional VAE")
 
     def _with_label(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
