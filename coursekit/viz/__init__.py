@@ -28,7 +28,12 @@ or `evaluation` code):
 - `flows`: the change of variables in 1-D and 2-D, what a determinant costs, 2-D flow densities and the density
   along a path between modes, the bits/dim bars, and the slider through a 2-D flow's layers (lecture 06),
   `change_of_variables_1d_figure`, `density_maps_figure`, `determinant_cost_figure`, `density_profile_figure`,
-  `bits_per_dim_figure`, `flow_layers_widget`.
+  `bits_per_dim_figure`, `flow_layers_widget`;
+- `gan`: the discriminator against D* on a 1-D mixture, the generator's gradients against D(G(z)), ring samples
+  with their mode coverage, the two players' losses, labelled image rows, a Fréchet distance beside its scale,
+  CycleGAN's arrows and the latent-walk slider (lecture 07), `discriminator_1d_figure`, `generator_gradients_figure`,
+  `ring_samples_figure`, `adversarial_curves_figure`, `image_rows_figure`, `frechet_scale_figure`,
+  `cycle_arrows_figure`, `latent_walk_slider`.
 
 Conventions. No pyplot, anywhere: a figure is a `matplotlib.figure.Figure` made with
 `Figure()` and nothing calls `matplotlib.use`, so `%matplotlib inline` and the widgets keep
@@ -52,6 +57,8 @@ from .figures import (CATEGORICAL, PNG_DPI, clear_panel, density_2d, describe, i
                       series_figure, show, to_png, training_curves)
 from .flows import (bits_per_dim_figure, change_of_variables_1d_figure, density_maps_figure, density_profile_figure,
                     determinant_cost_figure, flow_layers_widget)
+from .gan import (adversarial_curves_figure, cycle_arrows_figure, discriminator_1d_figure, frechet_scale_figure,
+                  generator_gradients_figure, image_rows_figure, latent_walk_slider, ring_samples_figure)
 from .kl_fit import kl_fit_demo, kl_fit_figure
 from .latent import interpolation_widget, latent_traversal_widget
 from .slider import close_figure, figure_png, image_rows_slider, image_slider_widget
@@ -70,4 +77,6 @@ __all__ = [
     "attention_map_figure",
     "change_of_variables_1d_figure", "density_maps_figure", "determinant_cost_figure", "density_profile_figure",
     "bits_per_dim_figure", "flow_layers_widget",
+    "discriminator_1d_figure", "generator_gradients_figure", "ring_samples_figure", "adversarial_curves_figure",
+    "image_rows_figure", "frechet_scale_figure", "cycle_arrows_figure", "latent_walk_slider",
 ]
