@@ -45,7 +45,7 @@ import coursekit.models as models
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
 from coursekit.models import (
     FVSBN, MADE, NADE, PCA, VAE, CollapseVAE, ConvAutoencoder, GenerativeModel, LinearAutoencoder, MLPAutoencoder,
-    GPT, Flow2D, GatedPixelCNN, PixelCategorical, PixelCNN, RealNVP, VQVAE, WaveNet,
+    GPT, Flow2D, GAN, GatedPixelCNN, PixelCategorical, PixelCNN, RealNVP, VQVAE, WaveNet,
 )
 from coursekit.models.base import batch_images
 from coursekit.training import train
@@ -122,6 +122,13 @@ TINY: dict[str, Tiny] = {
         shape=(1, 4, 4), levels=3, hidden=4, steps=2, multiscale=True, dequantization="variational", deq_hidden=4,
         classes=3, base="logistic"), labels=3),
     "Flow2D": Tiny(lambda: Flow2D(layers=2, hidden=8)),
+    "GAN-2d-wasserstein-gp": Tiny(lambda: GAN(shape=(2,), latent_dim=2, hidden=8, layers=1, loss="wasserstein")),
+    "GAN-1d-minimax-unrolled-minibatch-std": Tiny(lambda: GAN(shape=(1,), latent_dim=1, hidden=8, layers=1,
+                                                              loss="minimax", unroll=2, minibatch_std=True)),
+    "GAN-digits-dcgan-conditional": Tiny(lambda: GAN(shape=(1, 8, 8), levels=5, latent_dim=4, width=4,
+                                                     loss="non_saturating", classes=3), labels=3),
+    "GAN-digits-dcgan-least-squares": Tiny(lambda: GAN(shape=(1, 8, 8), levels=5, latent_dim=4, width=4,
+                                                       loss="least_squares")),
 }
 
 def build(name: str, seed: int = 0) -> GenerativeModel:

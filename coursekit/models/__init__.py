@@ -45,3 +45,6 @@ __all__ += ["GPT", "GPTConfig"]
 from .realnvp import Flow2D, Flow2DConfig, RealNVP, RealNVPConfig
 
 __all__ += ["RealNVP", "RealNVPConfig", "Flow2D", "Flow2DConfig"]
+from .gan import GAN, GANConfig
+
+__all__ += ["GAN", "GANConfig"]
