@@ -256,7 +256,8 @@ for critic, shape, lam in [(conv, (5, 2, 4, 4), 10.0), (mlp, (9, 3), 2.5)]:
     check_true(torch.equal(x_real, given[0]) and torch.equal(x_fake, given[1]),
                "gradient_penalty must not change x_real or x_fake")
     reference = reference_penalty(critic, x_real, x_fake, lam, 7020)
-    check_close(penalty, reference, atol=1e-10, name=f"the penalty for {where}")
+    check_close(penalty, reference, atol=1e-10, name=f"the penalty for {where}, with the ε drawn by "
+                "torch.rand(N, generator=generator, dtype=x_real.dtype)")
     check_true(penalty.requires_grad, f"the penalty for {where} must be differentiable w.r.t. the critic's parameters "
                "(create_graph=True)")
     params = [p for p in critic.parameters() if p.dim() > 1]          # the weights: every one shapes ∇_x̂ f
