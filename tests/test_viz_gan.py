@@ -98,9 +98,9 @@ def test_frechet_scale_figure_draws_bars_from_zero_with_their_values():
 
 def test_cycle_arrows_title_is_the_mean_cycle_error():
     x = torch.zeros(10, 2)
-    run = {"x": x, "translated": x + 1, "reconstructed": x + torch.tensor([3.0, 4.0])}   # |G(F(x)) − x| = 5
+    run = {"x": x, "translated": x + 1, "reconstructed": x + torch.tensor([3.0, -4.0])}   # ‖G(F(x)) − x‖₁ = 7
     fig = cycle_arrows_figure({"no cycle loss": run}, domain_x=x, domain_y=x + 1, arrows=4)
-    assert "= 5.000" in fig.axes[0].get_title()
+    assert "= 7.000" in fig.axes[0].get_title()
     assert len(fig.axes[0].texts) == 8                                     # two arrows for each of the 4 points
     with pytest.raises(ValueError, match="missing"):
         cycle_arrows_figure({"bad": {"x": x}})
