@@ -128,9 +128,33 @@ def _variant_cells(source_nb, specs, mutant):
     return cells, tests
 
 
-def grade_mutants(source: Path, mutants: list[Mutant], timeout: float = 300.0) -> list[Graded]:
+def _fork_variant(prepared, first_answer: int, namespace: dict) -> tuple[int, int]:
+    """Run one variant's cells (from the first answer on) in a child forked from the set-up's
+    state; returns (the pipe its JSON report comes through, the child's pid)."""
+    cells, tests = prepared
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: run this variant from the set-up's state, report, and leave
+        try:
+            os.close(read)
+            import torch
+            torch.set_num_threads(1)
+            points, failures = _run_cells([(n, s) for n, s in cells if n >= first_answer], dict(namespace), tests)
+            payload = {"points": points, "failures": failures}
+        except BaseException:  # noqa: BLE001 - reported to the parent as this variant's error
+            payload = {"error": traceback.format_exc()[-2000:]}
+        with os.fdopen(write, "w") as f:
+            json.dump(payload, f)
+        os._exit(0)
+    os.close(write)
+    return read, pid
+
+
+def grade_mutants(source: Path, mutants: list[Mutant], timeout: float = 300.0, jobs: int | None = None) -> list[Graded]:
     """Grade the solution and every mutant of the exercise at `source` (a solutions/NN_topic.ipynb);
-    returns [the solution's Graded, then one per mutant, in order]."""
+    returns [the solution's Graded, then one per mutant, in order]. The variants run `jobs` at a
+    time (default: the number of CPU cores), each in its own child on one thread: the same
+    results as one at a time, since every child starts from the same state and seeds."""
     import select
     import signal
     import time
@@ -157,42 +181,40 @@ def grade_mutants(source: Path, mutants: list[Mutant], timeout: float = 300.0) -
                 _exec(number, src, namespace)
             except Exception as err:
                 raise RuntimeError(f"{source.name}: the set-up cell {number} failed ({type(err).__name__}: {err})") from err
-        results = []
-        for mutant, (cells, tests) in zip(variants, prepared):
-            what = mutant.what if mutant else "the solution"
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:   # the child: run this variant from the set-up's state, report, and leave
-                try:
-                    os.close(read)
-                    import torch
-                    torch.set_num_threads(1)
-                    points, failures = _run_cells([(n, s) for n, s in cells if n >= first_answer],
-                                                  dict(namespace), tests)
-                    payload = {"points": points, "failures": failures}
-                except BaseException:  # noqa: BLE001 - reported to the parent as this variant's error
-                    payload = {"error": traceback.format_exc()[-2000:]}
-                with os.fdopen(write, "w") as f:
-                    json.dump(payload, f)
-                os._exit(0)
-            os.close(write)
-            chunks, deadline = [], time.monotonic() + timeout
-            with os.fdopen(read) as f:
-                while True:
-                    left = deadline - time.monotonic()
-                    if left <= 0 or not select.select([f], [], [], left)[0]:
-                        os.kill(pid, signal.SIGKILL)
-                        chunks = ['{"error": "timed out after %g s"}' % timeout]
-                        break
-                    chunk = f.read()
-                    if not chunk:
-                        break
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(variants)))
+        payloads: list[dict | None] = [None] * len(variants)
+        waiting = list(range(len(variants)))
+        running: dict[int, tuple[int, int, float, list[bytes]]] = {}   # pipe -> (variant, pid, deadline, chunks)
+        while waiting or running:
+            while waiting and len(running) < jobs:   # `jobs` children at a time, each on one thread
+                i = waiting.pop(0)
+                pipe, pid = _fork_variant(prepared[i], first_answer, namespace)
+                running[pipe] = (i, pid, time.monotonic() + timeout, [])
+            left = min(deadline for _, _, deadline, _ in running.values()) - time.monotonic()
+            ready = select.select(list(running), [], [], max(0.0, left))[0]
+            for pipe in ready:
+                i, pid, _, chunks = running[pipe]
+                chunk = os.read(pipe, 1 << 16)
+                if chunk:
                     chunks.append(chunk)
-            os.waitpid(pid, 0)
-            try:
-                payload = json.loads("".join(chunks) or '{"error": "the child died without a report"}')
-            except ValueError:
-                payload = {"error": "the child's report was unreadable"}
+                    continue
+                del running[pipe]
+                os.close(pipe)
+                os.waitpid(pid, 0)
+                try:
+                    payloads[i] = json.loads(b"".join(chunks).decode() or '{"error": "the child died without a report"}')
+                except ValueError:
+                    payloads[i] = {"error": "the child's report was unreadable"}
+            for pipe, (i, pid, deadline, _) in list(running.items()):
+                if pipe not in ready and time.monotonic() >= deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    del running[pipe]
+                    os.close(pipe)
+                    os.waitpid(pid, 0)
+                    payloads[i] = {"error": "timed out after %g s" % timeout}
+        results = []
+        for mutant, payload in zip(variants, payloads):
+            what = mutant.what if mutant else "the solution"
             points = {tid: float(p) for tid, p in payload.get("points", {}).items()}
             error = payload.get("error", "")
             results.append(Graded(what, sum(points.values()), max_points, points, payload.get("failures", {}), error))
