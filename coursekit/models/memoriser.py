@@ -11,9 +11,9 @@ little of the per-pixel floor model mixed in so that an image never seen still h
 
     p(x) = (1 − ε) · (1/N) Σ_n 1[x = x_n] + ε · p_floor(x)
 
-Its samples are training images (as sharp as the data: their Fréchet distance is that of real
-images); a test image, which is (almost surely) none of them, gets log p(x) = log ε + log p_floor(x),
-**worse than the floor model itself** by −log₂ ε / D bits/dim (0.156 for ε = 10⁻³ and D = 64).
+Its samples are training images, as sharp as the data; a test image, which is (almost surely) none of
+them, gets log p(x) = log ε + log p_floor(x), **worse than the floor model itself** by −log₂ ε / D
+bits/dim (0.156 for ε = 10⁻³ and D = 64).
 
 **The noisy mixture** (good likelihood, poor samples). Any exact model, diluted with noise:
 
@@ -22,6 +22,11 @@ images); a test image, which is (almost surely) none of them, gets log p(x) = lo
 
 With w = 0.01 and D = 64 the bits/dim is at most log₂ 100 / 64 = 0.104 worse than the model's,
 yet 99% of its samples are noise.
+
+Measured on the digits by `benchmarks/gan_quality.py --parts likelihood` (test bits/dim, exact; Fréchet
+distance of 400 samples to the test digits, n = 400; mean of seeds 0, 1, 2): the per-pixel floor 2.398 and
+107.3; an FVSBN 2.088 and 29.3; that FVSBN with w = 0.01 and uniform noise 2.192 and 178.2 (noise alone: 179.6);
+the memoriser with ε = 10⁻³ 2.553 and 11.5 (real training digits against the test digits: 7.1).
 
     memo = Memoriser(shape=(1, 8, 8), levels=17, epsilon=1e-3).fit(splits.train.x)
     memo.log_prob(splits.test.x)                  # (N,) nats, exact
