@@ -183,7 +183,7 @@ for dtype in (torch.float32, torch.float64):
 #
 # The penalty is part of the critic's loss, so it must be differentiable **with respect to the critic's parameters**: the gradient $\nabla_{\hat x} f$ is itself computed by autograd, and `torch.autograd.grad(..., create_graph=True)` keeps the graph of that computation, so that the penalty's own backward pass reaches the parameters through it. Without `create_graph=True` the gradient comes back as a constant and the penalty trains nothing.
 #
-# Write `gradient_penalty(critic, x_real, x_fake, lam=10.0, generator=None)`: `x_real` and `x_fake` are (N, ...), the same shape; `critic` maps (N, ...) to one score per example, (N,) or (N, 1). Draw the $\varepsilon_i$ exactly as `torch.rand(N, generator=generator, dtype=x_real.dtype)` (the tests draw the same ones), and reshape them to broadcast over each example's dimensions. Return the penalty, a scalar tensor that can be backpropagated into the critic's parameters.
+# Write `gradient_penalty(critic, x_real, x_fake, lam=10.0, generator=None)`: `x_real` and `x_fake` are (N, ...), the same shape; `critic` maps (N, ...) to one score per example, (N,) or (N, 1). Draw one $\varepsilon_i \sim U[0, 1]$ per example, any way you like: `torch.rand(N, generator=generator, dtype=x_real.dtype)` draws them with the generator a caller may pass for reproducible draws (`None`: torch's global one), reshaped to broadcast over each example's dimensions. Which end of the segment $\varepsilon_i$ weights does not matter, $\hat x_i = (1 - \varepsilon_i)\, x_i + \varepsilon_i\, \tilde x_i$ is the same thing, since $1 - \varepsilon_i$ is uniform too: the tests do not recompute your $\varepsilon$, they use critics whose penalty is known whatever $\varepsilon$ is (a linear one; any critic when $\tilde x = x$) or whose mean over thousands of examples is known ($f(x) = \tfrac12 \lVert x\rVert^2$ between $x = 0$ and $\tilde x$, where $\lVert \nabla f(\hat x_i)\rVert$ is a uniform fraction of $\lVert \tilde x_i\rVert$). Return the penalty, a scalar tensor that can be backpropagated into the critic's parameters.
 
 # %% coursekit={"id": "penalty", "kind": "answer"}
 def gradient_penalty(critic, x_real, x_fake, lam=10.0, generator=None):
@@ -211,34 +211,54 @@ for norm_w, expected in [(1.0, 0.0), (3.0, 10.0 * (3.0 - 1.0) ** 2)]:
     penalty = gradient_penalty(lambda v: v @ w + 0.5, x_real, x_fake)
     check_shape(penalty, (), name="gradient_penalty: a scalar (0-dimensional) tensor")
     check_close(penalty, torch.tensor(expected), atol=1e-4, name=f"the penalty of a linear critic with ‖w‖ = {norm_w} "
-                f"(its gradient is w at every point: λ(‖w‖ − 1)² with the norm per example, (‖∇‖ − 1)² not ‖∇‖², "
-                f"the mean over the batch of {N})")
+                f"(its gradient is w at every point, whatever ε: λ(‖w‖ − 1)² with the norm per example, (‖∇‖ − 1)² "
+                f"not ‖∇‖², the mean over the batch of {N})")
 check_true(penalty.requires_grad, "the penalty must be differentiable w.r.t. the critic's parameters: it does not "
            "require grad (pass create_graph=True to torch.autograd.grad)")
 (grad_w,) = torch.autograd.grad(penalty, w)
 check_close(grad_w, 2 * 10.0 * (3.0 - 1.0) * w.detach() / 3.0, atol=1e-4, name="∂GP/∂w of the linear critic with "
             "‖w‖ = 3: 2λ(‖w‖ − 1) w/‖w‖")
-# the critic f(x) = ½‖x‖², whose gradient at x̂ is x̂ itself, with x = 0: the penalty sees ‖x̂_i‖ = (1 − ε_i)‖x̃_i‖
-x_zero, x_far = torch.zeros(N, Dim), 2 * torch.randn(N, Dim, generator=g)
-penalty = gradient_penalty(lambda v: 0.5 * (v**2).sum(1), x_zero, x_far, lam=1.0,
-                           generator=torch.Generator().manual_seed(7))
-eps = torch.rand(N, generator=torch.Generator().manual_seed(7))        # the same ε, drawn as the task says
-check_close(penalty, (((1 - eps) * x_far.norm(dim=1) - 1) ** 2).mean(), atol=1e-5,
-            name="the penalty of f(x) = ½‖x‖² between x = 0 and x̃ (λ = 1): at x̂ = εx + (1 − ε)x̃, not at the real "
-            "points, with the ε drawn by torch.rand(N, generator=generator), one per example")
+
+
+# The critic f(x) = ½‖x‖², whose gradient at x̂ is x̂ itself, between x = 0 and x̃ with ‖x̃_i‖ = a: ‖∇f(x̂_i)‖ = u_i·a,
+# u_i the fraction of the way from x to x̃ (1 − ε_i, or ε_i with the ends the other way round), uniform on [0, 1] either
+# way. The penalty (λ = 1) of M pairs is then the mean of M independent (a·u − 1)², whose mean is E = a²/3 − a + 1 and
+# variance V = ∫₀¹ (a·u − 1)⁴ du − E² = ((a − 1)⁵ + 1)/(5a) − E²: it must lie within 5 standard errors 5·sqrt(V/M) of
+# E, which a correct answer misses with probability 6·10⁻⁷ (a normal tail; M = 20,000 makes the mean normal). At the
+# real points every term is (0 − 1)² = 1, exactly; with one ε for the whole batch the penalty is a single (a·u − 1)²,
+# inside the band with probability about 2% for each a, so three a's let it through about once in 10⁵.
+def half_square(v):
+    """f(x) = ½‖x‖² per example: v (M, 2) → (M,); ∇f(x) = x."""
+    return 0.5 * (v**2).sum(1)
+
+
+M = 20000
+for a in (2.0, 0.5, 4.0):
+    direction = torch.randn(M, 2, generator=g)
+    x_far = a * direction / direction.norm(dim=1, keepdim=True)       # (M, 2): ‖x̃_i‖ = a, in random directions
+    penalty = float(gradient_penalty(half_square, torch.zeros(M, 2), x_far, lam=1.0).detach())
+    E = a**2 / 3 - a + 1                                               # E(a·u − 1)², u ~ U[0, 1]
+    V = ((a - 1) ** 5 + 1) / (5 * a) - E**2                            # its variance
+    hint = ("every term is (0 − 1)² = 1: the gradient was taken at the real points x = 0, not at x̂"
+            if abs(penalty - 1) < 1e-4 else
+            "is one ε drawn for the whole batch (the mean of M equal terms), or x̂ off the segment from x to x̃?")
+    check_true(abs(penalty - E) < 5 * math.sqrt(V / M),
+               f"the penalty of f(x) = ½‖x‖² between x = 0 and {M} points x̃ with ‖x̃‖ = {a} (λ = 1): ‖∇f(x̂_i)‖ = u_i·{a} "
+               f"with u_i ~ U[0, 1] one per example, so it should be the mean of (a·u − 1)², a²/3 − a + 1 = {E:.4f} "
+               f"± {5 * math.sqrt(V / M):.4f} (5 standard errors); got {penalty:.4f}: {hint}")
 print("Task 2 public test passed")
 
 # %% coursekit={"id": "penalty-hidden", "kind": "hidden-test", "points": 4}
 g = torch.Generator().manual_seed(702)
 
 
-def reference_penalty(critic, x_real, x_fake, lam, seed):
-    """The penalty example by example: each x̂_i on its own, its gradient by autograd, with the graph kept."""
-    eps = torch.rand(x_real.shape[0], generator=torch.Generator().manual_seed(seed), dtype=x_real.dtype)
+def reference_penalty_at(critic, x, lam):
+    """λ · mean_i (‖∇f(x_i)‖ − 1)², each x_i on its own, its gradient by autograd with the graph kept: the penalty when
+    every x̂_i = x_i."""
     terms = []
-    for i in range(x_real.shape[0]):
-        x_hat = (eps[i] * x_real[i] + (1 - eps[i]) * x_fake[i]).detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(critic(x_hat[None]).sum(), x_hat, create_graph=True)
+    for i in range(x.shape[0]):
+        x_i = x[i].detach().clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x_i[None]).sum(), x_i, create_graph=True)
         terms.append((torch.sqrt((grad**2).sum()) - 1) ** 2)
     return lam * torch.stack(terms).mean()
 
@@ -247,17 +267,17 @@ conv = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.Tanh(),
                            torch.nn.Linear(3 * 4 * 4, 1)).double()      # an image critic, (N, 2, 4, 4) → (N, 1)
 mlp = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Softplus(), torch.nn.Linear(16, 1), torch.nn.Flatten(0))
 mlp = mlp.double()                                                     # a vector critic, (N, 3) → (N,)
+# x̃ = x: then x̂ = εx + (1 − ε)x = x whatever ε is, so a nonlinear critic's penalty and its gradient w.r.t. the
+# critic's parameters are known exactly (to rounding: the tolerances leave room for a 1e-8 added under the root)
 for critic, shape, lam in [(conv, (5, 2, 4, 4), 10.0), (mlp, (9, 3), 2.5)]:
-    where = f"a nonlinear critic on {shape}, λ = {lam}, float64"
+    where = f"a nonlinear critic on {shape}, λ = {lam}, float64, x̃ = x (so x̂ = x whatever ε)"
     x_real = torch.randn(shape, generator=g, dtype=torch.float64)
-    x_fake = 2 * torch.randn(shape, generator=g, dtype=torch.float64) + 1
-    given = (x_real.clone(), x_fake.clone())
+    x_fake, given = x_real.clone(), x_real.clone()
     penalty = gradient_penalty(critic, x_real, x_fake, lam=lam, generator=torch.Generator().manual_seed(7020))
-    check_true(torch.equal(x_real, given[0]) and torch.equal(x_fake, given[1]),
-               "gradient_penalty must not change x_real or x_fake")
-    reference = reference_penalty(critic, x_real, x_fake, lam, 7020)
-    check_close(penalty, reference, atol=1e-10, name=f"the penalty for {where}, with the ε drawn by "
-                "torch.rand(N, generator=generator, dtype=x_real.dtype)")
+    check_true(torch.equal(x_real, given) and torch.equal(x_fake, given), "gradient_penalty must not change x_real or "
+               "x_fake")
+    reference = reference_penalty_at(critic, x_real, lam)
+    check_close(penalty, reference, rtol=1e-6, atol=1e-8, name=f"the penalty for {where}")
     check_true(penalty.requires_grad, f"the penalty for {where} must be differentiable w.r.t. the critic's parameters "
                "(create_graph=True)")
     params = [p for p in critic.parameters() if p.dim() > 1]          # the weights: every one shapes ∇_x̂ f
@@ -265,16 +285,46 @@ for critic, shape, lam in [(conv, (5, 2, 4, 4), 10.0), (mlp, (9, 3), 2.5)]:
     check_true(all(p is not None for p in mine), f"every weight of the critic should get a gradient from the penalty "
                f"for {where}, some got none")
     for p_mine, p_ref in zip(mine, torch.autograd.grad(reference, params)):
-        check_close(p_mine, p_ref, atol=1e-9, name=f"∂GP/∂θ of the critic's parameters for {where}")
-    again = gradient_penalty(critic, x_real, x_fake, lam=lam, generator=torch.Generator().manual_seed(7020))
-    check_close(again, penalty, atol=0, rtol=0, name="the same generator seed should give the same penalty")
-# the ε are per example: with a critic whose penalty depends on where x̂ lies, N equal pairs give N different terms
-x_fake = torch.ones(6, 3, dtype=torch.float64) * 2
-penalty = gradient_penalty(lambda v: 0.5 * (v**2).sum(1), torch.zeros(6, 3, dtype=torch.float64), x_fake, lam=1.0,
-                           generator=torch.Generator().manual_seed(7021))
-eps = torch.rand(6, generator=torch.Generator().manual_seed(7021), dtype=torch.float64)
-check_close(penalty, (((1 - eps) * math.sqrt(12) - 1) ** 2).mean(), atol=1e-10,
-            name="the penalty of ½‖x‖² for 6 equal pairs: one ε per example, not one for the batch")
+        check_close(p_mine, p_ref, rtol=1e-5, atol=1e-7, name=f"∂GP/∂θ of the critic's parameters for {where}")
+
+
+# x̃ ≠ x: the penalty is random. Its mean over the draws is λ/N Σ_i ∫₀¹ h_i(t) dt, h_i(t) = (‖∇f(x̃_i + t(x_i − x̃_i))‖
+# − 1)², and its variance λ²/N² Σ_i Var_t h_i(t), whichever end ε weights (t and 1 − t are both uniform). The integrals
+# by the trapezoid rule on 201 values of t (their error bounded by the change from 101 values); the penalty must lie
+# within 5 standard errors of the mean (a correct answer misses with probability 6·10⁻⁷). At the real points, at the
+# generated ones, with one ε for the batch or with x̂ off the segments it is tens of standard errors away (see the
+# mutants in tests/test_exercise_mutants.py).
+def segment_moments(critic, x_real, x_fake, n_t):
+    """For each pair, the mean and variance of h_i(t) over t ~ U[0, 1], by the trapezoid rule on n_t values of t."""
+    t = torch.linspace(0.0, 1.0, n_t, dtype=torch.float64)
+    along = x_fake[None] + t.view(-1, *[1] * x_real.dim()) * (x_real - x_fake)[None]   # (n_t, N, ...): the segments
+    points = along.reshape(-1, *x_real.shape[1:]).requires_grad_(True)                 # → (n_t·N, ...)
+    (grad,) = torch.autograd.grad(critic(points).sum(), points)
+    h = ((grad.flatten(1).norm(dim=1) - 1) ** 2).view(n_t, -1)                          # (n_t·N,) → (n_t, N): h_i(t)
+    mean = torch.trapezoid(h, t, dim=0)
+    return mean, torch.trapezoid(h**2, t, dim=0) - mean**2
+
+
+def half_square(v):
+    """f(x) = ½‖x‖² per example, over all of its dimensions: (N, ...) → (N,)."""
+    return 0.5 * (v**2).flatten(1).sum(1)
+
+
+n_pairs = 4000
+for critic, shape, lam in [(half_square, (n_pairs, 1, 2, 3), 1.0), (mlp, (n_pairs, 3), 2.5)]:
+    x_real = 0.5 * torch.randn(shape, generator=g, dtype=torch.float64) + 1.0
+    x_fake = 0.5 * torch.randn(shape, generator=g, dtype=torch.float64) - 1.0
+    if critic is mlp:
+        x_real, x_fake = 2 * x_real, 2 * x_fake
+    mean, variance = segment_moments(critic, x_real, x_fake, 201)
+    expected, standard_error = lam * mean.mean(), lam * variance.sum().sqrt() / n_pairs
+    quadrature_error = (expected - lam * segment_moments(critic, x_real, x_fake, 101)[0].mean()).abs()
+    penalty = float(gradient_penalty(critic, x_real, x_fake, lam=lam).detach())
+    check_true(abs(penalty - float(expected)) < float(5 * standard_error + quadrature_error),
+               f"the penalty of {'f(x) = ½‖x‖²' if critic is half_square else 'a nonlinear critic'} on {n_pairs} pairs "
+               f"{shape[1:]}, λ = {lam}: with one ε ~ U[0, 1] per example it should be {float(expected):.4f} "
+               f"± {float(5 * standard_error + quadrature_error):.4f} (5 standard errors), got {penalty:.4f} "
+               "(at the real or the generated points? one ε for the whole batch? x̂ off the segment from x̃ to x?)")
 # generated points that carry the generator's graph (x̃ = G(z)) and no generator given: it still runs
 G = torch.nn.Linear(2, 3).double()
 x_fake = G(torch.randn(4, 2, generator=g, dtype=torch.float64))
@@ -367,7 +417,8 @@ tails = torch.tensor([-800.0, -1000.0, -750.0], dtype=torch.float64)   # log-den
 D_star = optimal_discriminator(tails, tails - torch.tensor([0.0, math.log(3), -math.log(3)], dtype=torch.float64))
 check_close(D_star, torch.tensor([0.5, 0.75, 0.25], dtype=torch.float64), atol=1e-12,
             name="D* where both densities underflow (log p ≈ −800): from the log-ratio, ½, ¾ and ¼")
-# JS against an independent reference, and at its extremes
+# JS against an independent reference, and at its extremes (to 1e-6: the sum times the spacing, or Simpson's rule, differ
+# from the trapezoid rule by 1e-7 on these grids, a missing ½ or log 2 by more than 0.1)
 far_grid = torch.linspace(-10.0, 50.0, 6001, dtype=torch.float64)
 for name, grid, log_p_m in [("spread", x_grid, log_p_spread), ("collapsed", x_grid, log_p_collapsed),
                             ("far, N(40, 0.5²),", far_grid, torch.distributions.Normal(40.0, 0.5).log_prob(far_grid))]:
@@ -376,8 +427,8 @@ for name, grid, log_p_m in [("spread", x_grid, log_p_spread), ("collapsed", x_gr
     m = (p + q) / 2
     integrand = 0.5 * torch.where(p > 0, p * torch.log(p / m), 0.0) + 0.5 * torch.where(q > 0, q * torch.log(q / m), 0.0)
     reference = torch.trapezoid(integrand, grid)
-    check_close(js_divergence(log_p, log_p_m, grid), reference, atol=1e-9, name=f"JS(p_d ‖ p_m) for the {name} generator")
-    check_close(js_divergence(log_p_m, log_p, grid), reference, atol=1e-9, name=f"JS(p_m ‖ p_d) for the {name} "
+    check_close(js_divergence(log_p, log_p_m, grid), reference, atol=1e-6, name=f"JS(p_d ‖ p_m) for the {name} generator")
+    check_close(js_divergence(log_p_m, log_p, grid), reference, atol=1e-6, name=f"JS(p_m ‖ p_d) for the {name} "
                 "generator: JS is symmetric")
     if grid is far_grid:
         check_close(reference, torch.tensor(math.log(2), dtype=torch.float64), atol=1e-4,
