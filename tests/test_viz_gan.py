@@ -60,6 +60,8 @@ def test_ring_figure_draws_one_panel_per_loss_with_a_circle_per_mode_and_the_cov
     circles = [p for p in axes[0].patches if hasattr(p, "radius")]
     assert len(circles) == 8 and all(math.isclose(c.radius, 0.3) for c in circles)
     assert np.allclose(axes[0].collections[0].get_offsets(), samples["vanilla"].numpy())
+    far = ring_samples_figure({"far": torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, -10.0], [1.0, 1.0]])}, modes, 0.1)
+    assert "(50% outside the view)" in far.axes[0].get_title()            # points beyond the square are counted
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         ring_samples_figure({"x": torch.zeros(3, 3)}, modes, 0.1)
     with pytest.raises(ValueError, match="not in samples"):

@@ -106,7 +106,8 @@ def ring_samples_figure(samples: Mapping[str, object], modes, std: float, covera
                         scale: float = 2.3) -> Figure:
     """One scatter panel per entry of `samples` ((N, 2) each) on the ring: the modes (K, 2) as crosses, the circle
     of `radius_in_stds`·σ around each, optional `data` points in grey behind, and in each title the coverage of
-    `evaluation.mode_coverage` when `coverage[name]` is given ("modes hit k/K, f% within 3σ")."""
+    `evaluation.mode_coverage` when `coverage[name]` is given ("modes hit k/K, f% within 3σ"), and the share of the
+    samples that fall outside the drawn square (±`lim`, by default the ring's radius plus 2·`radius_in_stds`·σ)."""
     if not samples:
         raise ValueError("samples must map at least one name to (N, 2) points")
     panels = {name: _points(p, f"samples[{name!r}]") for name, p in samples.items()}
@@ -131,6 +132,9 @@ def ring_samples_figure(samples: Mapping[str, object], modes, std: float, covera
             ax.add_patch(Circle(tuple(mode), radius_in_stds * std, fill=False, ls="--", lw=0.7, color="#555555"))
         ax.scatter(modes[:, 0], modes[:, 1], marker="x", s=18, color=CATEGORICAL[2], linewidths=1.0)
         title = name
+        outside = float((np.abs(points) > lim).any(axis=1).mean())
+        if outside > 0:
+            title += f" ({outside:.0%} outside the view)"
         if coverage and name in coverage:
             c = coverage[name]
             title += (f"\n{int(c['modes_hit'])}/{len(modes)} modes, {float(c['fraction_near_a_mode']):.0%} "
