@@ -8,7 +8,8 @@ RUN_ALL_TIMEOUT_S = 240
 
 def open_and_run_all(page, url: str, timeout_s: float = RUN_ALL_TIMEOUT_S) -> None:
     """Open a notebook, wait for its kernel, run every cell through the app's command API and
-    wait until no cell is queued or running and the kernel is idle."""
+    wait until no cell is queued or running and the kernel is idle; the notebook with its outputs
+    is then `page.coursekit_notebook` (nbformat's JSON)."""
     page.goto(url)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=90_000)
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
@@ -30,6 +31,9 @@ def open_and_run_all(page, url: str, timeout_s: float = RUN_ALL_TIMEOUT_S) -> No
             return k.status !== 'idle' || prompts.some(t => t.includes('*'));
         }""")
         if not busy:
+            # the notebook as the kernel left it, every cell's outputs: nbval compares these instead of
+            # running the lecture a second time (../../conftest.py)
+            page.coursekit_notebook = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.toJSON()")
             return
         time.sleep(0.5)
     raise TimeoutError(f"the notebook did not finish running within {timeout_s} s")
