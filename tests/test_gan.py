@@ -309,3 +309,21 @@ def test_bad_configurations_and_inputs_are_refused_with_what_came():
         unconditional.sample(3, z=torch.zeros(3, 5))
     with pytest.raises(ValueError, match=r"levels 0..16, got values in 20..20"):
         GAN(dcgan_digits(latent_dim=4, width=4)).loss((torch.full((2, 1, 8, 8), 20),))
+
+
+def test_the_ring_experiment_trains_the_shared_network_and_scores_it():
+    """A 3-step smoke run of the lecture's helper (the numbers themselves are benchmarks/gan_quality.py's): the
+    configuration it names is the one trained, and the coverage is mode_coverage's on the returned samples."""
+    from coursekit.data.toy2d import EightGaussians
+    from coursekit.evaluation import mode_coverage
+    from coursekit.evaluation.gan_ring import ring_experiment
+    from coursekit.models.gan import RING_DEFAULTS, RING_NETWORK
+
+    options = {**RING_DEFAULTS["unrolled"], "steps": 3}
+    run = ring_experiment(**options, seed=0, n_samples=50)
+    model = run["model"]
+    assert (model.config.loss, model.config.unroll, model.config.lr_d) == ("minimax", 5, 5e-4)
+    assert model.config.hidden == RING_NETWORK["hidden"] and run["samples"].shape == (50, 2)
+    assert run["history"].logged("g_loss")[0] == [0, 1, 2] and run["seconds"] > 0
+    ring = EightGaussians()
+    assert run["coverage"]["modes_hit"] == mode_coverage(run["samples"], ring.modes.float(), ring.std)["modes_hit"]

@@ -1,0 +1,54 @@
+"""Mode collapse on the ring of eight Gaussians: one small GAN trained and scored in one call.
+
+    from coursekit.models.gan import RING_DEFAULTS
+    runs = {name: ring_experiment(**options, seed=0) for name, options in RING_DEFAULTS.items()}
+    runs["vanilla (collapses)"]["coverage"]["modes_hit"]        # 1: the pinned collapse
+
+`ring_experiment(loss, ...)` trains the shared small MLP GAN (`coursekit.models.gan.RING_NETWORK`) on
+10 000 points of `data.EightGaussians()` with the course's trainer (the model's own k-critic-step
+`training_step`, through `coursekit.training.train`) and scores `n_samples` of its samples with
+`mode_coverage`: the modes hit and the share of samples within 3σ of a mode. Lecture 07 runs the
+configurations of `RING_DEFAULTS` side by side; `benchmarks/gan_quality.py` runs them over seeds.
+(It lives here, not in `coursekit.models.gan`, because a model module may not import the trainer or
+the evaluation: tests/test_import_graph.py.)
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from ..data.toy2d import EightGaussians, toy_dataset
+from ..models.gan import GAN, RING_NETWORK
+from ..training import train
+from ..utils import seeded_generator
+from .coverage import mode_coverage
+
+__all__ = ["ring_experiment"]
+
+
+def ring_experiment(loss: str, *, steps: int = 2000, seed: int = 0, k: int = 1, unroll: int = 0,
+                    minibatch_std: bool = False, lr: float = 5e-3, n_samples: int = 2000,
+                    batch_size: int = 128, **fields: Any) -> dict[str, Any]:
+    """Train a GAN with `loss` (one of GAN_LOSSES) on the 8-Gaussian ring for `steps` trainer steps (k critic
+    steps per generator step, so steps / k generator steps) at learning rate `lr` (Adam), and score it.
+
+    The network is RING_NETWORK's; `fields` set other GANConfig fields (`lr_g`, `lr_d`, `betas`, `gp_weight`,
+    `unroll_lr`, `hidden`, ...). The data (10 000 points), the initial weights, the batches and the samples
+    are all seeded by `seed`. Returns {"model", "history", "samples" (n_samples, 2) float32, "coverage"
+    (`mode_coverage`'s dict: "modes_hit", "fraction_near_a_mode", ...), "seconds" (the training alone)}."""
+    ring = EightGaussians()
+    points = toy_dataset("8gaussians", 10_000, seed=seed)
+    loader = DataLoader(points, batch_size=batch_size, shuffle=True, drop_last=True,
+                        generator=seeded_generator(seed))
+    torch.manual_seed(seed)
+    model = GAN(**{**RING_NETWORK, **fields, "shape": (2,), "loss": loss, "k": k, "unroll": unroll,
+                   "minibatch_std": minibatch_std})
+    start = time.perf_counter()
+    history = train(model, loader, steps=steps, lr=lr, seed=seed, device="cpu", progress=False)
+    seconds = time.perf_counter() - start
+    samples = model.sample(n_samples, generator=seeded_generator(seed + 1)).float()
+    coverage = mode_coverage(samples, ring.modes.float(), ring.std)
+    return {"model": model, "history": history, "samples": samples, "coverage": coverage, "seconds": seconds}
