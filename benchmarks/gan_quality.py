@@ -3,11 +3,11 @@ GAN's accuracy, CycleGAN's cycle error, and why likelihood is not sample quality
 
 Five parts (`--parts`), each trained from scratch per seed and printed per seed, then as mean ± sd:
 
-- `ring`: the shared small MLP GAN of `coursekit.models.gan.RING_DEFAULTS` on the ring of eight Gaussians,
-  through `coursekit.evaluation.gan_ring.ring_experiment`, for every loss (minimax, non-saturating, least
-  squares, Wasserstein with gradient penalty) and two remedies for mode collapse (the unrolled generator,
-  the minibatch-std discriminator feature), each for `--ring-factor` × its lecture's steps; modes hit
-  (of 8) and the share of 2000 samples within 3σ of a mode (`evaluation.mode_coverage`).
+- `ring`: the small MLP GAN of `coursekit.models.gan.RING_NETWORK` on the ring of eight Gaussians, through
+  `coursekit.evaluation.gan_ring.ring_experiment`, in every configuration of `gan.RING_DEFAULTS` (the
+  lecture's: the pinned collapse, the losses, WGAN-GP, the unrolled remedy) and one more remedy, the pinned
+  collapse with the minibatch-std discriminator feature; each for `--ring-factor` × its lecture's steps;
+  modes hit (of 8) and the share of 2000 samples within 3σ of a mode (`evaluation.mode_coverage`).
 - `digits`: the DCGAN of `gan.dcgan_digits()` trained with `gan.DIGITS_TRAINING`; the Fréchet distance of 400
   samples to the test digits in the evaluation classifier's features (n = 400), beside
   `evaluation.frechet_reference`'s real-vs-real, per-pixel-floor and noise values at the same n.
@@ -45,22 +45,23 @@ from coursekit import data, evaluation
 from coursekit.evaluation.gan_ring import ring_experiment
 from coursekit.models import FVSBN
 from coursekit.models.cyclegan import CYCLE_TRAINING, CycleGAN2D, unpaired_loader
-from coursekit.models.gan import DIGITS_TRAINING, GAN, GAN_LOSSES, RING_DEFAULTS, dcgan_digits
+from coursekit.models.gan import DIGITS_TRAINING, GAN, RING_DEFAULTS, dcgan_digits
 from coursekit.models.memoriser import Memoriser, NoisyMixture
 from coursekit.training import train
 from coursekit.utils import seeded_generator
 
 PARTS = ("ring", "digits", "conditional", "cycle", "likelihood")
 
-RING_ROWS: dict[str, tuple[str, str, dict]] = {
-    "minimax": ("minimax (saturating)", "minimax", {}),
-    "non_saturating": ("non-saturating", "non_saturating", {}),
-    "least_squares": ("least squares (LSGAN)", "least_squares", {}),
-    "wasserstein": ("WGAN-GP", "wasserstein", {}),
-    "unrolled": ("non-saturating, unrolled 5", "non_saturating", dict(unroll=5)),
-    "minibatch_std": ("non-saturating, minibatch std", "non_saturating", dict(minibatch_std=True)),
-}
-"""key → (the name printed, the loss, ring_experiment's other options)."""
+
+def ring_rows() -> dict[str, dict]:
+    """name → `ring_experiment`'s keyword arguments: every entry of RING_DEFAULTS, and the pinned collapse (its
+    entry named "vanilla ...") with the minibatch-std feature as a second remedy."""
+    rows = {name: dict(settings) for name, settings in RING_DEFAULTS.items()}
+    vanilla = next((name for name in rows if name.startswith("vanilla")), None)
+    if vanilla is not None:
+        rows["vanilla + minibatch std"] = dict(rows[vanilla], minibatch_std=True)
+    return rows
+
 
 FVSBN_TRAINING = dict(lr=1e-2, epochs=60, patience=5)
 """Lecture 04a's FVSBN: Adam at 1e-2, at most 60 epochs, early stopping on the validation NLL."""
@@ -74,26 +75,24 @@ def mean_sd(values: list[float], digits: int = 3) -> str:
     return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
-def ring_steps(loss: str, factor: float) -> int:
-    """`factor` × the steps the lecture's ring experiment gives `loss` (RING_DEFAULTS)."""
-    return int(round(factor * dict(RING_DEFAULTS["shared"], **RING_DEFAULTS.get(loss, {}))["steps"]))
-
-
 # --- the parts: each returns {row name: [one dict per seed]} ------------------------------------------------
 
 def part_ring(args) -> dict[str, list[dict]]:
     print(f"\n## ring of eight Gaussians: modes hit (of 8), share of 2000 samples within 3σ of a mode; "
           f"{args.ring_factor:g} × the lecture's steps", flush=True)
     print(f"{'model':32s} {'seed':>4s} {'steps':>6s} {'modes':>5s} {'near':>6s} {'train s':>8s}", flush=True)
-    results = {}
-    for key in args.ring:
-        name, loss, options = RING_ROWS[key]
-        steps = args.ring_steps or ring_steps(loss, args.ring_factor)
+    results, every = {}, ring_rows()
+    for name in args.ring or list(every):
+        if name not in every:
+            raise SystemExit(f"--ring {name!r}: no such ring experiment; there are {list(every)}")
+        settings = dict(every[name])
+        steps = args.ring_steps or int(round(args.ring_factor * settings.pop("steps", 2000)))
+        settings.pop("steps", None)
         rows = []
         for seed in args.seeds:
-            r = ring_experiment(loss, steps=steps, seed=seed, **options)
+            r = ring_experiment(**settings, steps=steps, seed=seed)
             row = {"modes": r["coverage"]["modes_hit"], "near": r["coverage"]["fraction_near_a_mode"],
-                   "seconds": r["seconds"], "steps": steps}
+                   "seconds": r["seconds"], "steps": steps, "loss": settings["loss"]}
             rows.append(row)
             print(f"{name:32s} {seed:4d} {steps:6d} {row['modes']:5d} {row['near']:6.3f} {row['seconds']:8.1f}",
                   flush=True)
@@ -256,7 +255,7 @@ def part_likelihood(args, splits, clf, reference, gan_rows: list[dict] | None) -
 
 def check_targets(results: dict[str, dict[str, list[dict]]], quick: bool) -> None:
     print("\n## issue 18's targets" + (" (--quick: short runs, expected to miss them)" if quick else ""))
-    ring = results.get("ring", {}).get(RING_ROWS["wasserstein"][0])
+    ring = next((rows for rows in results.get("ring", {}).values() if rows and rows[0]["loss"] == "wasserstein"), None)
     if ring:
         ok = all(r["modes"] == 8 and r["near"] >= 0.8 for r in ring)
         print(f"WGAN-GP: all 8 modes with >= 80% near a mode at every seed: {'met' if ok else 'NOT met'} "
@@ -277,8 +276,8 @@ def main() -> int:
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="seed 0 and short runs: a smoke test, not a measurement")
-    parser.add_argument("--ring", nargs="+", default=list(RING_ROWS), choices=list(RING_ROWS),
-                        help="the ring rows to run")
+    parser.add_argument("--ring", nargs="+", default=None, help=f"the ring experiments to run (default all: "
+                                                                 f"{', '.join(ring_rows())})")
     parser.add_argument("--ring-factor", type=float, default=2.0, help="ring steps = this × the lecture's steps")
     parser.add_argument("--ring-steps", type=int, default=None, help="ring steps for every row (overrides the factor)")
     parser.add_argument("--digits-steps", type=int, default=None, help=f"default {DIGITS_TRAINING['steps']}")
@@ -295,9 +294,6 @@ def main() -> int:
         args.cycle_steps = args.cycle_steps or 50
         args.fvsbn_epochs = args.fvsbn_epochs or 2
     torch.set_num_threads(args.threads)
-    unknown = sorted(set(GAN_LOSSES) - {loss for _, loss, _ in RING_ROWS.values()})
-    if unknown:
-        print(f"(losses of gan.GAN_LOSSES without a ring row here: {unknown})")
     print(f"lecture 07 GAN benchmark: parts {args.parts}, seeds {args.seeds}, {torch.get_num_threads()} thread(s)"
           + (" (--quick: short runs, not a measurement)" if args.quick else ""), flush=True)
 
