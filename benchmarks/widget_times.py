@@ -1,6 +1,6 @@
 """How long each lecture widget takes to answer a slider move: from setting the value to new PNG bytes.
 
-Builds every widget of lectures 00-03 as the lectures do, with the lectures' default
+Builds every widget of lectures 00-03 and lecture 07's latent walk as the lectures do, with the lectures' default
 architectures and widget arguments, and moves each slider through a fixed list of values:
 
     kl_fit_demo              lecture 00   separation d and weight w (the reverse fit runs each time)
@@ -8,6 +8,7 @@ architectures and widget arguments, and moves each slider through a fixed list o
     interpolation_widget     lectures 01-02   t along the path, and the path's kind
     latent_traversal_widget  lecture 02   z_1, z_2, ... of a 16-D VAE (16 sliders)
     beta_vae_widget          lecture 03   β over five trained β-VAEs on 32×32 sprites
+    latent_walk_slider       lecture 07   t along a direction and the direction, eight DCGAN digits (untrained)
 
 The models are the lectures' architectures (lecture 02's VAE: 16 latents, 2 × 512 hidden
 units; lecture 03's: 10 latents, 2 × 256, 32×32 sprites, five β), trained for only
@@ -34,6 +35,7 @@ import torch
 from coursekit import data, viz
 from coursekit.data import sprites
 from coursekit.models import VAE
+from coursekit.models.gan import GAN, dcgan_digits
 from coursekit.training import train
 
 
@@ -128,6 +130,16 @@ def main() -> None:
     box = viz.beta_vae_widget(models, x_all, factors_all, sprite_splits.train.factor_names, bins=20, seed=args.seed)
     moves = [("beta", b) for b in (1.0, 2.0, 4.0, 8.0, 0.5, 4.0, 1.0, 8.0)]
     report("beta_vae_widget (lecture 03)", box, time_moves(box, moves, args.repeats))
+
+    # ---- lecture 07: the latent walk, eight codes of the digits DCGAN along two directions (its weights do not
+    # change the time an update takes, so it is not trained here)
+    gan = GAN(dcgan_digits()).eval()
+    z = gan.noise(8, generator=torch.Generator().manual_seed(args.seed))
+    directions = {name: torch.randn(gan.config.latent_dim, generator=torch.Generator().manual_seed(args.seed + k))
+                  for k, name in enumerate(("first", "second"), start=1)}
+    box = viz.latent_walk_slider(lambda codes: gan.sample(len(codes), z=codes), z, directions, limit=6.0, levels=17)
+    moves = [("t", t) for t in (1.0, 2.5, -3.0, 6.0)] + [("direction", "second"), ("t", 0.5), ("direction", "first")]
+    report("latent_walk_slider (lecture 07)", box, time_moves(box, moves, args.repeats))
 
 
 if __name__ == "__main__":
