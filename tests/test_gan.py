@@ -322,7 +322,8 @@ def test_the_ring_experiment_trains_the_shared_network_and_scores_it():
     options = {**RING_DEFAULTS["unrolled"], "steps": 3}
     run = ring_experiment(**options, seed=0, n_samples=50)
     model = run["model"]
-    assert (model.config.loss, model.config.unroll, model.config.lr_d) == ("minimax", 5, 5e-4)
+    assert (model.config.loss, model.config.unroll, model.config.lr_d) == ("minimax", options["unroll"], 5e-4)
+    assert options["unroll"] > 0
     assert model.config.hidden == RING_NETWORK["hidden"] and run["samples"].shape == (50, 2)
     assert run["history"].logged("g_loss")[0] == [0, 1, 2] and run["seconds"] > 0
     ring = EightGaussians()

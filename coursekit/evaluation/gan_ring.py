@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
 from ..data.toy2d import EightGaussians, toy_dataset
 from ..models.gan import GAN, RING_NETWORK
@@ -41,8 +41,11 @@ def ring_experiment(loss: str, *, steps: int = 2000, seed: int = 0, k: int = 1, 
     (`mode_coverage`'s dict: "modes_hit", "fraction_near_a_mode", ...), "seconds" (the training alone)}."""
     ring = EightGaussians()
     points = toy_dataset("8gaussians", 10_000, seed=seed)
-    loader = DataLoader(points, batch_size=batch_size, shuffle=True, drop_last=True,
-                        generator=seeded_generator(seed))
+    shuffle = seeded_generator(seed)
+    # The batches of DataLoader(points, batch_size, shuffle=True, drop_last=True, generator=shuffle), each
+    # fetched as points[indices] in one indexing instead of 128 single rows and a collate (the same tensors).
+    batches = BatchSampler(RandomSampler(points, generator=shuffle), batch_size, drop_last=True)
+    loader = DataLoader(points, sampler=batches, batch_size=None, generator=shuffle)
     torch.manual_seed(seed)
     model = GAN(**{**RING_NETWORK, **fields, "shape": (2,), "loss": loss, "k": k, "unroll": unroll,
                    "minibatch_std": minibatch_std})
