@@ -9,7 +9,7 @@
 # 5. walk a GAN's latent space — **interpolation**, **vector arithmetic**, a latent-walk slider — sample a **conditional GAN** per class, and **invert** a generator to find $z$ with $G(z) \approx x$;
 # 6. explain **cycle consistency** (CycleGAN) on a toy domain pair, and why **likelihood is not sample quality**, with two models that make the point.
 #
-# **Time:** about 75 minutes of reading; the notebook runs top to bottom in under two minutes on a 2-core CPU the first time (108 s of CPU time measured cold, most of it training the ring's five GANs and the two DCGANs; 223 s of wall time on a shared, loaded machine), in seconds afterwards (the trained models are cached on disk).
+# **Time:** about 75 minutes of reading; the notebook runs top to bottom in about two minutes on a 2-core CPU the first time (137 s measured cold on a shared machine, 103 s of it the kernel's CPU time; the ring's five GANs take half of that, the two DCGANs nearly a third), in seconds afterwards (the trained models are cached on disk).
 # **Before you start:** lecture 00 (the KL and JS divergences, mode-covering and mode-seeking fits), 00b (the Fréchet distance and its references), 02 (a latent space and its interpolations).
 
 # %%
@@ -21,9 +21,9 @@ SEED = 0             # every random number below follows from it
 DEVICE = "auto"      # "auto" = CUDA, then Apple MPS, then CPU
 D_STEPS = (1, 10, 100, 1000)   # discriminator steps against a frozen generator (section 2)
 RING_STEPS = None    # trainer steps of every GAN on the ring (None: each its own, RING_DEFAULTS)
-UNROLL = 5           # discriminator steps the unrolled generator looks ahead (section 4; 0 skips it)    GPU: 10
-DCGAN_STEPS = 800    # discriminator steps of the DCGAN on the digits (one generator step each)          GPU: 10000
-CONDITIONAL_STEPS = 800  # the same for the class-conditional DCGAN (0 skips it)                        GPU: 10000
+UNROLL = None        # discriminator steps the unrolled generator looks ahead (None: RING_DEFAULTS'; 0 skips it)
+DCGAN_STEPS = None   # discriminator steps of the DCGAN, one generator step each (None: DIGITS_TRAINING's)  GPU: 10000
+CONDITIONAL_STEPS = None # the same for the class-conditional DCGAN (None: DIGITS_TRAINING's; 0 skips it)  GPU: 10000
 WIDTH = 32           # DCGAN's base channels                                                             GPU: 64
 INVERT_STEPS = 300   # Adam steps of GAN inversion per start
 RESTARTS = 3         # random starts per inverted digit (the best kept)                                  GPU: 20
@@ -78,7 +78,7 @@ V = value_function(real_logits, fake_logits)
 by_hand = torch.log(torch.sigmoid(real_logits)).mean() + torch.log(1 - torch.sigmoid(fake_logits)).mean()
 print(f"V(G, D) from logits {V.item():.6f}, from D = σ(ℓ) by hand {by_hand.item():.6f}; "
       f"the discriminator's loss {discriminator_loss(real_logits, fake_logits, 'minimax').item():.6f} = −V")
-huge = torch.tensor([40.0])                                               # D is sure this sample is real: σ(40) rounds to 1 in float32
+huge = torch.tensor([40.0])                       # D is sure this sample is real: σ(40) rounds to 1 in float32
 print(f"at ℓ = 40: log(1 − σ(ℓ)) by hand {torch.log(1 - torch.sigmoid(huge)).item()}, "
       f"from the logit −softplus(ℓ) = {-torch.nn.functional.softplus(huge).item():.1f}")
 
@@ -94,8 +94,8 @@ print(f"at ℓ = 40: log(1 − σ(ℓ)) by hand {torch.log(1 - torch.sigmoid(hug
 # The cell makes it concrete on the lecture's 1-D data, $p_d = \tfrac12 \mathcal N(-2, 0.5^2) + \tfrac12 \mathcal N(2, 0.5^2)$ (`data.toy2d.gan_mixture_1d`). The "generator" is frozen and known in closed form — it got the left mode right and put 30% of its mass in a wide bump in the wrong place — so $D^*$ and JS are exact. A discriminator (the package's `MLPDiscriminator`, 2 × 32 units) then takes the inner loop of Algorithm 1, $k$ steps on fresh minibatches of 256 real and 256 fake points, and is drawn after each of `D_STEPS`.
 
 # %%
-p_d = data.toy2d.gan_mixture_1d()                                                               # ½ N(−2, ½²) + ½ N(2, ½²)
-p_m = data.toy2d.gan_mixture_1d(means=(-2.0, 0.5), stds=(0.5, 1.0), weights=(0.7, 0.3))           # the frozen generator
+p_d = data.toy2d.gan_mixture_1d()                                                        # ½ N(−2, ½²) + ½ N(2, ½²)
+p_m = data.toy2d.gan_mixture_1d(means=(-2.0, 0.5), stds=(0.5, 1.0), weights=(0.7, 0.3))    # the frozen generator
 x_1d = torch.linspace(-5, 5, 2001, dtype=torch.float64)
 log_p_d, log_p_m = p_d.log_prob(x_1d), p_m.log_prob(x_1d)
 d_star = data.toy2d.optimal_discriminator(log_p_d, log_p_m)
@@ -181,7 +181,7 @@ RING_RUNS = {   # RING_DEFAULTS' settings (shared with benchmarks/gan_quality.py
     "non_saturating": "non-saturating",
     "least_squares": "least squares (LSGAN)",
     "wasserstein": "WGAN-GP",
-    "unrolled": f"the pinned collapse, G unrolled {UNROLL} D steps ahead",
+    "unrolled": "the pinned collapse, its generator unrolled",
 }
 ring = data.toy2d.EightGaussians()
 
@@ -203,8 +203,8 @@ def ring_gan(settings):
     return model, history, samples, evaluation.mode_coverage(samples, ring.modes.float(), ring.std)
 
 
-ring_settings = {label: dict(RING_DEFAULTS[key], **({"unroll": UNROLL} if key == "unrolled" else {}))
-                 for key, label in RING_RUNS.items() if key != "unrolled" or UNROLL}
+ring_settings = {label: dict(RING_DEFAULTS[key], **({"unroll": UNROLL} if key == "unrolled" and UNROLL else {}))
+                 for key, label in RING_RUNS.items() if key != "unrolled" or UNROLL != 0}
 ring_results = {label: ring_gan(settings) for label, settings in ring_settings.items()}
 rows = [f"| {name} | {', '.join(f'{k} {v}' for k, v in ring_settings[name].items())} | {c['modes_hit']} of 8 | "
         f"{c['fraction_near_a_mode']:.0%} |" for name, (_, _, _, c) in ring_results.items()]
@@ -219,11 +219,11 @@ viz.show(viz.ring_samples_figure({name: r[2] for name, r in ring_results.items()
                          for name, r in ring_results.items()) + ".")
 
 # %% [markdown]
-# Measured with the default parameters (seed 0): the pinned configuration **collapses** onto 1 of the 8 modes, with 100% of its samples within 3σ of it — every sample is a good sample, of one mode only: fidelity without diversity, which the share of samples near a mode alone would never reveal, so the table needs both columns. With the discriminator ten times slower than the generator, the generator can always find one point the discriminator still likes and move everything there before the discriminator catches up. The non-saturating loss covers 8 of 8 modes (93% of samples near one), least squares 7 of 8 (79%), WGAN-GP 8 of 8 (77%), and the pinned configuration's loss and learning rates with the **unrolled** generator 8 of 8 (87%), in fewer steps. What this bounds: what these settings do at this seed, one run each. GAN training is sensitive to both: the settings are tuned per loss (WGAN-GP's penalty weight is λ = 0.1 here; with the images' λ = 10 its critic and generator oscillate on this ring and cover 0 to 3 modes, as `RING_DEFAULTS`' notes record), and `benchmarks/gan_quality.py` repeats every row over three seeds. Nor is it a ranking of the losses in general: at other settings they order differently (exercise (b) changes the pinned one).
+# Measured with the default parameters (seed 0): the pinned configuration **collapses** onto 1 of the 8 modes, with 100% of its samples within 3σ of it — every sample is a good sample, of one mode only: fidelity without diversity, which the share of samples near a mode alone would never reveal, so the table needs both columns. A reading of the picture, not a measurement: with the discriminator ten times slower than the generator, the generator can find one point the discriminator still likes and move everything there before the discriminator catches up. The non-saturating loss covers 8 of 8 modes (93% of samples near one), least squares 7 of 8 (79%), WGAN-GP 8 of 8 (85%), and the pinned configuration's loss and learning rates with the **unrolled** generator, looking 3 discriminator steps ahead, 8 of 8 (88%), in fewer steps. What this bounds: what these settings do at this seed, one run each. At seeds 1 and 2 the pinned configuration covered 3 and 0 modes (`RING_DEFAULTS`' notes: it sits on one mode or hops between them), while the other four covered 7 or 8 at every seed. GAN training is sensitive to both: the settings are tuned per loss (WGAN-GP's penalty weight is λ = 0.1 here; with the images' λ = 10 its critic and generator oscillate on this ring and cover 0 to 3 modes, as `RING_DEFAULTS`' notes record), and `benchmarks/gan_quality.py` repeats every row over three seeds. Nor is it a ranking of the losses in general: at other settings they order differently (exercise (b) changes the pinned one).
 #
 # **The unrolled GAN, the right way round.** Seed 000 writes the remedy as "unrolling — use $k$ previous $D$ for each $G$ update". That is backwards: an unrolled GAN (Metz et al., 2017) looks **ahead**, not back. For the generator's update it simulates $K$ *future* steps of the discriminator on the current batch,
 # $$\theta_D^{0} = \theta_D, \qquad \theta_D^{k+1} = \theta_D^{k} + \eta\, \nabla_{\theta_D} V\big(\theta_G, \theta_D^{k}\big), \qquad k = 0, \dots, K-1,$$
-# and takes the generator's loss against the discriminator it would face *after* them, $V(\theta_G, \theta_D^{K}(\theta_G))$, differentiating **through** the $K$ steps (`create_graph=True`): the term $\partial V/\partial\theta_D^{K} \cdot d\theta_D^{K}/d\theta_G$ tells the generator how the discriminator will react to its move. A generator that piles onto one mode now sees that the discriminator would punish that mode within $K$ steps, so the move no longer pays. The discriminator's own update is the ordinary one, and the simulated steps are thrown away (`GAN.generator_objective`, `GANConfig.unroll`). Keeping *past* discriminators is a different idea (historical averaging, Salimans et al. 2016). Unrolling costs $K$ extra forward and backward passes through $D$ per generator step, and a second-order backward through them. **Minibatch features** are the other remedy the syllabus names: the discriminator sees a statistic of the whole batch — here its standard deviation (`minibatch_std=True`, after Salimans et al.'s minibatch discrimination) — and a collapsed batch, all alike, gives itself away.
+# and takes the generator's loss against the discriminator it would face *after* them, $V(\theta_G, \theta_D^{K}(\theta_G))$, differentiating **through** the $K$ steps (`create_graph=True`): the term $\partial V/\partial\theta_D^{K} \cdot d\theta_D^{K}/d\theta_G$ tells the generator how the discriminator will react to its move. A generator that piles onto one mode now sees that the discriminator would punish that mode within $K$ steps, so the move no longer pays. The discriminator's own update is the ordinary one, and the simulated steps are thrown away (`GAN.generator_objective`, `GANConfig.unroll`). Keeping *past* discriminators is a different idea (historical averaging, Salimans et al. 2016). Unrolling costs $K$ extra forward and backward passes through $D$ per generator step, and a second-order backward through them. **Minibatch features** are the other remedy the syllabus names: the discriminator sees a statistic of the whole batch — here its standard deviation (`minibatch_std=True`, after Salimans et al.'s minibatch discrimination) — and a collapsed batch, all alike, gives itself away. On the pinned collapse it is no reliable cure: it covered 0, 0 and 8 modes at seeds 0, 1, 2 (`RING_DEFAULTS`' notes).
 #
 # The two players' losses (moving averages over 25 steps) say little about progress: each is measured against an opponent that keeps changing, and neither falls steadily the way a likelihood does.
 
@@ -242,14 +242,15 @@ viz.show(viz.adversarial_curves_figure({name: r[1] for name, r in ring_results.i
 # - **no fully connected hidden layers** (only the projection of $z$ at the generator's input);
 # - **ReLU** in the generator, **Tanh** at its output (images in $[-1, 1]$); **LeakyReLU** in the discriminator.
 #
-# `dcgan_digits()` builds them for 8×8 digits: the 17 grey levels are mapped to $[-1, 1]$ inside the model and samples mapped back. The printout is the two networks; training is `DCGAN_STEPS` discriminator steps, each followed by one generator step ($k = 1$), non-saturating loss, Adam at DCGAN's $2 \times 10^{-4}$ and $\beta_1 = 0.5$.
+# `dcgan_digits()` builds them for 8×8 digits: the 17 grey levels are mapped to $[-1, 1]$ inside the model and samples mapped back. The printout is the two networks; training is `DIGITS_TRAINING`'s discriminator steps (the benchmark's), each followed by one generator step ($k = 1$), non-saturating loss, Adam at DCGAN's $2 \times 10^{-4}$ and $\beta_1 = 0.5$.
 
 # %%
 torch.manual_seed(SEED)
 dcgan = GAN(dcgan_digits(width=WIDTH)).to(device)
 print(dcgan.generator, "\n", dcgan.discriminator, sep="")
-dc_history = train_cached(dcgan, loaders["train"], steps=DCGAN_STEPS, lr=DIGITS_TRAINING["lr"], seed=SEED, device=device,
-                          cache_dir=CACHE_DIR, retrain=RETRAIN, name="dcgan-digits", progress=False, report=True)
+dc_history = train_cached(dcgan, loaders["train"], steps=DCGAN_STEPS or DIGITS_TRAINING["steps"], lr=DIGITS_TRAINING["lr"],
+                          seed=SEED, device=device, cache_dir=CACHE_DIR, retrain=RETRAIN, name="dcgan-digits",
+                          progress=False, report=True)
 dcgan.eval()
 dc_samples = dcgan.sample(FRECHET_N, generator=seeded_generator(SEED)).cpu()
 viz.show(viz.image_grid(dc_samples[:64], nrow=16, levels=K),
@@ -273,7 +274,7 @@ viz.show(viz.frechet_scale_figure({"DCGAN samples": fd_dcgan},
              f"{scale['floor'].value:.1f} and noise {scale['noise'].value:.1f}.")
 
 # %% [markdown]
-# Measured with the default parameters (seed 0): the DCGAN's 400 samples are at 17.5 — much nearer the real digits (7.1) than the independent-pixel floor (112.4) or noise (179.6) — after `DCGAN_STEPS` = 800 discriminator and 800 generator steps.
+# Measured with the default parameters (seed 0): the DCGAN's 400 samples are at 16.6 — much nearer the real digits (7.1) than the independent-pixel floor (112.4) or noise (179.6) — after 750 discriminator and 750 generator steps (`DIGITS_TRAINING`). `DIGITS_TRAINING`'s notes record 17.4, 21.5 and 24.1 at seeds 0, 1, 2, measured separately: read a single run's number as one draw from a spread of several units.
 #
 # What the number measures, and what it does not. It compares the **first two moments** of 400 samples' features in a network trained to tell digits apart: it sees what that classifier needs — strokes, shapes, the mix of classes — and is blind to what it ignores (a faint speckle, a shifted pixel). It mixes **fidelity** and **diversity** into one number: a generator that draws one perfect 3 scores badly. It is biased upwards at small $n$, which is why real digits score about 7, not 0, and why only numbers at the same $n$ compare. It cannot tell a new digit from a **copied** training digit (section 9 builds a model that scores like real data by memorising). And it is not the FID of the papers: published MNIST FIDs — Lucic et al. (2018) report about 6.8 for the non-saturating GAN and 20.3 for WGAN-GP — use Inception features of 28×28 images; they are context, not comparable with these numbers.
 #
@@ -318,7 +319,7 @@ viz.show(viz.image_rows_figure({f"G(z), codes of {a}s": before[:12], f"G(z + z̄
              f"difference of the class means ({share_b:.0%} of 20 such images classified as 7s).")
 
 # %% [markdown]
-# Measured with the default parameters: 65% of the 20 moved codes come out as 7s (none did before the move), where 9% of random samples are 7s. The direction carries much of what makes a 7 a 7 in this generator, not all of it: it is one mean difference in 32 dimensions, estimated from 20 codes per class, and a third of the moved codes stay 1s or become something else. Radford et al. saw the same with faces: single codes gave unstable results, averages of three were needed.
+# Measured with the default parameters: 45% of the 20 moved codes come out as 7s (none did before the move), where 8% of random samples are 7s. The direction carries part of what makes a 7 a 7 in this generator, not all of it: it is one mean difference in 32 dimensions, estimated from 20 codes per class, and the other moved codes stay 1s or become something else (the picture shows which). Radford et al. saw the same with faces: single codes gave unstable results, averages of three were needed.
 #
 # **The latent walk.** The slider moves eight codes together along one unit direction, $z + t\,u$, and the row shows $G(z + t\,u)$; the dropdown picks $u$: the vector-arithmetic direction $\bar z_7 - \bar z_1$, a random direction, or the line from a 3's code to an 8's. At $t = 0$ the row is the eight samples themselves. Far out ($\lvert t\rvert$ beyond a few units, where a Gaussian's codes rarely are) the images degrade: the generator was never trained there.
 
@@ -336,11 +337,12 @@ walk
 # Give both players the label: $G(z, y)$ and $D(x, y)$ (Mirza & Osindero, 2014). Here $G$ reads $[z, \text{one-hot}(y)]$ and $D$ gets the one-hot label as ten constant image channels. The discriminator now rejects a good 3 offered as a 7, so the generator must obey the label. The grid samples one row per class $y = 0, \dots, 9$; the classifier reads 400 samples (40 of each class) and counts how often it agrees with the requested label.
 
 # %%
-if CONDITIONAL_STEPS:
+if CONDITIONAL_STEPS != 0:
     torch.manual_seed(SEED)
     cgan = GAN(dcgan_digits(conditional=True, width=WIDTH)).to(device)
-    train_cached(cgan, loaders["train"], steps=CONDITIONAL_STEPS, lr=DIGITS_TRAINING["lr"], seed=SEED, device=device,
-                 cache_dir=CACHE_DIR, retrain=RETRAIN, name="dcgan-digits-conditional", progress=False, report=True)
+    train_cached(cgan, loaders["train"], steps=CONDITIONAL_STEPS or DIGITS_TRAINING["steps"], lr=DIGITS_TRAINING["lr"],
+                 seed=SEED, device=device, cache_dir=CACHE_DIR, retrain=RETRAIN, name="dcgan-digits-conditional",
+                 progress=False, report=True)
     cgan.eval()
     requested = torch.arange(10).repeat_interleave(FRECHET_N // 10).to(device)      # 0 × 40, 1 × 40, …
     c_samples = cgan.sample(len(requested), labels=requested, generator=seeded_generator(SEED))
@@ -354,7 +356,7 @@ if CONDITIONAL_STEPS:
                  f"at the bottom; the classifier agrees with the requested class for {accuracy:.0%} of such samples.")
 
 # %% [markdown]
-# Measured with the default parameters (seed 0): after `CONDITIONAL_STEPS` = 800 steps, the classifier labels 91.0% of the 400 samples as the digit that was asked for — against 98.4% on real test digits (the most a perfect generator could get with this classifier) and 10% for a generator that ignored its label — and the samples' Fréchet distance is 14.7 (40 per class, so the class mix is the test set's, roughly). What the accuracy bounds: whether the sample is recognisably the requested class to *this* classifier; not whether the samples of a class are diverse (one perfect 3 repeated would score 100%), which the Fréchet distance and the picture have to tell.
+# Measured with the default parameters (seed 0): after `DIGITS_TRAINING`'s 750 steps, the classifier labels 90.8% of the 400 samples as the digit that was asked for — against 98.4% on real test digits (the most a perfect generator could get with this classifier) and 10% for a generator that ignored its label — and the samples' Fréchet distance is 17.3 (40 per class, so the class mix is the test set's, roughly). What the accuracy bounds: whether the sample is recognisably the requested class to *this* classifier; not whether the samples of a class are diverse (one perfect 3 repeated would score 100%), which the Fréchet distance and the picture have to tell.
 #
 # ## 8. GAN inversion
 #
@@ -388,7 +390,7 @@ viz.show(viz.image_rows_figure(rows, titles=titles, levels=K),
              f"inverted almost exactly (median {m_own:.1f}).")
 
 # %% [markdown]
-# Measured with the default parameters: the test digits are inverted almost exactly — median squared error 0.38 (from 0.09 to 1.63), about 0.08 per pixel on the $[-1, 1]$ scale, under one grey level — against 0.09 for the GAN's own samples, the optimiser's residual; all ten inversions keep their digit's class. Shifted two pixels, the median error is 17.65: the generator, trained on centred digits, has no code for an off-centre one and returns blurred compromises. The negatives, 90.92: nothing in its range is dark on light, and $G(z^*)$ is a light-on-dark pattern that matches a few pixels. Inversion finds the closest point of the generator's range; it fails exactly where the range ends, which is also a test of what a GAN has learned: 1,000 training digits, centred, light strokes on a dark background.
+# Measured with the default parameters: the test digits are inverted almost exactly — median squared error 0.37 (from 0.19 to 1.10), about 0.08 per pixel on the $[-1, 1]$ scale, under one grey level — against 0.09 for the GAN's own samples, the optimiser's residual; all ten inversions keep their digit's class. Shifted two pixels, the median error is 17.85: the generator, trained on centred digits, has no code for an off-centre one and returns blurred compromises. The negatives, 92.53: nothing in its range is dark on light, and $G(z^*)$ is a light-on-dark pattern that matches a few pixels. Inversion finds the closest point of the generator's range; it fails exactly where the range ends, which is also a test of what a GAN has learned: 1,000 training digits, centred, light strokes on a dark background.
 #
 # ## 9. Cycle consistency: CycleGAN on a toy pair
 #
@@ -453,7 +455,7 @@ print(f"memoriser samples that are copies of a training digit: {(copies > 0).flo
       f"DCGAN samples that are: {dc_copies.float().mean():.0%}")
 
 # %% [markdown]
-# Measured with the default parameters: diluting the floor model with 99% noise costs 2.502 − 2.398 = 0.104 bits/dim, exactly the bound, while its samples become noise (Fréchet distance 177.9; noise itself 179.6). The memoriser's samples are training digits — 100% of them copies — and score 11.9, near the real digits' 7.1 and better than the DCGAN's 17.5, while its test likelihood, 2.553 bits/dim, is the worst in the table. Likelihood ranks the noisy model above the memoriser, the Fréchet distance the other way round: they measure different things (Theis et al., 2016, make the point in general). Neither catches the copying; the nearest-neighbour check in the last line does, which is why GAN papers (seed 001's slides) show each sample beside its nearest training image. None of the DCGAN's samples is an exact copy (near-copies would need a distance threshold). With a stronger base model the first example sharpens: `benchmarks/gan_quality.py` diluted lecture 04a's FVSBN (2.088 bits/dim) the same way and measured 2.192 bits/dim — better than the floor — with a Fréchet distance of 178.2 (means over seeds 0, 1, 2).
+# Measured with the default parameters: diluting the floor model with 99% noise costs 2.502 − 2.398 = 0.104 bits/dim, exactly the bound, while its samples become noise (Fréchet distance 177.9; noise itself 179.6). The memoriser's samples are training digits — 100% of them copies — and score 11.9, near the real digits' 7.1 and better than the DCGAN's 16.6, while its test likelihood, 2.553 bits/dim, is the worst in the table. Likelihood ranks the noisy model above the memoriser, the Fréchet distance the other way round: they measure different things (Theis et al., 2016, make the point in general). Neither catches the copying; the nearest-neighbour check in the last line does, which is why GAN papers (seed 001's slides) show each sample beside its nearest training image. None of the DCGAN's samples is an exact copy (near-copies would need a distance threshold). With a stronger base model the first example sharpens: `benchmarks/gan_quality.py` diluted lecture 04a's FVSBN (2.088 bits/dim) the same way and measured 2.192 bits/dim — better than the floor — with a Fréchet distance of 178.2 (means over seeds 0, 1, 2).
 #
 # ## 11. Beyond this lecture
 #
@@ -468,10 +470,10 @@ print(f"memoriser samples that are copies of a training digit: {(copies > 0).flo
 # - The saturating generator loss has gradient $D(G(z))$, which vanishes where a young generator's samples are; the non-saturating $-\log D(G(z))$ has $1 - D(G(z))$. LSGAN and WGAN-GP change the loss so that gradients do not vanish.
 # - Mode collapse, made reproducible: a minimax GAN whose discriminator learns ten times more slowly than its generator covers 1 of 8 modes of the ring (100% of its samples on that one); non-saturating, least-squares and WGAN-GP GANs with their own settings cover 7 or 8, and the unrolled generator fixes the pinned collapse (8 of 8).
 # - The unrolled GAN lets the **generator** look $K$ discriminator steps ahead and differentiates through them — not "previous discriminators", as seed 000 writes.
-# - DCGAN on the digits: Fréchet distance 17.5 at $n$ = 400, read between real digits (7.1) and independent pixels (112.4); a latent space where lines and mean differences mean something; a conditional DCGAN whose samples are the requested digit 91% of the time; inversion that recovers test digits and fails where the generator's range ends.
+# - DCGAN on the digits: Fréchet distance 16.6 at $n$ = 400, read between real digits (7.1) and independent pixels (112.4); a latent space where lines and mean differences mean something; a conditional DCGAN whose samples are the requested digit 91% of the time; inversion that recovers test digits and fails where the generator's range ends.
 # - Likelihood and sample quality are different measurements: a 99%-noise model beats a memoriser in bits/dim, and the memoriser beats every model here in Fréchet distance.
 #
-# **Exercises.** The graded exercise `exercises/07_gans.ipynb` writes the discriminator's and both generator losses from logits (numerically stable), the gradient penalty, and $D^*$ with the JS divergence on the 1-D mixture. Try also: (a) in section 2, give the discriminator `D_STEPS = (1, 3, 10)` only: how far is $V(G, D)$ from $V(G, D^*)$, and what does the generator then minimise? (b) The pinned collapse has a slow discriminator. Give it the generator's learning rate, `ring_gan(dict(RING_DEFAULTS["vanilla (collapses)"], lr_d=5e-3))`, or keep it slow and give it $k = 5$ steps per generator step (`k=5`): does either fix the collapse, and what do they cost? (c) Invert a test digit with `RESTARTS = 1` and `20`: how much of the error is the optimiser's? (d) The memoriser of section 10 scores like real digits in Fréchet distance: which measurement in that section exposes it, and what would it cost to run on a GAN trained on a million images?
+# **Exercises.** The graded exercise `exercises/07_gans.ipynb` writes the discriminator's and both generator losses from logits (numerically stable), the gradient penalty, and $D^*$ with the JS divergence on the 1-D mixture. Try also: (a) in section 2, give the discriminator `D_STEPS = (1, 3, 10)` only: how far is $V(G, D)$ from $V(G, D^*)$, and what does the generator then minimise? (b) The pinned collapse has a slow discriminator. Give it the generator's learning rate, `ring_gan(dict(RING_DEFAULTS["vanilla (collapses)"], lr_d=5e-3))`, or keep it slow and give it $k = 5$ steps per generator step (`k=5`), or keep everything and change only the loss (`loss="non_saturating"`): which of the three fixes the collapse, and at what cost? (c) Invert a test digit with `RESTARTS = 1` and `20`: how much of the error is the optimiser's? (d) The memoriser of section 10 scores like real digits in Fréchet distance: which measurement in that section exposes it, and what would it cost to run on a GAN trained on a million images?
 #
 # **References.**
 # - I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley, S. Ozair, A. Courville, Y. Bengio, *Generative Adversarial Nets*, NeurIPS 2014.
