@@ -45,7 +45,8 @@ import coursekit.models as models
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
 from coursekit.models import (
     FVSBN, MADE, NADE, PCA, VAE, CollapseVAE, ConvAutoencoder, GenerativeModel, LinearAutoencoder, MLPAutoencoder,
-    GPT, Flow2D, GAN, GatedPixelCNN, PixelCategorical, PixelCNN, RealNVP, VQVAE, WaveNet,
+    GPT, Flow2D, GAN, GatedPixelCNN, PixelCategorical, PixelCNN, RealNVP, VQVAE, WaveNet, CycleGAN2D, Memoriser,
+    NoisyMixture,
 )
 from coursekit.models.base import batch_images
 from coursekit.training import train
@@ -129,6 +130,10 @@ TINY: dict[str, Tiny] = {
                                                      loss="non_saturating", classes=3), labels=3),
     "GAN-digits-dcgan-least-squares": Tiny(lambda: GAN(shape=(1, 8, 8), levels=5, latent_dim=4, width=4,
                                                        loss="least_squares")),
+    "CycleGAN2D": Tiny(lambda: CycleGAN2D(hidden=8, layers=1)),
+    "Memoriser": Tiny(lambda: Memoriser(shape=(1, 4, 4), levels=5, epsilon=0.1),
+                      fit=lambda m: m.fit(torch.randint(0, 5, (30, 1, 4, 4)))),
+    "NoisyMixture": Tiny(lambda: NoisyMixture(FVSBN(shape=(1, 3, 3), levels=3), weight=0.5)),
 }
 
 def build(name: str, seed: int = 0) -> GenerativeModel:

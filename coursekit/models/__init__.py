@@ -48,3 +48,9 @@ __all__ += ["RealNVP", "RealNVPConfig", "Flow2D", "Flow2DConfig"]
 from .gan import GAN, GANConfig
 
 __all__ += ["GAN", "GANConfig"]
+from .cyclegan import CYCLE_TRAINING, CycleGAN2D, CycleGAN2DConfig, domain_pair, unpaired_dataset, unpaired_loader
+
+__all__ += ["CycleGAN2D", "CycleGAN2DConfig", "domain_pair", "unpaired_dataset", "unpaired_loader", "CYCLE_TRAINING"]
+from .memoriser import Memoriser, NoisyMixture
+
+__all__ += ["Memoriser", "NoisyMixture"]
