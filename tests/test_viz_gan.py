@@ -21,6 +21,13 @@ def test_the_gan_figures_are_exported_by_viz():
         assert name in viz.__all__ and callable(getattr(viz, name))
 
 
+def _overlaps_an_axes(fig, artist) -> bool:
+    """Whether `artist` (a legend) covers any part of a panel, once the figure's layout is done."""
+    fig.draw_without_rendering()
+    box = artist.get_window_extent()
+    return any(box.overlaps(ax.get_window_extent()) for ax in fig.axes)
+
+
 def test_discriminator_figure_draws_the_curves_given_and_the_half_line():
     x = torch.linspace(-4, 4, 81)
     p_d, p_m = torch.exp(-(x + 2) ** 2), torch.exp(-(x - 2) ** 2)
@@ -33,6 +40,22 @@ def test_discriminator_figure_draws_the_curves_given_and_the_half_line():
     assert "D(x)" in ax_d.get_ylabel()
     with pytest.raises(ValueError, match=r"\(81,\)"):
         discriminator_1d_figure(x, {"p_d": p_d[:5]}, {"D*": d_star})
+
+
+def test_discriminator_curves_are_told_apart_without_colour():
+    x = torch.linspace(-4, 4, 81)
+    d_star = torch.sigmoid(x)
+    fitted = {f"D after k = {k}": torch.sigmoid(x / k) for k in (1, 10, 100, 1000, 10000)}
+    fig = discriminator_1d_figure(x, {"p_d": d_star}, {"D*": d_star, **fitted})
+    ax_d = fig.axes[1]
+    reference, *others = ax_d.get_lines()[:1 + len(fitted)]
+    assert reference.get_label() == "D*" and reference.get_color() == "black" and not reference.is_dashed()
+    assert all(reference.get_linewidth() > line.get_linewidth() for line in others)
+    assert all(line.is_dashed() for line in others)                       # no trained D is solid like D*
+    patterns = [tuple(line._unscaled_dash_pattern[1]) for line in others]
+    assert len(set(patterns)) == len(patterns)                            # and no two share a dash pattern
+    assert "#bd1f01" not in {line.get_color() for line in others}        # the red that looked like D*'s orange
+    assert not _overlaps_an_axes(fig, ax_d.get_legend())                  # the legend covers no curve
 
 
 def test_generator_gradients_figure_plots_gradient_sizes_on_a_log_axis():
@@ -68,6 +91,31 @@ def test_ring_figure_draws_one_panel_per_loss_with_a_circle_per_mode_and_the_cov
         ring_samples_figure(samples, modes, 0.1, {"other": coverage["vanilla"]})
 
 
+def _rows(fig):
+    """The panels' boxes (figure fractions) grouped into rows, top row first, each left to right, after layout."""
+    fig.draw_without_rendering()
+    rows = {}
+    for ax in fig.axes:
+        box = ax.get_position()
+        rows.setdefault(round(box.y0, 3), []).append(box)
+    return [sorted(boxes, key=lambda b: b.x0) for _, boxes in sorted(rows.items(), reverse=True)]
+
+
+def test_ring_and_loss_figures_put_five_runs_in_one_row_and_centre_a_short_last_row():
+    angles = torch.arange(8) * math.pi / 4
+    modes = 2 * torch.stack([angles.cos(), angles.sin()], 1)                 # (8, 2)
+    five = {f"run {i}": modes.repeat(4, 1) for i in range(5)}
+    history = {"d_loss": [1.0] * 30, "g_loss": [0.5] * 30}
+    for fig in (ring_samples_figure(five, modes, 0.1), adversarial_curves_figure({n: history for n in five})):
+        assert len(fig.axes) == 5 and [len(row) for row in _rows(fig)] == [5]   # no empty axes
+        assert all(t.get_size() >= 7 for ax in fig.axes for t in ax.get_xticklabels())
+    seven = ring_samples_figure({f"run {i}": modes for i in range(7)}, modes, 0.1)
+    top, bottom = _rows(seven)
+    assert len(seven.axes) == 7 and (len(top), len(bottom)) == (4, 3)
+    left_gap, right_gap = bottom[0].x0 - top[0].x0, top[-1].x1 - bottom[-1].x1
+    assert left_gap > 0 and math.isclose(left_gap, right_gap, abs_tol=0.02)  # the short row sits in the middle
+
+
 def test_adversarial_curves_leave_out_the_steps_a_loss_was_not_logged():
     d_loss = [1.0] * 40
     g_loss = [float("nan") if s % 2 else 2.0 for s in range(40)]               # the generator steps every other step
@@ -76,6 +124,8 @@ def test_adversarial_curves_leave_out_the_steps_a_loss_was_not_logged():
     raw_g = lines[2]
     assert list(raw_g.get_xdata()) == list(range(0, 40, 2)) and np.allclose(raw_g.get_ydata(), 2.0)
     assert fig.axes[0].get_title() == "k = 2"
+    assert fig.axes[0].get_legend() is None and len(fig.legends) == 1     # one legend for every panel, below
+    assert not _overlaps_an_axes(fig, fig.legends[0])
     with pytest.raises(ValueError, match="g_loss"):
         adversarial_curves_figure({"run": {"d_loss": d_loss}})
 
@@ -104,6 +154,10 @@ def test_cycle_arrows_title_is_the_mean_cycle_error():
     fig = cycle_arrows_figure({"no cycle loss": run}, domain_x=x, domain_y=x + 1, arrows=4)
     assert "= 7.000" in fig.axes[0].get_title()
     assert len(fig.axes[0].texts) == 8                                     # two arrows for each of the 4 points
+    assert fig.axes[0].get_legend() is None and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["domain X", "domain Y", "x", "F(x)", "G(F(x))",
+                                                                 "x → F(x)", "F(x) → G(F(x))"]
+    assert not _overlaps_an_axes(fig, fig.legends[0])                     # it covers no mode of any panel
     with pytest.raises(ValueError, match="missing"):
         cycle_arrows_figure({"bad": {"x": x}})
 

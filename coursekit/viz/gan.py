@@ -14,13 +14,17 @@ styles or markers, so nothing relies on colour alone.
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any, Callable, Mapping, Sequence
 
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
+from matplotlib.ticker import MaxNLocator
 
 from .figures import CATEGORICAL, _to_numpy, clear_panel, image_grid
 from .slider import image_slider_widget
@@ -29,6 +33,13 @@ __all__ = ["discriminator_1d_figure", "generator_gradients_figure", "ring_sample
            "image_rows_figure", "frechet_scale_figure", "cycle_arrows_figure", "latent_walk_slider"]
 
 _STYLES = ("-", "--", "-.", ":")
+# The fitted discriminators are drawn over D* (thick black, solid) in styles that are never solid: dashed, dash-dot,
+# dotted, dash-dot-dot, long dashes; and in the course's colours without its red and dark orange, which a red-green
+# colour-blind reader confuses with each other.
+_FITTED_STYLES = ("--", "-.", ":", (0, (6, 1.5, 1, 1.5, 1, 1.5)), (0, (9, 3)))
+_FITTED_COLOURS = tuple(CATEGORICAL[i] for i in (0, 1, 4, 5, 3, 8))
+_MAX_COLUMNS = 5
+_TICK_SIZE = 7          # points: about 12 pixels at the course's 120 dpi, readable at the figure's own size
 
 
 def _vector(values, name: str, n: int | None = None) -> np.ndarray:
@@ -49,15 +60,17 @@ def _points(values, name: str) -> np.ndarray:
 def discriminator_1d_figure(x, densities: Mapping[str, object], discriminators: Mapping[str, object],
                             samples: Mapping[str, object] | None = None) -> Figure:
     """Two panels over a 1-D grid x (n,): the densities (p_d and the generator's p_m, one (n,) curve each, with
-    optional histograms of `samples` behind them), and the discriminators D(x) ∈ [0, 1] (D* = p_d / (p_d + p_m)
-    and a trained one, (n,) each) with the line ½ where p_d = p_m."""
+    optional histograms of `samples` behind them), and the discriminators D(x) ∈ [0, 1], (n,) each, with the line ½
+    where p_d = p_m. The first discriminator is the reference D* = p_d / (p_d + p_m), drawn thick, solid and black
+    behind the others (the trained ones), which are dashed, dash-dotted, dotted, ... and coloured, so each curve is
+    told apart without colour even where it lies on D*; their legend sits outside the panel."""
     x = _vector(x, "x")
     n = x.shape[0]
     if not densities or not discriminators:
         raise ValueError("densities and discriminators must each map at least one name to an (n,) curve")
     curves = {name: _vector(v, f"densities[{name!r}]", n) for name, v in densities.items()}
     ds = {name: _vector(v, f"discriminators[{name!r}]", n) for name, v in discriminators.items()}
-    fig = Figure(figsize=(8.4, 2.8), layout="constrained")
+    fig = Figure(figsize=(9.6, 2.9), layout="constrained")
     ax_p, ax_d = fig.subplots(1, 2, sharex=True)
     for k, (name, values) in enumerate((samples or {}).items()):
         ax_p.hist(_vector(values, f"samples[{name!r}]"), bins=60, range=(x[0], x[-1]), density=True, alpha=0.25,
@@ -65,13 +78,18 @@ def discriminator_1d_figure(x, densities: Mapping[str, object], discriminators: 
     for k, (name, values) in enumerate(curves.items()):
         ax_p.plot(x, values, _STYLES[k % len(_STYLES)], color=CATEGORICAL[k % len(CATEGORICAL)], label=name)
     ax_p.set(xlabel="x", ylabel="density", title="the data p_d and the generator's p_m")
-    for k, (name, values) in enumerate(ds.items()):
-        ax_d.plot(x, values, _STYLES[k % len(_STYLES)], color=CATEGORICAL[(k + 2) % len(CATEGORICAL)], label=name)
-    ax_d.axhline(0.5, color="#777777", lw=0.8, ls=":", label="½ (p_d = p_m)")
+    (reference, d_ref), *fitted = ds.items()
+    ax_d.plot(x, d_ref, "-", color="black", lw=2.8, zorder=2, label=reference)
+    for k, (name, values) in enumerate(fitted):
+        ax_d.plot(x, values, ls=_FITTED_STYLES[k % len(_FITTED_STYLES)], lw=1.6, zorder=3,
+                  color=_FITTED_COLOURS[k % len(_FITTED_COLOURS)], label=name)
+    ax_d.axhline(0.5, color="#777777", lw=0.8, ls=(0, (1, 3)), zorder=1, label="½ (p_d = p_m)")
     ax_d.set(xlabel="x", ylabel="D(x) = P(real | x)", title="discriminators", ylim=(-0.03, 1.03))
+    ax_p.legend(fontsize=7, handlelength=2.6)
+    ax_d.legend(fontsize=7, handlelength=3.2, loc="center left", bbox_to_anchor=(1.02, 0.5))
     for ax in (ax_p, ax_d):
         ax.title.set_fontsize(9)
-        ax.legend(fontsize=6)
+        ax.tick_params(labelsize=_TICK_SIZE)
         ax.grid(alpha=0.3)
     return fig
 
@@ -101,13 +119,45 @@ def generator_gradients_figure(d_fake, losses: Mapping[str, object], gradients: 
     return fig
 
 
+def _grid_shape(n: int) -> tuple[int, int]:
+    """(rows, columns) for n panels in rows of at most `_MAX_COLUMNS`, as even as they come (7: 4 + 3)."""
+    rows = math.ceil(n / _MAX_COLUMNS)
+    return rows, math.ceil(n / rows)
+
+
+def _panel_axes(fig: Figure, n: int, share: bool = False) -> list[Axes]:
+    """n panels in rows of at most `_MAX_COLUMNS` (5: one row; 7: 4 + 3), a shorter last row centred, and no empty
+    axes. With `share` the panels share both axes and only the first panel of each row labels its y ticks."""
+    rows, cols = _grid_shape(n)
+    grid = fig.add_gridspec(rows, 2 * cols)                    # each panel spans two columns: a row can be centred
+    axes: list[Axes] = []
+    for i in range(n):
+        row, col = divmod(i, cols)
+        in_row = min(cols, n - row * cols)
+        start = (cols - in_row) + 2 * col                      # a row of in_row < cols panels is offset by half
+        first = axes[0] if share and axes else None
+        ax = fig.add_subplot(grid[row, start:start + 2], sharex=first, sharey=first)
+        if share and col > 0:
+            ax.tick_params(labelleft=False)
+        ax.tick_params(labelsize=_TICK_SIZE)
+        axes.append(ax)
+    return axes
+
+
+def _wrapped(title: str, width_inches: float, fontsize: float) -> str:
+    """`title` broken into lines that fit a panel `width_inches` wide (a character is about 0.55 em)."""
+    chars = max(12, int(width_inches * 72 / (0.55 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars) for line in title.split("\n"))
+
+
 def ring_samples_figure(samples: Mapping[str, object], modes, std: float, coverage: Mapping[str, Mapping] | None = None,
                         data=None, radius_in_stds: float = 3.0, lim: float | None = None,
-                        scale: float = 2.3) -> Figure:
+                        scale: float = 2.0) -> Figure:
     """One scatter panel per entry of `samples` ((N, 2) each) on the ring: the modes (K, 2) as crosses, the circle
     of `radius_in_stds`·σ around each, optional `data` points in grey behind, and in each title the coverage of
     `evaluation.mode_coverage` when `coverage[name]` is given ("modes hit k/K, f% within 3σ"), and the share of the
-    samples that fall outside the drawn square (±`lim`, by default the ring's radius plus 2·`radius_in_stds`·σ)."""
+    samples that fall outside the drawn square (±`lim`, by default the ring's radius plus 2·`radius_in_stds`·σ).
+    The panels, `scale` inches wide, share their axes and stand in rows of at most five (five runs: one row)."""
     if not samples:
         raise ValueError("samples must map at least one name to (N, 2) points")
     panels = {name: _points(p, f"samples[{name!r}]") for name, p in samples.items()}
@@ -119,10 +169,9 @@ def ring_samples_figure(samples: Mapping[str, object], modes, std: float, covera
         raise ValueError(f"coverage names panels that are not in samples: {sorted(unknown)}")
     if lim is None:
         lim = float(np.abs(modes).max() + 2 * radius_in_stds * std)
-    cols = min(len(panels), 4)
-    rows = math.ceil(len(panels) / cols)
-    fig = Figure(figsize=(scale * cols, scale * rows + 0.3), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
+    rows, cols = _grid_shape(len(panels))
+    fig = Figure(figsize=(scale * cols, (scale + 0.55) * rows), layout="constrained")
+    axes = _panel_axes(fig, len(panels), share=True)
     background = _points(data, "data") if data is not None else None
     for ax, (name, points) in zip(axes, panels.items()):
         if background is not None:
@@ -131,10 +180,11 @@ def ring_samples_figure(samples: Mapping[str, object], modes, std: float, covera
         for mode in modes:
             ax.add_patch(Circle(tuple(mode), radius_in_stds * std, fill=False, ls="--", lw=0.7, color="#555555"))
         ax.scatter(modes[:, 0], modes[:, 1], marker="x", s=18, color=CATEGORICAL[2], linewidths=1.0)
-        title = name
+        title = str(name)
         outside = float((np.abs(points) > lim).any(axis=1).mean())
         if outside > 0:
-            title += f" ({outside:.0%} outside the view)"
+            title += f" ({outside:.0%} outside the view)" if outside >= 0.005 else " (<1% outside the view)"
+        title = _wrapped(title, scale, 8)
         if coverage and name in coverage:
             c = coverage[name]
             title += (f"\n{int(c['modes_hit'])}/{len(modes)} modes, {float(c['fraction_near_a_mode']):.0%} "
@@ -143,9 +193,8 @@ def ring_samples_figure(samples: Mapping[str, object], modes, std: float, covera
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
-        ax.tick_params(labelsize=6)
-    for ax in axes[len(panels):]:
-        fig.delaxes(ax)
+        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
     return fig
 
 
@@ -169,17 +218,17 @@ def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def adversarial_curves_figure(histories: Mapping[str, Any], keys: Sequence[str] = ("d_loss", "g_loss"),
-                              smooth: int = 25, scale: float = 2.4) -> Figure:
+                              smooth: int = 25, scale: float = 2.0) -> Figure:
     """The two players' losses during training, one panel per run (a `History`, or a dict of per-step lists
     with NaN where a step did not report): each of `keys` against the optimisation step, as a moving average over
     `smooth` logged values (the raw values faint behind). Neither loss falling says the samples got better: each
-    player's loss is measured against an opponent that keeps changing."""
+    player's loss is measured against an opponent that keeps changing. The panels, `scale` inches wide, stand in
+    rows of at most five (five runs: one row), with one legend below them."""
     if not histories:
         raise ValueError("histories must map at least one run's name to its History")
-    cols = min(len(histories), 4)
-    rows = math.ceil(len(histories) / cols)
-    fig = Figure(figsize=(scale * 1.25 * cols, scale * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
+    rows, cols = _grid_shape(len(histories))
+    fig = Figure(figsize=(scale * cols, (0.8 * scale + 0.6) * rows + 0.3), layout="constrained")
+    axes = _panel_axes(fig, len(histories))
     for ax, (name, history) in zip(axes, histories.items()):
         for k, key in enumerate(keys):
             steps, values = _logged(history, key)
@@ -189,13 +238,13 @@ def adversarial_curves_figure(histories: Mapping[str, Any], keys: Sequence[str] 
             offset = len(values) - len(smoothed)
             ax.plot(steps[offset // 2: offset // 2 + len(smoothed)], smoothed, _STYLES[k % len(_STYLES)],
                     color=colour, label=key)
-        ax.set_title(name, fontsize=8)
-        ax.set_xlabel("step", fontsize=7)
-        ax.tick_params(labelsize=6)
-        ax.legend(fontsize=6)
+        ax.set_title(_wrapped(str(name), scale, 8), fontsize=8)
+        ax.set_xlabel("step", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(5))
         ax.grid(alpha=0.3)
-    for ax in axes[len(histories):]:
-        fig.delaxes(ax)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8, handlelength=2.6)
     return fig
 
 
@@ -254,7 +303,8 @@ def cycle_arrows_figure(runs: Mapping[str, Mapping[str, object]], domain_x=None,
     """CycleGAN on a 2-D domain pair, one panel per run (e.g. with and without the cycle loss): `runs[name]` holds
     "x" (N, 2) points of domain X, "translated" F(x) (N, 2) and "reconstructed" G(F(x)) (N, 2); the panel draws the
     domains' points behind (grey and light), an arrow x → F(x) (solid) and F(x) → G(F(x)) (dashed) for the first
-    `arrows` points, and the mean cycle error ‖G(F(x)) − x‖₁ (CycleGAN's L1 norm) over all N in its title."""
+    `arrows` points, and the mean cycle error ‖G(F(x)) − x‖₁ (CycleGAN's L1 norm) over all N in its title. One
+    legend below the panels names the points and the two arrows, so it covers no mode."""
     if not runs:
         raise ValueError("runs must map at least one name to {'x', 'translated', 'reconstructed'}")
     parsed = {}
@@ -290,8 +340,15 @@ def cycle_arrows_figure(runs: Mapping[str, Mapping[str, object]], domain_x=None,
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
-        ax.tick_params(labelsize=6)
-        ax.legend(fontsize=5, loc="lower right", markerscale=1.5)
+        ax.tick_params(labelsize=_TICK_SIZE)
+    key = [Line2D([], [], ls="", marker="o", markersize=3, color=colour,
+                  label="domain X" if label == "domain_x" else "domain Y") for _, label, colour in backgrounds]
+    key += [Line2D([], [], ls="", marker="o", markersize=4, color=CATEGORICAL[0], label="x"),
+            Line2D([], [], ls="", marker="^", markersize=5, color=CATEGORICAL[4], label="F(x)"),
+            Line2D([], [], ls="", marker="s", markersize=4, color=CATEGORICAL[1], label="G(F(x))"),
+            Line2D([], [], ls="-", lw=1.0, color=CATEGORICAL[0], label="x → F(x)"),
+            Line2D([], [], ls="--", lw=1.0, color=CATEGORICAL[1], label="F(x) → G(F(x))")]
+    fig.legend(handles=key, loc="outside lower center", ncol=math.ceil(len(key) / 2), fontsize=7, handlelength=2.4)
     return fig
 
 
