@@ -9,14 +9,14 @@
 # 5. walk a GAN's latent space — **interpolation**, **vector arithmetic**, a latent-walk slider — sample a **conditional GAN** per class, and **invert** a generator to find $z$ with $G(z) \approx x$;
 # 6. explain **cycle consistency** (CycleGAN) on a toy domain pair, and why **likelihood is not sample quality**, with two models that make the point.
 #
-# **Time:** about 75 minutes of reading; the notebook runs top to bottom in about two minutes on a 2-core CPU the first time (137 s measured cold on a shared machine, 103 s of it the kernel's CPU time; the ring's five GANs take half of that, the two DCGANs nearly a third), in seconds afterwards (the trained models are cached on disk).
+# **Time:** about 75 minutes of reading; the notebook runs top to bottom in about a minute and a half on a 2-core CPU the first time (94 s measured cold on a shared machine, 85 s of it CPU time; the two DCGANs take 28 s of that, the ring's five GANs about 24 s), in seconds afterwards (the trained models are cached on disk).
 # **Before you start:** lecture 00 (the KL and JS divergences, mode-covering and mode-seeking fits), 00b (the Fréchet distance and its references), 02 (a latent space and its interpolations).
 
 # %%
 import course_setup  # Colab or a bare Jupyter: installs coursekit from this repository if it is missing
 
 # %% tags=["parameters"]
-# Parameters (papermill can override this cell). The defaults run the lecture in about a minute on a 2-core CPU.
+# Parameters (papermill can override this cell). The defaults run the lecture in about a minute and a half on a 2-core CPU.
 SEED = 0             # every random number below follows from it
 DEVICE = "auto"      # "auto" = CUDA, then Apple MPS, then CPU
 D_STEPS = (1, 10, 100, 1000)   # discriminator steps against a frozen generator (section 2)
@@ -40,12 +40,12 @@ import math
 
 import torch
 from IPython.display import Markdown, display
-from torch.utils.data import DataLoader
 
 from coursekit import data, evaluation, resolve_device, seed_everything, viz
 from coursekit.divergences import js_divergence_on_grid
+from coursekit.evaluation.gan_ring import ring_experiment
 from coursekit.models.cyclegan import CycleGAN2D, CYCLE_TRAINING, unpaired_loader
-from coursekit.models.gan import (DIGITS_TRAINING, GAN, RING_DEFAULTS, RING_NETWORK, MLPDiscriminator, dcgan_digits,
+from coursekit.models.gan import (DIGITS_TRAINING, GAN, RING_DEFAULTS, MLPDiscriminator, dcgan_digits,
                                   discriminator_loss, generator_loss, invert, value_function)
 from coursekit.models.memoriser import Memoriser, NoisyMixture
 from coursekit.training import train_cached
@@ -184,51 +184,35 @@ RING_RUNS = {   # RING_DEFAULTS' settings (shared with benchmarks/gan_quality.py
     "unrolled": "the pinned collapse, its generator unrolled",
 }
 ring = data.toy2d.EightGaussians()
-
-
-def ring_gan(settings):
-    """One GAN on the ring, trained as `evaluation.gan_ring.ring_experiment(**settings)` trains it (the same data,
-    batches, seeds and defaults) but through the disk cache; returns the model, its history, 2000 samples and
-    their coverage."""
-    options = dict(steps=2000, lr=5e-3, batch_size=128, k=1, unroll=0, minibatch_std=False)   # ring_experiment's
-    options.update(settings)
-    loss, steps, lr, batch_size = (options.pop(key) for key in ("loss", "steps", "lr", "batch_size"))
-    points = data.toy2d.toy_dataset("8gaussians", 10_000, seed=SEED)
-    loader = DataLoader(points, batch_size=batch_size, shuffle=True, drop_last=True, generator=seeded_generator(SEED))
-    torch.manual_seed(SEED)
-    model = GAN(**{**RING_NETWORK, **options, "shape": (2,), "loss": loss})
-    history = train_cached(model, loader, steps=RING_STEPS or steps, lr=lr, seed=SEED, device="cpu",
-                           cache_dir=CACHE_DIR, retrain=RETRAIN, name="gan-ring", progress=False)
-    samples = model.sample(2000, generator=seeded_generator(SEED + 1)).float()
-    return model, history, samples, evaluation.mode_coverage(samples, ring.modes.float(), ring.std)
-
-
 ring_settings = {label: dict(RING_DEFAULTS[key], **({"unroll": UNROLL} if key == "unrolled" and UNROLL else {}))
                  for key, label in RING_RUNS.items() if key != "unrolled" or UNROLL != 0}
-ring_results = {label: ring_gan(settings) for label, settings in ring_settings.items()}
-rows = [f"| {name} | {', '.join(f'{k} {v}' for k, v in ring_settings[name].items())} | {c['modes_hit']} of 8 | "
-        f"{c['fraction_near_a_mode']:.0%} |" for name, (_, _, _, c) in ring_results.items()]
+ring_results = {label: ring_experiment(**dict(settings, **({"steps": RING_STEPS} if RING_STEPS else {})), seed=SEED,
+                                       cached=True, cache_dir=CACHE_DIR, retrain=RETRAIN)   # trains, or loads
+                for label, settings in ring_settings.items()}
+rows = [f"| {name} | {', '.join(f'{k} {v}' for k, v in ring_settings[name].items())} | {r['coverage']['modes_hit']} "
+        f"of 8 | {r['coverage']['fraction_near_a_mode']:.0%} |" for name, r in ring_results.items()]
 display(Markdown(f"| GAN on the ring (seed {SEED}) | settings | modes hit | samples within 3σ of a mode |\n"
                  "|---|---|---|---|\n" + "\n".join(rows)))
-viz.show(viz.ring_samples_figure({name: r[2] for name, r in ring_results.items()}, ring.modes, ring.std,
-                                 {name: r[3] for name, r in ring_results.items()},
+viz.show(viz.ring_samples_figure({name: r["samples"] for name, r in ring_results.items()}, ring.modes, ring.std,
+                                 {name: r["coverage"] for name, r in ring_results.items()},
                                  data=ring.sample(1000, generator=seeded_generator(SEED))),
          alt="One scatter panel per GAN on the ring, each with the eight modes as crosses and dashed 3σ circles, the "
              "data in grey behind, and the modes hit and the share of samples near a mode in the title: "
-             + "; ".join(f"{name}: {r[3]['modes_hit']} of 8 modes, {r[3]['fraction_near_a_mode']:.0%} near a mode"
+             + "; ".join(f"{name}: {r['coverage']['modes_hit']} of 8 modes, "
+                         f"{r['coverage']['fraction_near_a_mode']:.0%} near a mode"
                          for name, r in ring_results.items()) + ".")
 
 # %% [markdown]
-# Measured with the default parameters (seed 0): the pinned configuration **collapses** onto 1 of the 8 modes, with 100% of its samples within 3σ of it — every sample is a good sample, of one mode only: fidelity without diversity, which the share of samples near a mode alone would never reveal, so the table needs both columns. A reading of the picture, not a measurement: with the discriminator ten times slower than the generator, the generator can find one point the discriminator still likes and move everything there before the discriminator catches up. The non-saturating loss covers 8 of 8 modes (93% of samples near one), least squares 7 of 8 (79%), WGAN-GP 8 of 8 (85%), and the pinned configuration's loss and learning rates with the **unrolled** generator, looking 3 discriminator steps ahead, 8 of 8 (88%), in fewer steps. What this bounds: what these settings do at this seed, one run each. At seeds 1 and 2 the pinned configuration covered 3 and 0 modes (`RING_DEFAULTS`' notes: it sits on one mode or hops between them), while the other four covered 7 or 8 at every seed. GAN training is sensitive to both: the settings are tuned per loss (WGAN-GP's penalty weight is λ = 0.1 here; with the images' λ = 10 its critic and generator oscillate on this ring and cover 0 to 3 modes, as `RING_DEFAULTS`' notes record), and `benchmarks/gan_quality.py` repeats every row over three seeds. Nor is it a ranking of the losses in general: at other settings they order differently (exercise (b) changes the pinned one).
+# Measured with the default parameters (seed 0): the pinned configuration **collapses**: all its samples lie in one streak on one side of the ring that passes a single mode (1 of 8 hit), with 9% of them within 3σ of it and a quarter outside the picture. Trained longer it can settle on its mode: with 2 000 steps it covered 1 mode with 99.9% of its samples near it (`RING_DEFAULTS`' notes) — every sample a good sample, of one mode only: fidelity without diversity, which the share of samples near a mode alone would never reveal, so the table needs both columns. A reading of the picture, not a measurement: with the discriminator ten times slower than the generator, the generator can find one region the discriminator still likes and move everything there before the discriminator catches up. The non-saturating loss covers 8 of 8 modes (67% of samples near one), least squares 8 of 8 (61%), WGAN-GP 8 of 8 (87%), and the pinned configuration's loss and learning rates with the **unrolled** generator, looking 3 discriminator steps ahead, 8 of 8 (72%) in the same 750 steps. Among these four the share near a mode is what differs: a generator maps the connected $z$-plane, so its samples form bridges between neighbouring modes, and these thin out with training. The table is a comparison at the lecture's time budget, not of the losses at equal effort: WGAN-GP ran 3 500 critic steps (1 750 generator steps) where the others ran 750, and with 2 000 steps the non-saturating loss reached 93% and least squares 79% (`RING_DEFAULTS`' notes). What this bounds: what these settings do at this seed, one run each. At seeds 1 and 2 the pinned configuration covered 2 and 0 modes, while the other four covered 7 or 8 at every seed (WGAN-GP 8 and 8, with 88% and 82% of samples near a mode). GAN training is sensitive to both: the settings are tuned per loss (WGAN-GP's penalty weight is λ = 0.1 here; with the images' λ = 10 its critic and generator oscillate on this ring and cover 0 to 3 modes, as `RING_DEFAULTS`' notes record), and `benchmarks/gan_quality.py` repeats every row over three seeds at twice the steps. Nor is it a ranking of the losses in general: at other settings they order differently (exercise (b) changes the pinned one).
 #
 # **The unrolled GAN, the right way round.** Seed 000 writes the remedy as "unrolling — use $k$ previous $D$ for each $G$ update". That is backwards: an unrolled GAN (Metz et al., 2017) looks **ahead**, not back. For the generator's update it simulates $K$ *future* steps of the discriminator on the current batch,
 # $$\theta_D^{0} = \theta_D, \qquad \theta_D^{k+1} = \theta_D^{k} + \eta\, \nabla_{\theta_D} V\big(\theta_G, \theta_D^{k}\big), \qquad k = 0, \dots, K-1,$$
-# and takes the generator's loss against the discriminator it would face *after* them, $V(\theta_G, \theta_D^{K}(\theta_G))$, differentiating **through** the $K$ steps (`create_graph=True`): the term $\partial V/\partial\theta_D^{K} \cdot d\theta_D^{K}/d\theta_G$ tells the generator how the discriminator will react to its move. A generator that piles onto one mode now sees that the discriminator would punish that mode within $K$ steps, so the move no longer pays. The discriminator's own update is the ordinary one, and the simulated steps are thrown away (`GAN.generator_objective`, `GANConfig.unroll`). Keeping *past* discriminators is a different idea (historical averaging, Salimans et al. 2016). Unrolling costs $K$ extra forward and backward passes through $D$ per generator step, and a second-order backward through them. **Minibatch features** are the other remedy the syllabus names: the discriminator sees a statistic of the whole batch — here its standard deviation (`minibatch_std=True`, after Salimans et al.'s minibatch discrimination) — and a collapsed batch, all alike, gives itself away. On the pinned collapse it is no reliable cure: it covered 0, 0 and 8 modes at seeds 0, 1, 2 (`RING_DEFAULTS`' notes).
+# and takes the generator's loss against the discriminator it would face *after* them, $V(\theta_G, \theta_D^{K}(\theta_G))$, differentiating **through** the $K$ steps (`create_graph=True`): the term $\partial V/\partial\theta_D^{K} \cdot d\theta_D^{K}/d\theta_G$ tells the generator how the discriminator will react to its move. A generator that piles onto one mode now sees that the discriminator would punish that mode within $K$ steps, so the move no longer pays. The discriminator's own update is the ordinary one, and the simulated steps are thrown away (`GAN.generator_objective`, `GANConfig.unroll`). Keeping *past* discriminators is a different idea (historical averaging, Salimans et al. 2016). Unrolling costs $K$ extra forward and backward passes through $D$ per generator step, and a second-order backward through them. **Minibatch features** are the other remedy the syllabus names: the discriminator sees a statistic of the whole batch — here its standard deviation (`minibatch_std=True`, after Salimans et al.'s minibatch discrimination) — and a collapsed batch, all alike, gives itself away. On the pinned collapse it is no reliable cure: trained for 2 000 steps it covered 0, 0 and 8 modes at seeds 0, 1, 2 (`RING_DEFAULTS`' notes).
 #
 # The two players' losses (moving averages over 25 steps) say little about progress: each is measured against an opponent that keeps changing, and neither falls steadily the way a likelihood does.
 
 # %%
-viz.show(viz.adversarial_curves_figure({name: r[1] for name, r in ring_results.items()}),
+viz.show(viz.adversarial_curves_figure({name: r["history"] for name, r in ring_results.items()}),
          alt="One small panel per GAN on the ring: the discriminator's loss and the generator's loss against the "
              "training step, smoothed, with the raw values faint behind; they oscillate and level off rather than "
              "fall steadily.")
@@ -468,12 +452,12 @@ print(f"memoriser samples that are copies of a training digit: {(copies > 0).flo
 #
 # - The game: $\min_G \max_D \mathbb E_{p_d}\log D + \mathbb E_{p_z}\log(1 - D(G(z)))$; $D^* = p_d/(p_d + p_m)$ and $V(G, D^*) = -\log 4 + 2\,\mathrm{JS}$, checked by quadrature; a trained discriminator approaches $D^*$ only with many steps.
 # - The saturating generator loss has gradient $D(G(z))$, which vanishes where a young generator's samples are; the non-saturating $-\log D(G(z))$ has $1 - D(G(z))$. LSGAN and WGAN-GP change the loss so that gradients do not vanish.
-# - Mode collapse, made reproducible: a minimax GAN whose discriminator learns ten times more slowly than its generator covers 1 of 8 modes of the ring (100% of its samples on that one); non-saturating, least-squares and WGAN-GP GANs with their own settings cover 7 or 8, and the unrolled generator fixes the pinned collapse (8 of 8).
+# - Mode collapse, made reproducible: a minimax GAN whose discriminator learns ten times more slowly than its generator covers 1 of 8 modes of the ring (its samples one streak past that mode, 9% within 3σ of it); non-saturating, least-squares and WGAN-GP GANs with their own settings cover all 8 (67%, 61% and 87% of samples near a mode), and the unrolled generator fixes the pinned collapse in the same 750 steps (8 of 8, 72%).
 # - The unrolled GAN lets the **generator** look $K$ discriminator steps ahead and differentiates through them — not "previous discriminators", as seed 000 writes.
 # - DCGAN on the digits: Fréchet distance 16.6 at $n$ = 400, read between real digits (7.1) and independent pixels (112.4); a latent space where lines and mean differences mean something; a conditional DCGAN whose samples are the requested digit 91% of the time; inversion that recovers test digits and fails where the generator's range ends.
 # - Likelihood and sample quality are different measurements: a 99%-noise model beats a memoriser in bits/dim, and the memoriser beats every model here in Fréchet distance.
 #
-# **Exercises.** The graded exercise `exercises/07_gans.ipynb` writes the discriminator's and both generator losses from logits (numerically stable), the gradient penalty, and $D^*$ with the JS divergence on the 1-D mixture. Try also: (a) in section 2, give the discriminator `D_STEPS = (1, 3, 10)` only: how far is $V(G, D)$ from $V(G, D^*)$, and what does the generator then minimise? (b) The pinned collapse has a slow discriminator. Give it the generator's learning rate, `ring_gan(dict(RING_DEFAULTS["vanilla (collapses)"], lr_d=5e-3))`, or keep it slow and give it $k = 5$ steps per generator step (`k=5`), or keep everything and change only the loss (`loss="non_saturating"`): which of the three fixes the collapse, and at what cost? (c) Invert a test digit with `RESTARTS = 1` and `20`: how much of the error is the optimiser's? (d) The memoriser of section 10 scores like real digits in Fréchet distance: which measurement in that section exposes it, and what would it cost to run on a GAN trained on a million images?
+# **Exercises.** The graded exercise `exercises/07_gans.ipynb` writes the discriminator's and both generator losses from logits (numerically stable), the gradient penalty, and $D^*$ with the JS divergence on the 1-D mixture. Try also: (a) in section 2, give the discriminator `D_STEPS = (1, 3, 10)` only: how far is $V(G, D)$ from $V(G, D^*)$, and what does the generator then minimise? (b) The pinned collapse has a slow discriminator. Give it the generator's learning rate, `ring_experiment(**dict(RING_DEFAULTS["vanilla (collapses)"], lr_d=5e-3), seed=SEED)`, or keep it slow and give it $k = 5$ steps per generator step (`k=5`), or keep everything and change only the loss (`loss="non_saturating"`): which of the three fixes the collapse, and at what cost? (c) Invert a test digit with `RESTARTS = 1` and `20`: how much of the error is the optimiser's? (d) The memoriser of section 10 scores like real digits in Fréchet distance: which measurement in that section exposes it, and what would it cost to run on a GAN trained on a million images?
 #
 # **References.**
 # - I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley, S. Ozair, A. Courville, Y. Bengio, *Generative Adversarial Nets*, NeurIPS 2014.

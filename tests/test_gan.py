@@ -328,3 +328,19 @@ def test_the_ring_experiment_trains_the_shared_network_and_scores_it():
     assert run["history"].logged("g_loss")[0] == [0, 1, 2] and run["seconds"] > 0
     ring = EightGaussians()
     assert run["coverage"]["modes_hit"] == mode_coverage(run["samples"], ring.modes.float(), ring.std)["modes_hit"]
+
+
+def test_the_cached_ring_experiment_loads_the_same_gan_the_second_time(tmp_path):
+    """`cached=True` trains through train_cached once; the same call then loads it (history.from_cache) and
+    returns the same samples, and a different batch size is a different model. cache_dir without the cache
+    is refused."""
+    from coursekit.evaluation.gan_ring import ring_experiment
+
+    options = dict(loss="non_saturating", steps=3, seed=0, n_samples=20, cached=True, cache_dir=tmp_path)
+    first, second = ring_experiment(**options), ring_experiment(**options)
+    assert not first["history"].from_cache and second["history"].from_cache
+    assert torch.equal(first["samples"], second["samples"])
+    other = ring_experiment(**{**options, "batch_size": 64})
+    assert not other["history"].from_cache and not torch.equal(other["samples"], first["samples"])
+    with pytest.raises(ValueError, match="cached=True"):
+        ring_experiment("minimax", steps=1, cache_dir=tmp_path)

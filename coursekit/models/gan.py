@@ -571,12 +571,12 @@ RING_NETWORK = dict(latent_dim=2, hidden=64, layers=2)
 """The small MLP GAN every ring experiment shares (`coursekit.evaluation.gan_ring.ring_experiment`)."""
 
 RING_DEFAULTS: dict[str, dict] = {
-    "vanilla (collapses)": dict(loss="minimax", lr_g=5e-3, lr_d=5e-4, steps=2000),
-    "non_saturating": dict(loss="non_saturating", lr=5e-3, steps=2000),
-    "least_squares": dict(loss="least_squares", lr=5e-3, steps=2000),
-    "wasserstein": dict(loss="wasserstein", k=2, lr=2e-3, betas=(0.5, 0.9), gp_weight=0.1, batch_size=512,
+    "vanilla (collapses)": dict(loss="minimax", lr_g=5e-3, lr_d=5e-4, steps=750),
+    "non_saturating": dict(loss="non_saturating", lr=5e-3, steps=750),
+    "least_squares": dict(loss="least_squares", lr=5e-3, steps=750),
+    "wasserstein": dict(loss="wasserstein", k=2, lr=2e-3, betas=(0.5, 0.9), gp_weight=0.1, batch_size=256,
                         steps=3500),
-    "unrolled": dict(loss="minimax", lr_g=5e-3, lr_d=5e-4, unroll=3, unroll_lr=0.05, steps=1500),
+    "unrolled": dict(loss="minimax", lr_g=5e-3, lr_d=5e-4, unroll=3, unroll_lr=0.05, steps=750),
 }
 """The ring experiments of lecture 07 and the benchmark: `ring_experiment(**RING_DEFAULTS[name], seed=s)`
 (`coursekit.evaluation.gan_ring`), all on RING_NETWORK, 10 000 ring points, batches of 128 unless set.
@@ -584,23 +584,33 @@ Measured through `ring_experiment` at seeds 0, 1, 2 (modes hit of 8; share of 2 
 mode; `benchmarks/gan_quality.py` reruns them):
 
 - "vanilla (collapses)", the pinned collapse: the saturating minimax GAN with a discriminator ten times
-  slower than its generator (lr_d = 5e-4, lr_g = 5e-3): 1, 3, 0 modes (99.9%, 24.8%, 0.1% near a mode: the
-  generator sits on one mode or hops between them). The non-saturating loss with the same rates collapses
-  as well (2, 1, 1 modes; 27.5%, 14.2%, 27.0%): the loss alone does not cure it.
-- "non_saturating", "least_squares": both networks at 5e-3: 8, 8, 8 modes (92.7%, 91.5%, 92.0%) and 7, 8, 8
-  modes (79.0%, 91.4%, 90.9%).
+  slower than its generator (lr_d = 5e-4, lr_g = 5e-3), 750 steps: 1, 2, 0 modes (9.1%, 11.2%, 0.0% near a
+  mode: all the samples lie in one streak on one side of the ring, per-axis spread 0.3-1.4 against the ring's
+  radius 2, passing by one or two modes or none). With 2 000 steps: 1, 3, 0 modes (99.9%, 24.8%, 0.1%);
+  1 000: 1, 0, 1 (25.7%, 0.0%, 5.7%). The non-saturating loss with the same rates collapses as well (2 000 steps: 2, 1, 1 modes; 27.5%, 14.2%, 27.0%): the loss alone does not cure it.
+- "non_saturating", "least_squares": both networks at 5e-3, 750 steps: 8, 8, 8 modes (67.4%, 74.6%, 86.2%)
+  and 8, 8, 7 modes (60.5%, 80.3%, 53.1%). With 1 000 steps 8, 8, 8 (72.3%, 75.1%, 91.0%) and 8, 8, 8
+  (70.9%, 87.1%, 82.3%); with 2 000, 8, 8, 8 (92.7%, 91.5%, 92.0%) and 7, 8, 8 (79.0%, 91.4%, 90.9%).
 - "wasserstein": WGAN-GP, k = 2 critic steps per generator step (1 750 generator steps), Adam (0.5, 0.9) at
-  2e-3, batches of 512, λ = 0.1: 8, 8, 8 modes (85.4%, 86.9%, 87.7%); 2 500 steps gave 77.4% at seed 0. With
-  the images' λ = 10 (and k = 5, lr 1e-3, batches of 128 or 256) the critic and the generator oscillate on
-  this ring (in 1-D the samples' mean swings far past the data and back) and covered 0-3 modes in 5 000 steps.
+  2e-3, batches of 256, λ = 0.1, 3 500 steps: 8, 8, 8 modes (86.7%, 88.2%, 81.5%). Batches of 512 gave 8, 8,
+  8 (85.4%, 86.9%, 87.7%) at 1.4 times the time; fewer steps fell below 80%: 3 000 steps at 256 gave 74.0%,
+  79.8%, 83.6%, 3 500 at 128 gave 85.1%, 81.2%, 75.4%, and at 512, 2 500 steps 77.4% (seed 0), 2 000 steps
+  at lr 3e-3 74.4%, 77.7%, 74.4% (a cosine decay of the rate did not help: 68.6% at seed 0); k = 1
+  collapsed (1 mode at seed 0). With the images' λ = 10 (and k = 5, lr 1e-3, batches of 128 or 256) the
+  critic and the generator oscillate on this ring (in 1-D the samples' mean swings far past the data and
+  back) and covered 0-3 modes in 5 000 steps.
 - "unrolled": the pinned collapse with the generator looking 3 discriminator SGD steps (η = 0.05) ahead
-  (Metz et al., 2017): 8, 8, 8 modes (88.2%, 83.6%, 85.9%) where the same GAN without them collapses. The
-  minibatch-standard-deviation feature instead (`minibatch_std=True` on the pinned collapse) covered 0, 0, 8
-  modes (0%, 0.4%, 70.1%): no reliable cure at these rates.
+  (Metz et al., 2017), the same 750 steps: 8, 8, 8 modes (72.4%, 66.1%, 66.8%) where the same GAN without
+  them collapses (1 500 steps: 8, 8, 8 with 88.2%, 83.6%, 85.9%; 500: 8, 8, 8 with 58.1%, 55.4%, 50.0%). The
+  minibatch-standard-deviation feature instead (`minibatch_std=True` on the pinned collapse, 2 000 steps)
+  covered 0, 0, 8 modes (0%, 0.4%, 70.1%): no reliable cure at these rates.
 
-Time: all five at seed 0 took 68 s of one CPU thread on a shared 2-core machine under a load of about 3
-(7.6 s each for the three plain losses, 21 s "wasserstein", 17 s "unrolled"): over the lecture's ~25 s;
-other agents' runs inflated these, by how much is not known.
+Time: all five at seed 0 took 23.7 s of one CPU thread, one after another in a fresh process, on a shared
+2-core machine under a load of about 1.4 (2.0-3.2 s for each of the three plain losses, the first with
+torch's one-off optimiser import; 10.0 s "wasserstein", 5.6 s "unrolled"); the earlier defaults (2 000
+steps, batches of 512 for WGAN-GP, 1 500 unrolled) took 42.6 s there. Per trainer step: about 3 ms for the
+plain losses at batches of 128 (the trainer's own bookkeeping and Adam, not the data: 10 000 points indexed
+in one go), 3.3 ms for WGAN-GP at 256 (4.7 ms at 512: the penalty's double backward), 7.9 ms unrolled.
 """
 
 DIGITS_TRAINING = dict(steps=750, lr=2e-4, batch_size=64)

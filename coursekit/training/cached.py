@@ -140,12 +140,19 @@ def cache_key(model: nn.Module, train_data: Iterable, **train_options: Any) -> s
 
 
 def _report(model: nn.Module, name: str | None, history: History, seconds: float | None) -> None:
-    """One line: what was trained, how long, or that it came from the cache."""
+    """One line: what was trained, how long, or that it came from the cache. The best round is named only
+    when there was validation data to pick it by; a run that stopped inside an epoch says its steps."""
     where = "loaded from the cache" if seconds is None else f"trained in {seconds:.1f} s"
     rounds = len(history.rounds.get("step", []))
-    best = "" if history.best_round is None else f" (best {history.best_round + 1})"
+    validated = any(key.startswith("val/") for key in history.rounds)
+    best = f" (best {history.best_round + 1})" if validated and history.best_round is not None else ""
+    epochs = history.rounds.get("epoch", [])
+    if epochs and epochs[-1] != int(epochs[-1]):   # a step-based run: e.g. "750 steps (46.9 epochs)"
+        done = f"{int(history.rounds['step'][-1]):,} steps ({epochs[-1]:.1f} epochs)"
+    else:
+        done = f"{rounds} {'epochs' if epochs else 'evaluation rounds'}"
     print(f"{name or type(model).__name__}: {sum(p.numel() for p in model.parameters()):,} parameters, "
-          f"{rounds} {'epochs' if 'epoch' in history.rounds else 'evaluation rounds'}{best}, {where}")
+          f"{done}{best}, {where}")
 
 
 def train_cached(model: nn.Module, train_data: Iterable, *, cache_dir: str | os.PathLike | None = None,
