@@ -143,6 +143,15 @@ def _to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def _vector(values: Any, name: str, n: int | None = None) -> np.ndarray:
+    """`values` as a 1-D float array, of length n if given; a ValueError naming `name` and both shapes otherwise."""
+    array = _to_numpy(values).astype(float)
+    if array.ndim != 1 or (n is not None and array.shape[0] != n):
+        want = f"({n},)" if n is not None else "(n,)"
+        raise ValueError(f"{name} must be a 1-D array of shape {want}, got {array.shape}")
+    return array
+
+
 def clear_panel(ax: Axes) -> Axes:
     """Remove what was drawn in `ax` (images, lines, patches, texts, collections, legend), keeping the
     axes, its position and its ticks: a widget draws a panel again this way, far faster than `ax.cla()`,

@@ -20,19 +20,11 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from .figures import _to_numpy
+from .figures import _to_numpy, _vector
 from .slider import image_slider_widget
 
 __all__ = ["change_of_variables_1d_figure", "density_maps_figure", "determinant_cost_figure",
            "density_profile_figure", "bits_per_dim_figure", "flow_layers_widget"]
-
-
-def _vector(values, name: str, n: int | None = None) -> np.ndarray:
-    array = _to_numpy(values).astype(float)
-    if array.ndim != 1 or (n is not None and array.shape[0] != n):
-        want = f"({n},)" if n is not None else "(n,)"
-        raise ValueError(f"{name} must be a 1-D array of shape {want}, got {array.shape}")
-    return array
 
 
 def change_of_variables_1d_figure(x, z, log_det, log_p_z) -> Figure:

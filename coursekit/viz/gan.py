@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 from matplotlib.ticker import MaxNLocator
 
-from .figures import CATEGORICAL, _to_numpy, clear_panel, image_grid
+from .figures import CATEGORICAL, _to_numpy, _vector, clear_panel, image_grid
 from .slider import image_slider_widget
 
 __all__ = ["discriminator_1d_figure", "generator_gradients_figure", "ring_samples_figure", "adversarial_curves_figure",
@@ -40,14 +40,6 @@ _FITTED_STYLES = ("--", "-.", ":", (0, (6, 1.5, 1, 1.5, 1, 1.5)), (0, (9, 3)))
 _FITTED_COLOURS = tuple(CATEGORICAL[i] for i in (0, 1, 4, 5, 3, 8))
 _MAX_COLUMNS = 5
 _TICK_SIZE = 7          # points: about 12 pixels at the course's 120 dpi, readable at the figure's own size
-
-
-def _vector(values, name: str, n: int | None = None) -> np.ndarray:
-    array = _to_numpy(values).astype(float)
-    if array.ndim != 1 or (n is not None and array.shape[0] != n):
-        want = f"({n},)" if n is not None else "(n,)"
-        raise ValueError(f"{name} must be a 1-D array of shape {want}, got {array.shape}")
-    return array
 
 
 def _points(values, name: str) -> np.ndarray:
