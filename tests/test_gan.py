@@ -277,6 +277,21 @@ def test_digits_samples_follow_the_data_convention_and_the_labels():
     torch.testing.assert_close(model.sample(3, labels=2, z=z), model.from_network(model.generate(z, labels=2)))
 
 
+def test_a_28_by_28_dcgan_builds_trains_one_step_and_samples_mnist_shaped_images():
+    """Lecture 07's DATA = "mnist": dcgan_digits(shape=(1, 28, 28), levels=256) projects z to (2w, 7, 7), two
+    stride-2 steps reach 28×28, and D's last convolution spans its 7×7 map to one logit per image."""
+    model = GAN(dcgan_digits(shape=(1, 28, 28), levels=256, latent_dim=4, width=4))
+    x = torch.randint(0, 256, (6, 1, 28, 28))
+    g0, d0 = snapshot(model.generator), snapshot(model.discriminator)
+    train(model, [(x,)], steps=1, lr=1e-2, device="cpu", progress=False)
+    assert all(changed(model.generator, g0)) and all(changed(model.discriminator, d0))
+    model.eval()
+    samples = model.sample(3, generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (3, 1, 28, 28) and samples.dtype == torch.int64
+    assert samples.min() >= 0 and samples.max() <= 255
+    assert model.discriminate(x).shape == (6,)
+
+
 def test_a_wasserstein_dcgan_critic_has_no_batch_norm():
     critic = GAN(dcgan_digits(loss="wasserstein", latent_dim=4, width=4)).discriminator
     assert not any(isinstance(m, nn.BatchNorm2d) for m in critic.modules())

@@ -192,7 +192,7 @@ class MLPDiscriminator(nn.Module):
 
 
 class DCGenerator(nn.Module):
-    """DCGAN's generator for (C, H, W) images with H, W divisible by 4 (the (1, 8, 8) digits):
+    """DCGAN's generator for (C, H, W) images with H, W divisible by 4 (the (1, 8, 8) digits, MNIST's (1, 28, 28)):
 
         [z, one_hot(y)] → Linear → (2w, H/4, W/4) → BN, ReLU                (the projection of z)
         → ConvT 4×4 stride 2 → (w, H/2, W/2) → BN, ReLU                    (fractionally-strided)
@@ -617,11 +617,13 @@ in one go), 3.3 ms for WGAN-GP at 256 (4.7 ms at 512: the penalty's double backw
 DIGITS_TRAINING = dict(steps=750, lr=2e-4, batch_size=64)
 """How `dcgan_digits` models are trained: `train(model, data.loaders(splits, batch_size=64, seed=s)["train"],
 steps=750, lr=2e-4, seed=s)` (or `train_cached` with the same options: the model's own `training_step` and
-`configure_optimizers`). At seed 0, on one CPU thread of a shared machine (11.5 s and 11.9 s of CPU), the DCGAN
-reached a Fréchet distance of 17.4 at n = 400 against the test digits (real-vs-real ≈ 7, independent-pixel
-floor ≈ 112) and the conditional one 18.1, with 89.7% of its samples labelled as the requested digit by the
-evaluation classifier; at seeds 1 and 2 (12-14 s each): 21.5 and 24.1, and 14.8 and 15.4 with 89.7% and
-92.8%. With 1 000 steps (19 s) seed 0 gave 16.3, and 13.6 with 92.3%."""
+`configure_optimizers`). `benchmarks/gan_quality.py` (seeds 0, 1, 2, one CPU thread of a shared machine,
+11-14 s each) measured Fréchet distances of 16.59, 18.69 and 27.22 at n = 400 against the test digits
+(20.83 ± 5.63; real-vs-real 7.1, independent-pixel floor 112.4, noise 179.6): a spread of about ten units
+between seeds. The conditional DCGAN: 90.4%, 89.2% and 91.7% of 1 000 samples (100 per class) labelled as
+the requested digit by the evaluation classifier (90.4% ± 1.3), Fréchet distances 19.26, 15.96 and 16.14
+(17.12 ± 1.85). With 1 000 steps (19 s) seed 0 gave 16.3 and, conditional, 13.6 with 92.3% (an earlier
+measurement)."""
 
 
 def dcgan_digits(*, conditional: bool = False, **overrides) -> GANConfig:
