@@ -9,14 +9,14 @@
 # 5. walk a GAN's latent space — **interpolation**, **vector arithmetic**, a latent-walk slider — sample a **conditional GAN** per class, and **invert** a generator to find $z$ with $G(z) \approx x$;
 # 6. explain **cycle consistency** (CycleGAN) on a toy domain pair, and why **likelihood is not sample quality**, with two models that make the point.
 #
-# **Time:** about 75 minutes of reading; the notebook runs top to bottom in about a minute and a half on a 2-core CPU the first time (83.3 s measured cold on a shared machine; the two DCGANs train in 27 s of that, 12.1 s and 14.5 s as printed, the ring's five GANs in about 24 s, `RING_DEFAULTS`' notes), in seconds afterwards (the trained models are cached on disk).
+# **Time:** about 75 minutes of reading; the notebook runs top to bottom in about a minute and a half on a 2-core CPU the first time (81.1 s measured cold on a quiet machine; the two DCGANs train in 28 s of that, 14.1 s and 13.9 s as printed, the ring's five GANs in about 24 s, `RING_DEFAULTS`' notes), in seconds afterwards (the trained models are cached on disk).
 # **Before you start:** lecture 00 (the KL and JS divergences, mode-covering and mode-seeking fits), 00b (the Fréchet distance and its references), 02 (a latent space and its interpolations).
 
 # %%
 import course_setup  # Colab or a bare Jupyter: installs coursekit from this repository if it is missing
 
 # %% tags=["parameters"]
-# Parameters (papermill can override this cell). The defaults run the lecture in about a minute and a half on a 2-core CPU (about 80 s cold).
+# Parameters (papermill can override this cell). The defaults run the lecture in about a minute and a half on a 2-core CPU (the Time line above gives the measured seconds).
 SEED = 0             # every random number below follows from it
 DEVICE = "auto"      # "auto" = CUDA, then Apple MPS, then CPU
 DATA = "digits"      # "digits" (8×8, 17 grey levels, ships with the course) or "mnist" (28×28, 256 levels)     GPU: "mnist"
@@ -35,7 +35,7 @@ CACHE_DIR = None     # trained models are kept here (None: $COURSEKIT_CACHE, els
 RETRAIN = False      # True: train the models again even if cached ones exist
 # GPU: DATA = "mnist" trains both DCGANs on 28×28 MNIST (28 is divisible by 4, as DCGAN's two stride-2 steps need;
 # tests/test_gan.py builds a 28×28 DCGAN, trains it one step and samples it) and scores them with the MNIST
-# classifier's features; no MNIST run of this lecture has been measured (there is no MNIST on the course machine).
+# classifier's features; no MNIST run of this lecture has been measured yet (the course's CPU machine has no GPU for it).
 
 # %%
 import math
