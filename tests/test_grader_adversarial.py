@@ -256,7 +256,8 @@ while time.time() < end:
     time.sleep(0.05)
 """
 subprocess.Popen([sys.executable, "-c", _code, "{DAEMON_MARK}"], start_new_session=True,
-                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).wait()   # returns once it has forked its
+                 # detached child: the daemon exists before the cell ends, however slow the loaded machine
 '''
 
 # name: (notebook or raw bytes, expected status, expected points of 17, a word the detail or notes must hold,
