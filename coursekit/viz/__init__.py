@@ -33,7 +33,11 @@ or `evaluation` code):
   with their mode coverage, the two players' losses, labelled image rows, a Fréchet distance beside its scale,
   CycleGAN's arrows and the latent-walk slider (lecture 07), `discriminator_1d_figure`, `generator_gradients_figure`,
   `ring_samples_figure`, `adversarial_curves_figure`, `image_rows_figure`, `frechet_scale_figure`,
-  `cycle_arrows_figure`, `latent_walk_slider`.
+  `cycle_arrows_figure`, `latent_walk_slider`;
+- `diffusion`: the noise schedules, the forward-process slider (x_t of a few digits and a 2-D marginal at step t),
+  stepped reverse trajectories, the bound term by term, samplers' quality and time by steps, a learned score beside
+  the exact one, and the guidance-weight slider (lecture 08), `schedule_figure`, `forward_process_slider`,
+  `trajectory_figure`, `bound_terms_figure`, `sampler_steps_figure`, `vector_fields_figure`, `guidance_slider`.
 
 Conventions. No pyplot, anywhere: a figure is a `matplotlib.figure.Figure` made with
 `Figure()` and nothing calls `matplotlib.use`, so `%matplotlib inline` and the widgets keep
@@ -53,6 +57,8 @@ from .attention import (attention_cost_figure, attention_map_figure, attention_w
 from .autoregressive import (made_masks_figure, receptive_field_figure, receptive_field_growth_figure,
                              sampling_time_figure, sampling_widget)
 from .beta_vae import beta_vae_widget
+from .diffusion import (bound_terms_figure, forward_process_slider, guidance_slider, sampler_steps_figure,
+                        schedule_figure, trajectory_figure, vector_fields_figure)
 from .figures import (CATEGORICAL, PNG_DPI, clear_panel, density_2d, describe, image_grid, png_size, scatter_2d,
                       series_figure, show, to_png, training_curves)
 from .flows import (bits_per_dim_figure, change_of_variables_1d_figure, density_maps_figure, density_profile_figure,
@@ -79,4 +85,6 @@ __all__ = [
     "bits_per_dim_figure", "flow_layers_widget",
     "discriminator_1d_figure", "generator_gradients_figure", "ring_samples_figure", "adversarial_curves_figure",
     "image_rows_figure", "frechet_scale_figure", "cycle_arrows_figure", "latent_walk_slider",
+    "schedule_figure", "forward_process_slider", "trajectory_figure", "bound_terms_figure", "sampler_steps_figure",
+    "vector_fields_figure", "guidance_slider",
 ]
