@@ -46,7 +46,7 @@ from coursekit.checkpoint import load_checkpoint, save_checkpoint
 from coursekit.models import (
     FVSBN, MADE, NADE, PCA, VAE, CollapseVAE, ConvAutoencoder, GenerativeModel, LinearAutoencoder, MLPAutoencoder,
     GPT, Flow2D, GAN, GatedPixelCNN, PixelCategorical, PixelCNN, RealNVP, VQVAE, WaveNet, CycleGAN2D, Memoriser,
-    NoisyMixture,
+    NoisyMixture, DDPM, LatentDiffusion,
 )
 from coursekit.models.base import batch_images
 from coursekit.training import train
@@ -134,6 +134,11 @@ TINY: dict[str, Tiny] = {
     "Memoriser": Tiny(lambda: Memoriser(shape=(1, 4, 4), levels=5, epsilon=0.1),
                       fit=lambda m: m.fit(torch.randint(0, 5, (30, 1, 4, 4)))),
     "NoisyMixture": Tiny(lambda: NoisyMixture(FVSBN(shape=(1, 3, 3), levels=3), weight=0.5)),
+    "DDPM-2d": Tiny(lambda: DDPM(shape=(2,), T=10, hidden=8, layers=1, time_dim=8)),
+    "DDPM-digits-unet-conditional": Tiny(lambda: DDPM(shape=(1, 8, 8), levels=17, T=10, channels=8, classes=3),
+                                         labels=3),
+    "LatentDiffusion": Tiny(lambda: LatentDiffusion(VAE(shape=(1, 4, 4), levels=5, **_VAE), T=10, hidden=8,
+                                                    layers=1, time_dim=8)),
 }
 
 def build(name: str, seed: int = 0) -> GenerativeModel:

@@ -54,3 +54,6 @@ __all__ += ["CycleGAN2D", "CycleGAN2DConfig", "domain_pair", "unpaired_dataset",
 from .memoriser import Memoriser, NoisyMixture
 
 __all__ += ["Memoriser", "NoisyMixture"]
+from .diffusion import DDPM, DDPMConfig, LatentDiffusion, NoiseSchedule, TimeMLP, UNet, ddim_timesteps
+
+__all__ += ["DDPM", "DDPMConfig", "LatentDiffusion", "NoiseSchedule", "TimeMLP", "UNet", "ddim_timesteps"]
