@@ -14,7 +14,7 @@ from torch import nn
 
 from coursekit.models import VAE
 from coursekit.models.diffusion import (
-    DDPM, LatentDiffusion, NoiseSchedule, TimeMLP, UNet, ddim_timesteps, discretized_gaussian_log_prob,
+    DDPM, LatentDiffusion, NoiseSchedule, TimeMLP, UNet, ddim_timesteps, discretized_gaussian_log_prob, gaussian_kl,
 )
 from coursekit.training import train
 
@@ -129,6 +129,63 @@ def test_bound_equals_the_exact_nll_of_a_standard_normal():
     model.eps_net.s = 0.7                                                    # ε* of N(0, 0.49 I): wrong
     worse = model.nll_bound(x0) - exact
     assert worse.mean() > 10 * worse.std() / math.sqrt(len(worse))
+
+
+def test_predicting_eps_is_enough():
+    """μ_θ(x_t, t) written through ε equals the posterior mean μ̃_t at x̂_0 = (x_t − √(1 − ᾱ_t) ε)/√ᾱ_t."""
+    torch.manual_seed(0)
+    schedule = NoiseSchedule.cosine(100).double()
+    x_t, eps, t = torch.randn(50, 3, dtype=torch.float64), torch.randn(50, 3, dtype=torch.float64), torch.randint(2, 101, (50,))
+    mean_q, _ = schedule.q_posterior(schedule.predict_x0(x_t, t, eps), x_t, t)
+    assert torch.allclose(schedule.reverse_mean(x_t, t, eps), mean_q, atol=1e-5)   # the buffers are float32-rounded
+
+
+def test_batched_bound_equals_the_bound_written_out_term_by_term():
+    """bound_terms evaluates (example, t) pairs in large batches; the same terms one t at a time, from the
+    public pieces and the same noise, agree. Every column is a term: L_0 (discretised), L_1..L_{T−1}, L_T."""
+    torch.manual_seed(0)
+    model = DDPM(shape=(1, 8, 8), levels=17, T=12, channels=8).eval()
+    x = torch.randint(0, 17, (5, 1, 8, 8))
+    fast = model.bound_terms(x, batch_size=10_000, generator=torch.Generator().manual_seed(3))
+    s, g, x0 = model.schedule, torch.Generator().manual_seed(3), x.float() / 8 - 1
+    slow = torch.zeros(5, 13)
+    with torch.no_grad():
+        for step in range(1, 13):
+            t = torch.full((5,), step)
+            x_t = s.q_sample(x0, t, torch.randn(x0.shape, generator=g))
+            mean = s.reverse_mean(x_t, t, model.eps_theta(x_t, t))
+            if step == 1:
+                slow[:, 0] = -discretized_gaussian_log_prob(x0, mean, s.betas[0], 17).flatten(1).sum(1)
+            else:
+                mean_q, var_q = s.q_posterior(x0, x_t, t)
+                slow[:, step - 1] = gaussian_kl(mean_q, var_q, mean, s.betas[step - 1]).flatten(1).sum(1)
+        slow[:, 12] = gaussian_kl(s.alpha_bars[-1].sqrt() * x0, 1 - s.alpha_bars[-1], torch.zeros_like(x0), 1.0).flatten(1).sum(1)
+    assert torch.allclose(fast, slow, rtol=1e-4, atol=1e-4)
+    assert (fast >= 0).all() and torch.allclose(model.nll_bound(x), model.bound_terms(x).sum(1), rtol=0.2)
+
+
+def test_clipping_x0_changes_nothing_where_nothing_is_clipped():
+    """clip_x0 steps to μ̃_t(clip(x̂_0), x_t): with an ε-network that makes x̂_0 = 0 exactly, never clipped, the
+    samples equal Algorithm 2's; where x̂_0 leaves [−1, 1] they differ."""
+
+    class ZeroX0(nn.Module):
+        def __init__(self, schedule, scale):
+            super().__init__()
+            self.schedule, self.scale = schedule, scale
+
+        def forward(self, x, t, y=None):   # ε = x_t/√(1 − ᾱ_t) − scale: x̂_0 = scale·√(1 − ᾱ_t)/√ᾱ_t
+            ab = self.schedule.alpha_bars[t - 1].view(-1, 1, 1, 1)
+            return x / (1 - ab).sqrt() - self.scale
+
+    model = DDPM(shape=(1, 2, 2), levels=17, T=20, channels=8)
+    x_T = torch.randn(4, 1, 2, 2)
+    for scale, same in ((0.0, True), (-3.0, False)):
+        model.eps_net = ZeroX0(model.schedule, scale)
+        runs = []
+        for clip in (False, True):
+            torch.manual_seed(0)
+            runs.append(model.sample(4, x_T=x_T, clip_x0=clip, return_trajectory=True)[1])
+        assert torch.allclose(runs[0], runs[1], atol=1e-5) == same
 
 
 def test_discretized_decoder_sums_to_one_over_the_levels():

@@ -658,7 +658,7 @@ class DDPM(GenerativeModel):
     @torch.no_grad()
     def sample(self, n: int, y=None, guidance: float = 0.0, method: str = "ddpm", steps: int | None = None,
                eta: float = 0.0, variance: str | None = None, x_T: torch.Tensor | None = None,
-               return_trajectory: bool = False, decoder_noise: bool = False,
+               return_trajectory: bool = False, decoder_noise: bool = False, clip_x0: bool = False,
                generator: torch.Generator | None = None):
         """n samples in the data's convention (int64 levels for images, floats for points).
 
@@ -669,7 +669,10 @@ class DDPM(GenerativeModel):
         `y`: labels of a conditional model (an int or (n,); None gives 0, 1, …, K−1, 0, …), `guidance` the
         weight w of classifier-free guidance (module docstring: ε̃ = (1 + w) ε_y − w ε_∅; diffusers' scale is
         1 + w). `x_T` (n, *shape) replaces the draw of x_T ~ N(0, I). `return_trajectory=True` returns
-        (samples, trajectory) with the trajectory (steps + 1, n, *shape) on the diffusion's scale, x_T first."""
+        (samples, trajectory) with the trajectory (steps + 1, n, *shape) on the diffusion's scale, x_T first.
+        `clip_x0=True` (images only; not part of Algorithm 2, but what Ho et al.'s released code does) clips the
+        estimate x̂_0 = (x_t − √(1 − ᾱ_t) ε_θ)/√ᾱ_t to [−1, 1] at every step: DDPM then steps to the posterior
+        mean μ̃_t(x̂_0, x_t), which equals μ_θ(x_t, t) where nothing is clipped; DDIM uses the clipped x̂_0."""
         c = self.config
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}")
@@ -687,6 +690,8 @@ class DDPM(GenerativeModel):
             raise ValueError("guidance needs a class-conditional DDPM (classes=K)")
         if not eta >= 0:
             raise ValueError(f"eta must be >= 0, got {eta!r}")
+        if clip_x0 and c.levels is None:
+            raise ValueError("clip_x0 clips to the images' range [−1, 1]: real-valued data have no range")
         labels = self._sample_labels(y, n)
         shape = (n, *c.shape)
         if x_T is None:
@@ -696,18 +701,23 @@ class DDPM(GenerativeModel):
             x = x_T.to(device=self.device, dtype=self.dtype)
         trajectory = [x] if return_trajectory else None
         if method == "ddpm":
-            x = self._ddpm_loop(x, labels, guidance, variance, decoder_noise, generator, trajectory)
+            x = self._ddpm_loop(x, labels, guidance, variance, decoder_noise, clip_x0, generator, trajectory)
         else:
-            x = self._ddim_loop(x, labels, guidance, steps or c.T, eta, generator, trajectory)
+            x = self._ddim_loop(x, labels, guidance, steps or c.T, eta, clip_x0, generator, trajectory)
         out = self.from_network(x)
         return (out, torch.stack(trajectory)) if return_trajectory else out
 
-    def _ddpm_loop(self, x, labels, guidance, variance, decoder_noise, generator, trajectory):
+    def _ddpm_loop(self, x, labels, guidance, variance, decoder_noise, clip_x0, generator, trajectory):
         """Algorithm 2: for t = T, …, 1: z ~ N(0, I) if t > 1 else 0; x_{t−1} = μ_θ(x_t, t) + σ_t z."""
         sigma2 = self.schedule.sigma2(variance)
         for step in range(self.config.T, 0, -1):
             t = torch.full((x.shape[0],), step, dtype=torch.long, device=x.device)
-            mean = self.schedule.reverse_mean(x, t, self.eps_theta(x, t, labels, guidance))
+            eps = self.eps_theta(x, t, labels, guidance)
+            if clip_x0:
+                x0_hat = self.schedule.predict_x0(x, t, eps).clamp(-1, 1)
+                mean = self.schedule.q_posterior(x0_hat, x, t)[0]            # μ̃_t(x̂_0, x_t)
+            else:
+                mean = self.schedule.reverse_mean(x, t, eps)                 # μ_θ(x_t, t)
             if step > 1 or decoder_noise:
                 z = randn(x.shape, device=x.device, dtype=x.dtype, generator=generator)
                 x = mean + sigma2[step - 1].to(x.dtype).sqrt() * z
@@ -717,7 +727,7 @@ class DDPM(GenerativeModel):
                 trajectory.append(x)
         return x
 
-    def _ddim_loop(self, x, labels, guidance, steps, eta, generator, trajectory):
+    def _ddim_loop(self, x, labels, guidance, steps, eta, clip_x0, generator, trajectory):
         """Song et al. eq. 12 from τ_S = T down the sub-sequence to ᾱ = 1 (module docstring)."""
         tau = ddim_timesteps(self.config.T, steps).tolist()
         alpha_bars = self.schedule.alpha_bars
@@ -727,6 +737,8 @@ class DDPM(GenerativeModel):
             ab_prev = alpha_bars[tau[i - 1] - 1].to(x.dtype) if i > 0 else torch.ones_like(ab)   # ᾱ_{t'}
             eps = self.eps_theta(x, t, labels, guidance)
             x0_hat = (x - (1 - ab).sqrt() * eps) / ab.sqrt()                 # x̂_0
+            if clip_x0:
+                x0_hat = x0_hat.clamp(-1, 1)
             sigma = eta * ((1 - ab_prev) / (1 - ab)).sqrt() * (1 - ab / ab_prev).sqrt()
             x = ab_prev.sqrt() * x0_hat + (1 - ab_prev - sigma ** 2).clamp(min=0).sqrt() * eps
             if eta > 0 and i > 0:
