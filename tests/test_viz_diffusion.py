@@ -78,8 +78,14 @@ def test_trajectory_figure_shows_stops_and_one_path_per_point():
     assert np.allclose(stops[0].collections[0].get_offsets(), traj[0].numpy())
     assert len(paths.get_lines()) == 7
     assert np.allclose(paths.get_lines()[0].get_xydata(), traj[:, 0].numpy())
+    every = trajectory_figure(traj, times, paths=1, path_every=4).axes[-1].get_lines()[0]
+    assert np.allclose(every.get_xydata(), traj[[0, 4, 8, 10], 0].numpy())   # every 4th stop and the last
+    chosen = trajectory_figure(traj, times, stops=[0, 9, 10])
+    assert [ax.get_title() for ax in chosen.axes[:3]] == ["x_100 (noise)", "x_10", "x_0 (samples)"]
     with pytest.raises(ValueError, match="times"):
         trajectory_figure(traj, times[:3])
+    with pytest.raises(ValueError, match="indices"):
+        trajectory_figure(traj, times, stops=[11])
 
 
 def test_bound_terms_figure_sums_to_the_whole_bound():
@@ -110,9 +116,16 @@ def test_sampler_steps_figure_skips_samplers_not_run_at_a_number_of_steps():
 
 def test_vector_fields_share_one_arrow_scale():
     xy = torch.stack(torch.meshgrid(torch.linspace(-2, 2, 5), torch.linspace(-2, 2, 5), indexing="ij"), -1).view(-1, 2)
-    fig = vector_fields_figure(xy, {"exact": -xy, "learned": -2 * xy}, titles={"learned": "cos 1.00"})
+    fig = vector_fields_figure(xy, {"exact": -xy, "learned": -2 * xy}, titles={"learned": "cos 1.00"},
+                               clip_quantile=1.0)
     q1, q2 = (next(c for c in ax.collections if isinstance(c, Quiver)) for ax in fig.axes)
     assert np.allclose(q1.U, -xy[:, 0].numpy()) and np.allclose(q2.V, -2 * xy[:, 1].numpy())
+    clipped = vector_fields_figure(xy, {"exact": -xy, "learned": -2 * xy}, clip_quantile=0.5)
+    c2 = next(c for c in clipped.axes[1].collections if isinstance(c, Quiver))
+    cap = np.quantile(np.concatenate([xy.norm(dim=1).numpy(), 2 * xy.norm(dim=1).numpy()]), 0.5)
+    assert np.hypot(c2.U, c2.V).max() <= cap + 1e-9                       # long arrows drawn at the quantile's length
+    long = np.hypot(c2.U, c2.V) > 0
+    assert np.allclose(np.arctan2(c2.V, c2.U)[long], np.arctan2(-xy[:, 1], -xy[:, 0]).numpy()[long])  # same direction
     assert q1.scale == q2.scale                                            # lengths compare across panels
     assert fig.axes[1].get_title() == "learned\ncos 1.00"
     with pytest.raises(ValueError, match="one vector per point"):

@@ -166,21 +166,28 @@ def forward_process_slider(q_sample: Callable, images, points, eps_images, eps_p
 
 
 def trajectory_figure(trajectory, times: Sequence[int], data=None, panels: int = 5, paths: int = 40,
-                      lim: float = 3.5, scale: float = 2.0) -> Figure:
+                      stops: Sequence[int] | None = None, path_every: int = 1, lim: float = 3.5,
+                      scale: float = 2.0) -> Figure:
     """Reverse (sampling) trajectories of 2-D points, from x_T to x_0: `trajectory` (S, N, 2) holds the points
-    after each of S stops, `times` (S,) the step t of each (T first, 0 last). `panels` − 1 panels show the points
-    at stops spread over the chain, with optional `data` (M, 2) in grey behind the last; the final panel draws the
-    whole path of the first `paths` points, a line each from x_T (circle) to x_0 (cross)."""
+    after each of S stops, `times` (S,) the step t of each (T first, 0 last). One panel per index of `stops` into
+    the S stops (default: `panels` − 1 spread evenly over the chain) shows the points there, with optional `data`
+    (M, 2) in grey behind the last stop; the final panel draws the whole path of the first `paths` points through
+    every `path_every`-th stop (and the last), a line each from x_T (circle) to x_0 (cross): with many small noisy
+    steps a path drawn through every stop is a tangle, through every 25th its drift shows."""
     traj = _to_numpy(trajectory).astype(float)
     if traj.ndim != 3 or traj.shape[2] != 2 or traj.shape[0] < 2:
         raise ValueError(f"trajectory must be (S, N, 2) points at S >= 2 stops, got {traj.shape}")
     times = [int(t) for t in times]
     if len(times) != traj.shape[0]:
         raise ValueError(f"times must give the step t of each of the {traj.shape[0]} stops, got {len(times)}")
-    if panels < 2:
-        raise ValueError(f"panels must be >= 2 (at least one stop and the paths), got {panels}")
     background = None if data is None else _points(data, "data")
-    stops = sorted({int(round(i)) for i in np.linspace(0, traj.shape[0] - 1, panels - 1)})
+    if stops is None:
+        if panels < 2:
+            raise ValueError(f"panels must be >= 2 (at least one stop and the paths), got {panels}")
+        stops = sorted({int(round(i)) for i in np.linspace(0, traj.shape[0] - 1, panels - 1)})
+    stops = [int(i) for i in stops]
+    if not stops or min(stops) < 0 or max(stops) >= traj.shape[0]:
+        raise ValueError(f"stops must be indices into the {traj.shape[0]} stops of the trajectory, got {stops}")
     fig = Figure(figsize=(scale * (len(stops) + 1), scale + 0.45), layout="constrained")
     axes = fig.subplots(1, len(stops) + 1, sharex=True, sharey=True)
     for ax, i in zip(axes, stops):
@@ -192,9 +199,12 @@ def trajectory_figure(trajectory, times: Sequence[int], data=None, panels: int =
     ax = axes[-1]
     if background is not None:
         ax.scatter(background[:, 0], background[:, 1], s=2, color="#dddddd", edgecolors="none")
+    if not isinstance(path_every, int) or path_every < 1:
+        raise ValueError(f"path_every must be a positive int (draw every path_every-th stop), got {path_every!r}")
     m = min(paths, traj.shape[1])
+    along = sorted(set(range(0, traj.shape[0], path_every)) | {traj.shape[0] - 1})
     for j in range(m):
-        ax.plot(traj[:, j, 0], traj[:, j, 1], lw=0.6, alpha=0.8, color=CATEGORICAL[j % 2 * 4])
+        ax.plot(traj[along, j, 0], traj[along, j, 1], lw=0.7, alpha=0.85, color=CATEGORICAL[j % 2 * 4])
     ax.scatter(traj[0, :m, 0], traj[0, :m, 1], s=10, marker="o", facecolors="none", edgecolors="black", lw=0.6,
                label=f"x_{times[0]}")
     ax.scatter(traj[-1, :m, 0], traj[-1, :m, 1], s=12, marker="x", color=CATEGORICAL[2], lw=0.9,
@@ -278,10 +288,12 @@ def sampler_steps_figure(steps: Sequence[int], quality: Mapping[str, Sequence[fl
 
 
 def vector_fields_figure(points, fields: Mapping[str, Any], background=None, titles: Mapping[str, str] | None = None,
-                         lim: float | None = None, scale: float = 2.8) -> Figure:
+                         lim: float | None = None, clip_quantile: float = 0.9, scale: float = 2.8) -> Figure:
     """Vector fields over the same 2-D points, one panel each: `fields[name]` (M, 2) is an arrow at each of
     `points` (M, 2) (a learned score −ε_θ(x, t)/√(1 − ᾱ_t) beside the exact ∇ log q(x_t)); arrows are scaled
-    together across panels so their lengths compare; `background` (K, 2) points in grey behind; `titles[name]`
+    together across panels so their lengths compare, and an arrow longer than the `clip_quantile` quantile of all
+    the lengths is drawn at that length (its direction kept; a score grows without bound away from the data and
+    would otherwise shrink every other arrow to a dot); `background` (K, 2) points in grey behind; `titles[name]`
     adds a line (an agreement measured by the lecture)."""
     xy = _points(points, "points")
     if not fields:
@@ -293,7 +305,13 @@ def vector_fields_figure(points, fields: Mapping[str, Any], background=None, tit
     unknown = set(titles or {}) - set(vectors)
     if unknown:
         raise ValueError(f"titles names fields that are not in fields: {sorted(unknown)}")
-    longest = max(float(np.linalg.norm(v, axis=1).max()) for v in vectors.values()) or 1.0
+    if not 0 < clip_quantile <= 1:
+        raise ValueError(f"clip_quantile must be in (0, 1], got {clip_quantile!r}")
+    lengths = np.concatenate([np.linalg.norm(v, axis=1) for v in vectors.values()])
+    longest = float(np.quantile(lengths, clip_quantile)) or 1.0
+    for name, v in vectors.items():
+        norm = np.linalg.norm(v, axis=1, keepdims=True)
+        vectors[name] = v * np.minimum(1.0, longest / np.maximum(norm, 1e-300))     # at most `longest` long
     if lim is None:
         lim = float(np.abs(xy).max()) * 1.05
     spacing = 2 * lim / max(math.sqrt(len(xy)), 1.0)
