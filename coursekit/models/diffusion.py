@@ -868,7 +868,7 @@ class LatentDiffusion(GenerativeModel):
         decoder's noise unless `decoder_noise=False`), then x ~ p_θ(x | z_0) by the VAE."""
         options.setdefault("decoder_noise", True)
         z = self.prior.sample(n, **options)
-        return self.vae.sample(n, z=z)
+        return self.vae.sample(n, z=z, generator=options.get("generator"))
 
     @torch.no_grad()
     def nll_bound(self, x: torch.Tensor) -> torch.Tensor:
