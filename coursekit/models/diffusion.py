@@ -756,12 +756,13 @@ class DDPM(GenerativeModel):
         for integer levels), column j = 1..T−1 is L_j = KL(q(x_j | x_{j+1}, x_0) ‖ p_θ(x_j | x_{j+1})) (step
         t = j + 1, one draw of x_t ~ q(x_t | x_0) each), column T is L_T = KL(q(x_T | x_0) ‖ N(0, I)). All T
         network evaluations per example, `batch_size` (example, t) pairs at a time. `y`: the labels of a
-        conditional model (the conditional bound, no guidance)."""
+        conditional model (the conditional bound, no guidance); y None on a conditional model: the bound of its
+        unconditional model ε_θ(x_t, t, ∅) (the null label of classifier-free guidance)."""
         c, schedule = self.config, self.schedule
         variance = c.variance if variance is None else variance
         x0 = self.to_network(x)
         N, T = x0.shape[0], c.T
-        labels = self._labels(y, N, x0.device)
+        labels = self._labels(y, N, x0.device) if y is not None else None   # None: ∅ on a conditional model
         sigma2 = schedule.sigma2(variance).to(x0.dtype)                      # σ_t², (T,)
         terms = x0.new_zeros(N, T + 1)
         # L_T: KL(N(√ᾱ_T x_0, 1 − ᾱ_T) ‖ N(0, 1)), no network.
