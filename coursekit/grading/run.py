@@ -335,6 +335,13 @@ def _kill_all(proc: subprocess.Popen, pids: list[int]) -> None:
     proc.wait()
 
 
+# `python -m pytest`, except that jsonschema's optional IRI format checker is not imported: the
+# rfc3987_syntax package builds its grammar when imported, about 1.8 s of CPU in every grading run
+# (as much as the kernel's `import torch`), for a format nbformat never checks (its validator is
+# called without a format checker, so a notebook is judged exactly as before)
+_PYTEST = "import sys; sys.modules['rfc3987_syntax'] = None; import pytest; sys.exit(pytest.main())"
+
+
 def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.executable,
             guarded: set[int] | None = None, isolation: Isolation | None = None) -> Execution:
     """Run `nb` under nbval in a fresh process group inside `workdir`, within `limits`.
@@ -376,7 +383,7 @@ def execute(nb, workdir: Path, limits: Limits = Limits(), python: str = sys.exec
     posix = os.name == "posix"
     spec_env = isolation.kernelspec(private / "jupyter", uid or 0, scratch) if posix else {}
     kernel = f"--nbval-kernel-name={KERNEL_NAME}" if posix else "--nbval-current-env"
-    cmd = [python, "-m", "pytest", "-p", "nbval", "-p", "coursekit.grading.nbval_status", "-p", "no:cacheprovider",
+    cmd = [python, "-c", _PYTEST, "-p", "nbval", "-p", "coursekit.grading.nbval_status", "-p", "no:cacheprovider",
            "--nbval-lax", kernel, f"--nbval-cell-timeout={limits.cell_timeout}",
            f"--nbval-kernel-startup-timeout={limits.startup_timeout}", f"--grading-patience={limits.startup_timeout}",
            "-c", str(private / "pytest.ini"), "--rootdir", str(private), "-q", "--no-header", "-rN",
