@@ -41,10 +41,10 @@ real-valued data (`levels=None`) it is the Gaussian density itself. At t = 1 the
 for integer-level images: linear from β_1 = (½·2/(K − 1))² to β_T = 0.02, i.e. the first step's noise std
 √β_1 is half a grey level (0.0625 for K = 17 on [−1, 1]). Why: with β_1 = 1e-4 the first steps' noise (std
 0.01 on a grid of spacing 0.125) leaves x_0 exactly readable from x_t, ε_θ must then be a near-step function
-of x_t that a small network does not learn, and the t < 10 terms of the bound, each weighted by about
-1/(2t), cost about 2 bits/dim on the 17-level digits (measured in the issue's probe). Half a grey level
-blurs the grid from the first step, and the discretised decoder's end bins cost little. It is the default
-(`schedule="auto"`) for integer-level data; "linear" for real-valued data.
+of x_t that a small network does not learn, and the first terms of the bound, each weighted by about 1/(2t),
+are expensive (in the issue's probe the t < 10 terms cost about 2 bits/dim on the 17-level digits). Half a
+grey level blurs the grid from the first step; the discretised decoder L_0 pays for it, less than the early
+terms save. It is the default (`schedule="auto"`) for integer-level data; "linear" for real-valued data.
 
 **DDIM** (Song et al., 2021, eq. 12) on any increasing sub-sequence τ of 1..T (`ddim_timesteps`):
 
