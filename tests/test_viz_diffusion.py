@@ -125,7 +125,7 @@ def test_vector_fields_share_one_arrow_scale():
     cap = np.quantile(np.concatenate([xy.norm(dim=1).numpy(), 2 * xy.norm(dim=1).numpy()]), 0.5)
     assert np.hypot(c2.U, c2.V).max() <= cap + 1e-9                       # long arrows drawn at the quantile's length
     long = np.hypot(c2.U, c2.V) > 0
-    assert np.allclose(np.arctan2(c2.V, c2.U)[long], np.arctan2(-xy[:, 1], -xy[:, 0]).numpy()[long])  # same direction
+    assert np.allclose(np.arctan2(c2.V, c2.U)[long], np.arctan2(-xy[:, 1].numpy(), -xy[:, 0].numpy())[long])  # same direction
     assert q1.scale == q2.scale                                            # lengths compare across panels
     assert fig.axes[1].get_title() == "learned\ncos 1.00"
     with pytest.raises(ValueError, match="one vector per point"):
