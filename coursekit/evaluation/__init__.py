@@ -9,6 +9,8 @@
 - `frechet`: the Fréchet distance at a fixed n, with its reference scale;
 - `coverage`: modes hit on the 8-Gaussian ring;
 - `disentanglement`: the Mutual Information Gap against known factors (on the active latents: `active_latents`).
+- `diffusion_digits`: lecture 08's digits DDPM, its setting `DIGITS_DDPM`, the committed checkpoint
+  (`pretrained_digits_ddpm`), training it afresh, and its measurements (guidance sweep, the bound by term).
 """
 from .classifiers import (
     DEFAULT_CONFIGS, Classifier, ClassifierConfig, SmallCNN, classifier, classifier_key, conditional_accuracy,
@@ -19,6 +21,10 @@ from .disentanglement import ACTIVE_KL, MIGResult, active_latents, mig, mig_deta
 from .frechet import DEFAULT_FRECHET_N, FrechetResult, frechet_distance, frechet_from_stats, frechet_reference
 from .comparison import ComparisonRow, evaluate_model, format_table
 from .likelihood import bits_per_dim, floor_bits_per_dim, floor_model, nats_per_example, uniform_bits_per_dim
+from .diffusion_digits import (
+    DIGITS_DDPM, DIGITS_DDPM_CHECKPOINT, DigitsDDPMSettings, bound_bits_per_dim, guidance_sweep, pretrained_digits_ddpm,
+    train_digits_ddpm, within_class_spread,
+)
 
 __all__ = [
     "bits_per_dim", "nats_per_example", "uniform_bits_per_dim", "floor_model", "floor_bits_per_dim",
@@ -26,4 +32,6 @@ __all__ = [
     "ClassifierConfig", "DEFAULT_CONFIGS", "SmallCNN", "random_shift", "Classifier", "classifier",
     "classifier_key", "conditional_accuracy", "DEFAULT_FRECHET_N", "FrechetResult", "frechet_distance",
     "frechet_from_stats", "frechet_reference", "mode_coverage", "MIGResult", "mig", "mig_details", "active_latents", "ACTIVE_KL",
+    "DIGITS_DDPM", "DIGITS_DDPM_CHECKPOINT", "DigitsDDPMSettings", "bound_bits_per_dim", "guidance_sweep",
+    "pretrained_digits_ddpm", "train_digits_ddpm", "within_class_spread",
 ]
