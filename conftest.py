@@ -7,6 +7,13 @@ CI the lecture's whole run again; it checks the outputs the browser's run produc
 cell, as it checks its own: a cell that raised fails, an unexpected unrun cell fails, and a cell marked
 `# NBVAL_CHECK_OUTPUT` must match the committed outputs (nbval's own comparison). Where Chromium is
 missing the browser suite is skipped and nbval executes every lecture as before.
+
+Likewise tests/test_grading.py grades each solution (solutions/NN_topic.ipynb) through the grader: its
+two runs together execute every code cell (the student's notebook all but the hidden tests, the
+verification run every test on the answers' definitions). Where that grading gave full points and
+every code cell passed in both runs, nbval skips the solution instead of executing it a third time
+(it has no `# NBVAL_CHECK_OUTPUT` cell to compare); otherwise, or where test_grading.py did not run,
+nbval executes it as before.
 """
 from __future__ import annotations
 
@@ -19,11 +26,18 @@ import pytest
 def pytest_configure(config):
     config.coursekit_ran_in_browser = set()   # names of lectures tests/browser ran without an error
     config.coursekit_browser_outputs = {}     # name -> the notebook (nbformat JSON) after its run in JupyterLab
+    config.coursekit_solutions_ran_in_full = {}   # name -> seconds: solutions tests/test_grading.py ran in full
 
 
 @pytest.hookimpl(tryfirst=True)   # before pytest sets up the notebook (nbval starts its kernel there)
 def pytest_runtest_setup(item):
     path = Path(str(item.fspath))
+    if path.suffix == ".ipynb" and path.parent.name == "solutions":
+        seconds = getattr(item.config, "coursekit_solutions_ran_in_full", {}).get(path.name)
+        if seconds is not None and "NBVAL_CHECK_OUTPUT" not in path.read_text(encoding="utf-8"):
+            pytest.skip(f"{path.name} ran in full in tests/test_grading.py's grading of the solution ({seconds:.0f} s: "
+                        f"every code cell passed, in the student's notebook or the verification run)")
+        return
     if path.suffix != ".ipynb" or path.parent.name != "notebooks":
         return
     ran = getattr(item.config, "coursekit_browser_outputs", {}).get(path.name)

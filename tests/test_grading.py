@@ -123,9 +123,13 @@ def with_answers(nb, answers):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, isolation_mode):
+def graded(tmp_path_factory, isolation_mode, pytestconfig):
     """One class, graded once: two copies of the solution, the untouched exercise, a filled-in
-    submission with tampering, and one that hides its errors."""
+    submission with tampering, and one that hides its errors.
+
+    A solution graded here with full points and every code cell passed in both runs (the student's
+    notebook runs every cell but the hidden tests, the verification run every test) has run in
+    full: nbval does not execute solutions/NN_topic.ipynb a second time (../conftest.py)."""
     subs = tmp_path_factory.mktemp("submissions")
     out = tmp_path_factory.mktemp("graded")
     exercise = nbformat.read(ROOT / "exercises" / "00_introduction.ipynb", as_version=4)
@@ -155,6 +159,11 @@ def graded(tmp_path_factory, isolation_mode):
     results = grade.grade_class(subs, ROOT / "solutions", out, exercises=[p.stem for p in SOLUTIONS],
                                 limits=Limits(cell_timeout=120), log=lambda *a: None,
                                 isolation=isolation_mode)
+    ran_in_full = getattr(pytestconfig, "coursekit_solutions_ran_in_full", None)
+    for path in SOLUTIONS if ran_in_full is not None else ():
+        r = results["sol1"][path.stem]
+        if r.status == "ok" and r.points == r.max_points and r.cells_not_passed == []:
+            ran_in_full[path.name] = r.seconds
     return results, out
 
 
@@ -167,6 +176,7 @@ def test_solution_gets_full_points_twice_and_the_exercise_gets_zero_on_every_tes
             assert r.status == "ok", (student, name, r.notes)
             assert [t.passed for t in r.tests] == [True] * len(r.tests), (student, name, r.tests)
             assert r.points == r.max_points > 0
+            assert r.cells_not_passed == [], (student, name, r.cells_not_passed)   # every cell ran, in both runs
         blank = results["blank"][name]
         assert blank.status == "ok"
         assert [(t.id, t.points) for t in blank.tests] == [(t.id, 0.0) for t in blank.tests]
@@ -179,6 +189,11 @@ def test_filled_in_submission_scores_by_test_and_tampering_changes_nothing(grade
     assert points == {"gaussian-kl-public": 2, "gaussian-kl-hidden": 3, "categorical-kl-public": 2,
                       "categorical-kl-hidden": 0, "floor-public": 0, "floor-hidden": 0}
     assert r.points == 7
+    # the failing tests are the cells that did not pass: the floor's public test in both runs and the
+    # hidden tests of the wrong categorical KL and the unsolved floor in the verification run
+    assert r.cells_not_passed == [f"{run}: code cell {n} failed" for run, n in (
+        ("your notebook", 8), ("the verification run", 6), ("the verification run", 8),
+        ("the verification run", 9))], r.cells_not_passed
     assert any("'floor-public' was edited; the original was run" in n for n in r.notes)
     assert any("1 code cell(s) you added" in n for n in r.notes)
 
@@ -194,6 +209,18 @@ def test_suppressed_tracebacks_cannot_turn_a_failure_into_a_pass(graded, tmp_pat
         nbformat.v4.new_code_cell("assert 1 == 2, 'a failing test'")])
     ran = execute(nb, tmp_path, Limits(cell_timeout=60))
     assert ran.cells[1]["outcome"] == "failed" and ran.cells[1]["suppressed"]
+
+
+def test_a_locked_cell_that_raises_costs_no_points_but_is_listed(tmp_path):
+    """What lets nbval skip a solution graded here: a cell that is no test (a locked cell after an
+    answer) raising in either run is listed, so such a solution is not taken as run in full."""
+    from coursekit.grading.run import grade_notebook
+    source = tiny_source()
+    source.cells.insert(2, cell("locked", "broken", "raise RuntimeError('a locked cell fails')"))
+    nbformat.write(build.build_exercise(source, fmt.specs(source), keep_solutions=True), tmp_path / "sub.ipynb")
+    r = grade_notebook(source, fmt.specs(source), tmp_path / "sub.ipynb", "tiny", limits=Limits(cell_timeout=60))
+    assert (r.status, r.points, r.max_points) == ("ok", 3, 3)
+    assert r.cells_not_passed == ["your notebook: code cell 1 failed", "the verification run: code cell 1 failed"]
 
 
 def test_gradebook_has_a_row_per_student_and_lms_columns(graded):

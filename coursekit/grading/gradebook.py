@@ -213,9 +213,11 @@ def write_canvas(results: Results, path: Path, roster: Path | None = None,
 # --- results as data ---------------------------------------------------------------------
 
 def save_results(results: Results, path: Path) -> None:
-    """Every result without its log (the logs are files of their own)."""
+    """Every result without its log (the logs are files of their own) and its list of cells that did
+    not pass (the log says why)."""
     data = {"format": _FORMAT, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "students": {s: {e: {k: v for k, v in asdict(r).items() if k != "log"} for e, r in by.items()}
+            "students": {s: {e: {k: v for k, v in asdict(r).items() if k not in ("log", "cells_not_passed")}
+                             for e, r in by.items()}
                          for s, by in sorted(results.items())}}
     _write_text(Path(path), json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 

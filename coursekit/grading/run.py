@@ -174,6 +174,10 @@ class Result:
     notes: list[str] = field(default_factory=list)
     log: str = ""  # the run's pytest output, for the instructor only (it can show hidden tests)
     seconds: float = 0.0
+    cells_not_passed: list[str] | None = None
+    """For the instructor: every code cell that did not pass in either run, e.g. "your notebook: code
+    cell 4 failed" (a locked cell's error costs no points, so the tests alone would not show it); []
+    when both runs ran every code cell without an error, None when no run took place."""
 
     @property
     def points(self) -> float:
@@ -528,6 +532,11 @@ def grade_notebook(source_nb, source_specs: list[CellSpec], submission_path: Pat
         finally:   # never raises: a process that kept writing into the scratch folder cannot stop the class
             shutil.rmtree(tmp, ignore_errors=True)
     first, second = runs["your notebook"], runs["the verification run"]
+    code_cells = sum(c.cell_type == "code" for c in source_nb.cells)
+    result.cells_not_passed = [f"{name}: code cell {n} {run.cells[n].get('outcome')}" if n in run.cells
+                               else f"{name}: code cell {n} did not run"
+                               for name, run in runs.items() for n in range(code_cells)
+                               if run.cells.get(n, {}).get("outcome") != "passed"]
     result.log = "\n".join(f"==== {name} ====\n{run.log}" for name, run in runs.items())
     result.seconds = first.seconds + second.seconds
     verdicts = {name: _run_status(run, limits) for name, run in runs.items()}
