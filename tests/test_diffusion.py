@@ -243,6 +243,26 @@ def test_guidance_moves_away_from_the_unconditional_prediction():
     assert torch.equal(model.eps_theta(x, t, y, guidance=-1.0), eps_null)
 
 
+class ZeroEps(nn.Module):
+    def forward(self, x, t, y=None):
+        return torch.zeros_like(x)
+
+
+def test_a_conditional_bound_without_labels_is_the_null_models():
+    """bound_terms(x) of a conditional DDPM without y bounds its unconditional model ε_θ(x_t, t, ∅): with the
+    LabelStub (ε_∅ = 0) it equals the bound of an unconditional model whose ε-network returns 0."""
+    torch.manual_seed(0)
+    model = DDPM(shape=(2,), T=10, classes=3, hidden=8, layers=1)
+    model.eps_net = LabelStub()
+    x = torch.randn(4, 2)
+    plain = DDPM(shape=(2,), T=10, hidden=8, layers=1)
+    plain.eps_net = ZeroEps()
+    null = model.bound_terms(x, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(null, plain.bound_terms(x, generator=torch.Generator().manual_seed(0)))
+    assert not torch.allclose(null, model.bound_terms(x, torch.tensor([0, 1, 2, 0]),
+                                                      generator=torch.Generator().manual_seed(0)))
+
+
 # --- networks, gradients, training ----------------------------------------------------------------
 
 def _check_gradients(model: nn.Module, loss: torch.Tensor) -> None:
