@@ -384,7 +384,7 @@ class UNet(nn.Module):
     with `classes` = K it is joined by a learned label embedding with K + 1 rows, row K the null label ∅ of
     classifier-free guidance. (8, 8) digits: channel_mult (1, 2), attention at 4×4; (28, 28) MNIST: (1, 2, 2),
     attention at 7×7. H and W must be divisible by 2^(levels − 1). `channels` scales the width, the parameter count
-    about as its square: on (1, 8, 8) the default 24 gives 287 545 parameters (288 953 with 10 classes), 16
+    about as its square: on (1, 8, 8) the default 24 gives 287 545 parameters (288 601 with 10 classes), 16
     gives 128 465, 32 gives 509 857; small enough to train on a CPU, `channels=64` or more for a GPU."""
 
     def __init__(self, shape: tuple[int, int, int] = (1, 8, 8), channels: int = 24,
