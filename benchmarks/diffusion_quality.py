@@ -190,9 +190,10 @@ def run_seed(seed: int, args, splits=None, clf=None) -> tuple[dict, dict | None]
     splits = splits or data.digits()
     clf = clf or evaluation.classifier(splits)
     run = train_digits_ddpm(seed, steps=args.steps, device=args.device)
-    print(f"seed {seed}: trained {run['steps']} steps in {run['seconds']:.1f} s", flush=True)
+    print(f"seed {seed}: trained {run['steps']} steps in {run['seconds']:.1f} s ({run['cpu_seconds']:.1f} s of CPU)",
+          flush=True)
     numbers = measure(run["model"], splits, clf, seed, args)
-    numbers["train_s"] = run["seconds"]
+    numbers["train_s"], numbers["train_cpu_s"] = run["seconds"], run["cpu_seconds"]
     state = {k: v.cpu() for k, v in run["model"].state_dict().items()} if seed == 0 else None
     return numbers, state
 
@@ -234,7 +235,7 @@ def main() -> int:
         results = [run_seed(seed, args, splits, clf) for seed in args.seeds]
     runs = [numbers for numbers, _ in results]
     fresh0 = next(((state, numbers) for seed, (numbers, state) in zip(args.seeds, results) if seed == 0), None)
-    print(f"\ntraining: {mean_sd([r['train_s'] for r in runs], 1)} s per seed ({DIGITS_DDPM.steps if args.steps is None else args.steps} steps)")
+    print(f"\ntraining: {mean_sd([r['train_s'] for r in runs], 1)} s per seed, {mean_sd([r['train_cpu_s'] for r in runs], 1)} s of CPU ({DIGITS_DDPM.steps if args.steps is None else args.steps} steps)")
     summary(runs, splits, clf, reference, args)
     check_targets(runs, args)
     if fresh0 is not None and not args.no_check_checkpoint:

@@ -43,9 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     run = train_digits_ddpm(args.seed, device=args.device, progress=args.progress)
     model = run["model"].cpu()
     path = save_digits_ddpm(model, args.out, seed=args.seed, steps=run["steps"], train_seconds=round(run["seconds"], 1),
-                            device=str(args.device))
+                            train_cpu_seconds=round(run["cpu_seconds"], 1), device=str(args.device))
     params = sum(p.numel() for p in model.parameters())
-    print(f"trained {run['steps']} steps in {run['seconds']:.1f} s ({run['seconds'] / 60:.1f} min wall clock); "
+    print(f"trained {run['steps']} steps in {run['seconds']:.1f} s ({run['seconds'] / 60:.1f} min wall clock, "
+          f"{run['cpu_seconds']:.1f} s of CPU time); "
           f"{params:,} parameters; wrote {path} ({path.stat().st_size / 1e6:.2f} MB)", flush=True)
     loaded = pretrained_digits_ddpm(path)
     splits = data.digits()
