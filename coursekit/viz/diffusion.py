@@ -333,7 +333,7 @@ def vector_fields_figure(points, fields: Mapping[str, Any], background=None, tit
 
 def guidance_slider(samples: Mapping[float, Any], curves: Mapping[str, Mapping[float, float]], *,
                     nrow: int = 10, levels: int | None = None, vmin: float | None = None, vmax: float | None = None,
-                    convention: str = "ε̃ = (1 + w) ε(x, y) − w ε(x)", scale: float = 0.45) -> widgets.HBox:
+                    convention: str = "ε̃ = (1 + w) ε(x, y) − w ε(x, ∅)", scale: float = 0.45) -> widgets.VBox:
     """A slider over the guidance weight w: the samples drawn at w (`samples[w]`, (N, C, H, W), e.g. one row per
     requested class, `nrow` per row) beside the measurements the lecture made at every w (`curves[name][w]`, e.g.
     the share the classifier labels as requested, a diversity), a line each against w with the current w marked.
@@ -379,6 +379,6 @@ def guidance_slider(samples: Mapping[float, Any], curves: Mapping[str, Mapping[f
         _small(ax_c)
         return fig
 
-    box = image_slider_widget(render, {"w": slider}, arrange="beside")
+    box = image_slider_widget(render, {"w": slider})                  # the slider above: the picture is wide
     box.shown = lambda: dict(shown)
     return box
