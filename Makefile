@@ -29,7 +29,7 @@ help:
 	@echo "make clean       remove the virtual environment, caches and ./release"
 
 test: setup
-	@echo "==> Running the unit tests and executing every notebook in notebooks/ and solutions/ with nbval"
+	@echo "==> Running the unit tests, grading every solution and executing every notebook in notebooks/ and solutions/ with nbval (a solution the grading ran in full is not executed twice)"
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 check: setup
