@@ -210,6 +210,34 @@ def test_ddim_is_deterministic_given_x_T_only_for_eta_zero():
     assert torch.equal(ddim_timesteps(7, 7), torch.arange(1, 8))
 
 
+@pytest.mark.parametrize("eta, steps", [(0.7, 10), (1.0, 50)])
+def test_ddim_steps_add_sigma_squared_and_end_at_alpha_bar_0(eta, steps):
+    """With ε_θ ≡ 0 each DDIM step is x_{t'} = √(ᾱ_{t'}/ᾱ_t) x_t + σ z (x̂_0 = x_t/√ᾱ_t), so the residual
+    x_{t'} − √(ᾱ_{t'}/ᾱ_t) x_t of every step has variance σ² = η² (1 − ᾱ_{t'})/(1 − ᾱ_t) · (1 − ᾱ_t/ᾱ_{t'})
+    (within 5 Monte-Carlo standard errors, σ²·√(2/n)), including the noise of the second-to-last step, and
+    η = 1 on all of 1..T gives σ² = β̃_t. The last step goes to ᾱ_0 = 1: x_0 = x̂_0 = x_1/√ᾱ_1 exactly."""
+    model = DDPM(shape=(2,), T=50, hidden=8, layers=1).double()
+    model.eps_net = ZeroEps()
+    n = 20_000
+    _, trajectory = model.sample(n, method="ddim", steps=steps, eta=eta, return_trajectory=True,
+                                 generator=torch.Generator().manual_seed(0))
+    tau = ddim_timesteps(50, steps).tolist()
+    alpha_bar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, 50, dtype=torch.float64), 0)   # ᾱ_t, recomputed
+    assert trajectory.shape == (steps + 1, n, 2)
+    for k, i in enumerate(range(len(tau) - 1, 0, -1)):                       # steps τ_i → τ_{i−1}, i ≥ 1
+        ab, ab_prev = alpha_bar[tau[i] - 1], alpha_bar[tau[i - 1] - 1]
+        sigma2 = eta ** 2 * (1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev)
+        if steps == 50:
+            beta = 1 - ab / ab_prev                                          # consecutive steps: β_t
+            assert sigma2 == pytest.approx((1 - ab_prev) / (1 - ab) * beta)  # = β̃_t
+        residual = trajectory[k + 1] - (ab_prev / ab).sqrt() * trajectory[k]
+        assert residual.mean().abs() < 5 * (sigma2 / (2 * n)).sqrt(), f"step {tau[i]} → {tau[i - 1]}"
+        assert (residual.var() - sigma2).abs() < 5 * sigma2 * math.sqrt(2 / (2 * n)), \
+            f"step {tau[i]} → {tau[i - 1]}: residual variance {residual.var():.4g}, σ² {sigma2:.4g}"
+    # (the buffers are float32-rounded: 1e-6 here; stopping at ᾱ_1 instead would be off by 1/√ᾱ_1 − 1 = 5e-5)
+    torch.testing.assert_close(trajectory[-1], trajectory[-2] / alpha_bar[0].sqrt(), rtol=1e-6, atol=1e-7)
+
+
 def test_algorithm_2_adds_no_noise_at_the_last_step():
     torch.manual_seed(0)
     model = DDPM(shape=(2,), T=4, hidden=8, layers=1).eval()
