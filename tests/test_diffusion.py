@@ -351,8 +351,11 @@ def test_latent_diffusion_trains_its_prior_only_and_samples_digits():
     s = model.eval().sample(4, generator=torch.Generator().manual_seed(0))
     assert s.shape == (4, 1, 8, 8) and s.dtype == torch.int64 and 0 <= s.min() and s.max() <= 16
     assert torch.equal(s, model.sample(4, generator=torch.Generator().manual_seed(0)))     # seeded: the VAE's draw too
-    bound = model.nll_bound(x)
+    bound = model.nll_bound(x, generator=torch.Generator().manual_seed(0))
     assert bound.shape == (8,) and torch.isfinite(bound).all()
+    torch.manual_seed(1)                                                     # the global RNG plays no part
+    assert torch.equal(bound, model.nll_bound(x, generator=torch.Generator().manual_seed(0)))   # z and the x_t
+    assert not torch.allclose(bound, model.nll_bound(x, generator=torch.Generator().manual_seed(1)))
 
 
 # --- errors -----------------------------------------------------------------------------------------

@@ -793,10 +793,11 @@ class DDPM(GenerativeModel):
             terms[:, chunk - 1] = values.view(k, N).T                        # (N, k): column t − 1
         return terms
 
-    def nll_bound(self, x: torch.Tensor, y=None) -> torch.Tensor:
+    def nll_bound(self, x: torch.Tensor, y=None, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """L_0 + Σ_{t=2}^T L_{t−1} + L_T in nats per example (N,): an upper bound on −log p_θ(x) in expectation
-        over the draws of x_t (−log P(x) of the discrete image for integer levels). Divide by D·ln 2 for bits/dim."""
-        return self.bound_terms(x, y).sum(1)
+        over the draws of x_t (−log P(x) of the discrete image for integer levels). Divide by D·ln 2 for bits/dim.
+        `generator` draws the x_t (`bound_terms`)."""
+        return self.bound_terms(x, y, generator=generator).sum(1)
 
 
 # --- latent diffusion ----------------------------------------------------------------------------
@@ -872,9 +873,10 @@ class LatentDiffusion(GenerativeModel):
         return self.vae.sample(n, z=z, generator=options.get("generator"))
 
     @torch.no_grad()
-    def nll_bound(self, x: torch.Tensor) -> torch.Tensor:
-        """−log p_θ(x | z) + log q_φ(z | x) + B(z) for one z ~ q_φ(z | x), nats per example (N,) (class docstring)."""
+    def nll_bound(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """−log p_θ(x | z) + log q_φ(z | x) + B(z) for one z ~ q_φ(z | x), nats per example (N,) (class docstring).
+        `generator` draws z and the prior's x_t, so a seeded bound is reproducible (as `sample`'s)."""
         mu, log_var = self.vae.encode(x)
-        z = mu + (0.5 * log_var).exp() * torch.randn_like(mu)
+        z = mu + (0.5 * log_var).exp() * randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
         log_q = -0.5 * (math.log(2 * math.pi) + log_var + (z - mu).pow(2) * torch.exp(-log_var)).sum(1)
-        return -self.vae.log_px_z(x, z) + log_q + self.prior.nll_bound(z)
+        return -self.vae.log_px_z(x, z) + log_q + self.prior.nll_bound(z, generator=generator)
