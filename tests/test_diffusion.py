@@ -131,6 +131,29 @@ def test_bound_equals_the_exact_nll_of_a_standard_normal():
     assert worse.mean() > 10 * worse.std() / math.sqrt(len(worse))
 
 
+def test_beta_tilde_reverse_variance_and_its_bound():
+    """σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) β_t for t ≥ 2 (recomputed here from the betas in float64), and the
+    decoder's σ_1² = β̃_2 (β̃_1 = 0 would make L_0 infinite). The bound with β̃ is finite, and on N(0, I) data
+    with ε* it lies above the exact NLL: the true reverse step of N(0, I) has variance β_t, and β̃_t < β_t
+    costs ½ [log(β̃_t/β_t) + β_t/β̃_t − 1] > 0 nats per dimension and step."""
+    betas = torch.linspace(1e-3, 0.05, 30, dtype=torch.float64)
+    alpha_bar = torch.cumprod(1 - betas, 0)                                  # ᾱ_1..ᾱ_T
+    beta_tilde = (1 - alpha_bar[:-1]) / (1 - alpha_bar[1:]) * betas[1:]      # β̃_2..β̃_T
+    sigma2 = NoiseSchedule.linear(30, 1e-3, 0.05).sigma2("beta_tilde")
+    assert sigma2.shape == (30,)
+    torch.testing.assert_close(sigma2[1:].double(), beta_tilde, rtol=1e-5, atol=0)
+    torch.testing.assert_close(sigma2[0].double(), beta_tilde[0], rtol=1e-5, atol=0)     # σ_1² = β̃_2
+    torch.manual_seed(0)
+    digits = DDPM(shape=(1, 8, 8), levels=17, T=10, channels=8, variance="beta_tilde").eval()
+    bound = digits.nll_bound(torch.randint(0, 17, (3, 1, 8, 8)), generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(bound).all()
+    model = exact_model(200, [0.0, 0.0], 1.0, variance="beta_tilde").double()
+    x0 = torch.randn(4000, 2, dtype=torch.float64)
+    exact = 0.5 * (2 * math.log(2 * math.pi) + x0.pow(2).sum(1))            # −log N(x_0; 0, I)
+    gap = model.nll_bound(x0, generator=torch.Generator().manual_seed(1)) - exact
+    assert torch.isfinite(gap).all() and gap.mean() > 10 * gap.std() / math.sqrt(len(gap))
+
+
 def test_predicting_eps_is_enough():
     """μ_θ(x_t, t) written through ε equals the posterior mean μ̃_t at x̂_0 = (x_t − √(1 − ᾱ_t) ε)/√ᾱ_t."""
     torch.manual_seed(0)
