@@ -374,6 +374,7 @@ def test_latent_diffusion_trains_its_prior_only_and_samples_digits():
     s = model.eval().sample(4, generator=torch.Generator().manual_seed(0))
     assert s.shape == (4, 1, 8, 8) and s.dtype == torch.int64 and 0 <= s.min() and s.max() <= 16
     assert torch.equal(s, model.sample(4, generator=torch.Generator().manual_seed(0)))     # seeded: the VAE's draw too
+    assert model.sample(3, method="ddim", steps=4).shape == (3, 1, 8, 8)  # no decoder_noise for DDIM
     bound = model.nll_bound(x, generator=torch.Generator().manual_seed(0))
     assert bound.shape == (8,) and torch.isfinite(bound).all()
     torch.manual_seed(1)                                                     # the global RNG plays no part
@@ -413,6 +414,15 @@ def test_errors_name_what_was_expected():
         model.sample(2, variance="learned")
     with pytest.raises(ValueError, match=r"x_T must have shape"):
         model.sample(2, x_T=torch.zeros(2, 64))
+    for eta in (1.5, -0.1, math.nan):                                        # σ² > 1 − ᾱ_t' above 1
+        with pytest.raises(ValueError, match=rf"eta must be in \[0, 1\].*got {eta}"):
+            model.sample(2, method="ddim", steps=3, eta=eta)
+    with pytest.raises(ValueError, match=r"got variance='beta_tilde' with method='ddim'"):
+        model.sample(2, method="ddim", steps=3, variance="beta_tilde")
+    with pytest.raises(ValueError, match=r"got decoder_noise=True with method='ddim'"):
+        model.sample(2, method="ddim", steps=3, decoder_noise=True)
+    with pytest.raises(ValueError, match=r"got eta=0.5 with method='ddpm'"):
+        model.sample(2, eta=0.5)
     conditional = DDPM(shape=(2,), T=10, classes=3, hidden=8, layers=1)
     with pytest.raises(ValueError, match="give the labels y"):
         conditional.loss((torch.zeros(4, 2),))

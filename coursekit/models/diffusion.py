@@ -665,7 +665,8 @@ class DDPM(GenerativeModel):
         `method="ddpm"`: Algorithm 2 of Ho et al. over all T steps with σ_t² = β_t or β̃_t (`variance`, default
         the config's); no noise at t = 1 (x_0 is μ_θ(x_1, 1)) unless `decoder_noise`, which draws x_0 from
         N(μ_θ(x_1, 1), σ_1²), the continuous decoder the bound assumes. `method="ddim"`: Song et al.'s eq. 12 on
-        `steps` of 1..T (default T; `ddim_timesteps`) with `eta` (0: deterministic given x_T).
+        `steps` of 1..T (default T; `ddim_timesteps`) with `eta` in [0, 1] (0: deterministic given x_T). Each
+        method refuses the other's options (`eta` ≠ 0 for "ddpm"; `variance`, `decoder_noise` for "ddim").
         `y`: labels of a conditional model (an int or (n,); None gives 0, 1, …, K−1, 0, …), `guidance` the
         weight w of classifier-free guidance (module docstring: ε̃ = (1 + w) ε_y − w ε_∅; diffusers' scale is
         1 + w). `x_T` (n, *shape) replaces the draw of x_T ~ N(0, I). `return_trajectory=True` returns
@@ -678,6 +679,18 @@ class DDPM(GenerativeModel):
             raise ValueError(f"n must be a positive int, got {n!r}")
         if method not in ("ddpm", "ddim"):
             raise ValueError(f"method must be 'ddpm' (Algorithm 2) or 'ddim' (Song et al.), got {method!r}")
+        if method == "ddim" and variance is not None:
+            raise ValueError(f"variance picks σ_t² of Algorithm 2 (method='ddpm'); DDIM's σ comes from eta "
+                             f"(Song et al. eq. 16), got variance={variance!r} with method='ddim'")
+        if method == "ddim" and decoder_noise:
+            raise ValueError("decoder_noise draws Algorithm 2's last step from N(μ_θ(x_1, 1), σ_1²) (method='ddpm'); "
+                             "DDIM's last step returns x̂_0 (ᾱ_0 = 1), got decoder_noise=True with method='ddim'")
+        if not 0 <= eta <= 1:
+            raise ValueError(f"eta must be in [0, 1] (0: deterministic DDIM, 1: DDPM-like; above 1 σ² would exceed "
+                             f"1 − ᾱ_t'), got {eta!r}")
+        if method == "ddpm" and eta != 0:
+            raise ValueError(f"eta is DDIM's (method='ddim'); Algorithm 2's noise is σ_t² = β_t or β̃_t (variance=), "
+                             f"got eta={eta!r} with method='ddpm'")
         variance = c.variance if variance is None else variance
         if variance not in VARIANCES:
             raise ValueError(f"variance must be one of {VARIANCES}, got {variance!r}")
@@ -688,8 +701,6 @@ class DDPM(GenerativeModel):
             raise TypeError(f"guidance must be a number (the weight w), got {type(guidance).__name__}")
         if guidance and not c.classes:
             raise ValueError("guidance needs a class-conditional DDPM (classes=K)")
-        if not eta >= 0:
-            raise ValueError(f"eta must be >= 0, got {eta!r}")
         if clip_x0 and c.levels is None:
             raise ValueError("clip_x0 clips to the images' range [−1, 1]: real-valued data have no range")
         labels = self._sample_labels(y, n)
@@ -866,9 +877,10 @@ class LatentDiffusion(GenerativeModel):
 
     @torch.no_grad()
     def sample(self, n: int, **options) -> torch.Tensor:
-        """z_0 by the prior (`options` go to `DDPM.sample`: method, steps, eta, ...; the last step draws the
-        decoder's noise unless `decoder_noise=False`), then x ~ p_θ(x | z_0) by the VAE."""
-        options.setdefault("decoder_noise", True)
+        """z_0 by the prior (`options` go to `DDPM.sample`: method, steps, eta, ...; Algorithm 2's last step draws
+        the decoder's noise unless `decoder_noise=False`; DDIM has none), then x ~ p_θ(x | z_0) by the VAE."""
+        if options.get("method", "ddpm") == "ddpm":
+            options.setdefault("decoder_noise", True)
         z = self.prior.sample(n, **options)
         return self.vae.sample(n, z=z, generator=options.get("generator"))
 
