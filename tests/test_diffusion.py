@@ -382,6 +382,35 @@ def test_latent_diffusion_trains_its_prior_only_and_samples_digits():
     assert not torch.allclose(bound, model.nll_bound(x, generator=torch.Generator().manual_seed(1)))
 
 
+# --- devices ----------------------------------------------------------------------------------------
+
+def test_the_schedule_follows_the_data_to_its_device():
+    """A schedule on the CPU serves data on another device (meta here; CUDA the same way): q_sample, q_step,
+    q_posterior and reverse_mean return tensors on the data's device, t on either."""
+    schedule = NoiseSchedule.linear(10)
+    x = torch.zeros(3, 2, device="meta")
+    for t in (torch.full((3,), 2), torch.full((3,), 2, device="meta")):
+        outputs = [schedule.q_sample(x, t, x), schedule.q_step(x, t, x), *schedule.q_posterior(x, x, t),
+                   schedule.reverse_mean(x, t, x), schedule.predict_x0(x, t, x)]
+        assert all(v.device.type == "meta" for v in outputs)
+
+
+def test_data_on_another_device_than_the_models_is_named():
+    x, images = torch.zeros(4, 2, device="meta"), torch.zeros(2, 1, 4, 4, dtype=torch.long, device="meta")
+    model = DDPM(shape=(2,), T=10, hidden=8, layers=1)
+    for call in (lambda: model.loss((x,)), lambda: model.bound_terms(x), lambda: model.nll_bound(x)):
+        with pytest.raises(ValueError, match=r"x is on meta but the model is on cpu"):
+            call()
+    with torch.device("meta"):
+        on_meta = DDPM(shape=(2,), T=10, hidden=8, layers=1)
+    with pytest.raises(ValueError, match=r"x is on cpu but the model is on meta"):
+        on_meta.loss((torch.zeros(4, 2),))
+    latent = LatentDiffusion(VAE(shape=(1, 4, 4), levels=5, latent_dim=2, hidden=8, depth=1), T=10, hidden=8, layers=1)
+    for call in (lambda: latent.loss((images,)), lambda: latent.nll_bound(images)):
+        with pytest.raises(ValueError, match=r"x is on meta but the model is on cpu"):
+            call()
+
+
 # --- errors -----------------------------------------------------------------------------------------
 
 def test_errors_name_what_was_expected():

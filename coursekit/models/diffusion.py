@@ -201,9 +201,11 @@ class NoiseSchedule(nn.Module):
     # -- indexing by t ----------------------------------------------------------------------------
 
     def at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """values[t − 1] shaped (N, 1, …, 1) to broadcast against `like` (N, …), in like's dtype."""
+        """values[t − 1] shaped (N, 1, …, 1) to broadcast against `like` (N, …), on like's device, in like's dtype
+        (the device follows the data: a schedule on the CPU serves data on any device)."""
         t = _check_t(t, self.T, like.shape[0])
-        return values[t - 1].to(like.dtype).view(-1, *([1] * (like.dim() - 1)))   # (N, 1, ..., 1)
+        picked = values.to(t.device)[t - 1]                                  # (N,), indexed where t is
+        return picked.to(like.device, like.dtype).view(-1, *([1] * (like.dim() - 1)))   # (N, 1, ..., 1)
 
     def sigma2(self, variance: str = "beta") -> torch.Tensor:
         """σ_t² of the reverse process, (T,): β_t for "beta", β̃_t for "beta_tilde" with σ_1² = β̃_2 (β̃_1 = 0;
@@ -253,6 +255,13 @@ class NoiseSchedule(nn.Module):
         """μ_θ(x_t, t) = (x_t − β_t / √(1 − ᾱ_t) · ε) / √α_t with ε = ε_θ(x_t, t) (Ho et al. eq. 11)."""
         beta, alpha_bar = self.at(self.betas, t, x_t), self.at(self.alpha_bars, t, x_t)
         return (x_t - beta / (1 - alpha_bar).sqrt() * eps) / (1 - beta).sqrt()
+
+
+def _check_device(x: torch.Tensor, device: torch.device, what: str = "x") -> None:
+    """Data must be on the model's device: name both (the training loop moves batches; direct calls must too)."""
+    if x.device != device:
+        raise ValueError(f"{what} is on {x.device} but the model is on {device}: move one to the other "
+                         f"({what}.to(model.device) or model.to({what}.device))")
 
 
 def _check_T(T) -> None:
@@ -586,9 +595,11 @@ class DDPM(GenerativeModel):
     # -- the data's convention and the network's ------------------------------------------------------
 
     def to_network(self, x: torch.Tensor) -> torch.Tensor:
-        """Data → the diffusion's scale: levels k ↦ 2k/(K − 1) − 1 ∈ [−1, 1]; real values unchanged (checked)."""
+        """Data → the diffusion's scale: levels k ↦ 2k/(K − 1) − 1 ∈ [−1, 1]; real values unchanged (checked, and
+        on the model's device: `loss` and `bound_terms` name both devices otherwise)."""
         c = self.config
         check_images(x, c.shape, levels=c.levels)
+        _check_device(x, self.device)
         x = x.to(self.dtype)
         return x * (2 / (c.levels - 1)) - 1 if c.levels is not None else x
 
@@ -865,6 +876,7 @@ class LatentDiffusion(GenerativeModel):
 
     def encode(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The latents the prior is trained on, (N, latent_dim): z ~ q_φ(z | x), or μ_φ(x) for latents="mean"."""
+        _check_device(x, self.device)
         with torch.no_grad():
             mu, log_var = self.vae.encode(x)
             if self.latents == "mean":
@@ -888,6 +900,7 @@ class LatentDiffusion(GenerativeModel):
     def nll_bound(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """−log p_θ(x | z) + log q_φ(z | x) + B(z) for one z ~ q_φ(z | x), nats per example (N,) (class docstring).
         `generator` draws z and the prior's x_t, so a seeded bound is reproducible (as `sample`'s)."""
+        _check_device(x, self.device)
         mu, log_var = self.vae.encode(x)
         z = mu + (0.5 * log_var).exp() * randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
         log_q = -0.5 * (math.log(2 * math.pi) + log_var + (z - mu).pow(2) * torch.exp(-log_var)).sum(1)
