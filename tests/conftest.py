@@ -9,6 +9,16 @@ def digits():
     return data.digits()
 
 
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (small networks: one thread is faster than two that fight for a busy
+    CPU); a module opts in with `pytestmark = pytest.mark.usefixtures("one_thread")`."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def isolation_mode(tmp_path_factory):
     """The grader's --isolation for test classes: "auto" where the sandbox works or the grader is

@@ -19,13 +19,7 @@ from coursekit.models.diffusion import (
 from coursekit.training import train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These problems are small: one thread is faster than two that fight for a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 class ExactEps(nn.Module):

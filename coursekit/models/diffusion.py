@@ -87,7 +87,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..utils import check_images, check_shape, rand, randn
-from .base import GenerativeModel, batch_images, check_labels, config_from
+from .base import GenerativeModel, ImagesFromConfig, batch_images, check_labels, config_from
 from .layers import MultiHeadAttention, SinusoidalTimeEmbedding
 
 __all__ = ["NoiseSchedule", "SCHEDULES", "VARIANCES", "ddim_timesteps", "gaussian_kl", "discretized_gaussian_log_prob",
@@ -557,7 +557,7 @@ class DDPMConfig:
         return NoiseSchedule.grey_level(self.T, self.levels, self.grey_fraction, self.beta_T)
 
 
-class DDPM(GenerativeModel):
+class DDPM(ImagesFromConfig, GenerativeModel):
     """A denoising diffusion model (module docstring). `DDPM(config)` or `DDPM(**fields of DDPMConfig)`.
     Batches `(x,)` or `(x, y)` in the data's convention (int64 levels or integer-valued floats for images,
     floats for points); a conditional model reads y."""
@@ -578,14 +578,6 @@ class DDPM(GenerativeModel):
     @property
     def bound(self) -> str:
         return f"diffusion bound (all {self.config.T + 1} terms, T={self.config.T})"
-
-    @property
-    def data_shape(self) -> tuple[int, ...]:
-        return tuple(self.config.shape)
-
-    @property
-    def data_levels(self) -> int | None:
-        return self.config.levels
 
     @property
     def T(self) -> int:
