@@ -1,6 +1,6 @@
 """How long each lecture widget takes to answer a slider move: from setting the value to new PNG bytes.
 
-Builds every widget of lectures 00-03 and lecture 07's latent walk as the lectures do, with the lectures' default
+Builds every widget of lectures 00-03, lecture 07's latent walk and lecture 08's two sliders as the lectures do, with the lectures' default
 architectures and widget arguments, and moves each slider through a fixed list of values:
 
     kl_fit_demo              lecture 00   separation d and weight w (the reverse fit runs each time)
@@ -9,6 +9,8 @@ architectures and widget arguments, and moves each slider through a fixed list o
     latent_traversal_widget  lecture 02   z_1, z_2, ... of a 16-D VAE (16 sliders)
     beta_vae_widget          lecture 03   β over five trained β-VAEs on 32×32 sprites
     latent_walk_slider       lecture 07   t along a direction and the direction, eight DCGAN digits (untrained)
+    forward_process_slider   lecture 08   the time step t: eight digits x_t and 2,000 points of the ring at step t
+    guidance_slider          lecture 08   the guidance weight w over five stored sets of 100 samples
 
 The models are the lectures' architectures (lecture 02's VAE: 16 latents, 2 × 512 hidden
 units; lecture 03's: 10 latents, 2 × 256, 32×32 sprites, five β), trained for only
@@ -35,6 +37,7 @@ import torch
 from coursekit import data, viz
 from coursekit.data import sprites
 from coursekit.models import VAE
+from coursekit.models.diffusion import NoiseSchedule
 from coursekit.models.gan import GAN, dcgan_digits
 from coursekit.training import train
 
@@ -140,6 +143,25 @@ def main() -> None:
     box = viz.latent_walk_slider(lambda codes: gan.sample(len(codes), z=codes), z, directions, limit=6.0, levels=17)
     moves = [("t", t) for t in (1.0, 2.5, -3.0, 6.0)] + [("direction", "second"), ("t", 0.5), ("direction", "first")]
     report("latent_walk_slider (lecture 07)", box, time_moves(box, moves, args.repeats))
+
+    # ---- lecture 08: the forward process at step t (the digits model's grey-level schedule, one fixed noise draw)
+    # and the guidance weight over stored samples (what the slider shows does not depend on how they were drawn)
+    schedule = NoiseSchedule.grey_level(1000, levels=17)
+    x0 = digits.test.x[:8].float() / 8 - 1                               # 17 levels on the network's [-1, 1]
+    ring = data.toy2d.toy_dataset("8gaussians", 2000, seed=args.seed).tensors[0]   # (2000, 2)
+    g = torch.Generator().manual_seed(args.seed)
+    box = viz.forward_process_slider(schedule.q_sample, x0, ring, torch.randn(x0.shape, generator=g),
+                                     torch.randn(ring.shape, generator=g), alpha_bars=schedule.alpha_bars)
+    stops = list(box.sliders["t"].options)
+    moves = [("t", t) for t in (stops[3], stops[len(stops) // 2], stops[-1], stops[1], stops[-2])]
+    report("forward_process_slider (lecture 08)", box, time_moves(box, moves, args.repeats))
+    weights = (0.0, 0.5, 1.0, 2.0, 4.0)
+    samples = {w: torch.randint(0, 17, (100, 1, 8, 8), generator=g) for w in weights}
+    curves = {"classified as requested": {w: 0.9 + 0.02 * k for k, w in enumerate(weights)},
+              "within-class diversity (data = 1)": {w: 0.9 - 0.05 * k for k, w in enumerate(weights)}}
+    box = viz.guidance_slider(samples, curves, nrow=10, levels=17)
+    moves = [("w", w) for w in (1.0, 4.0, 0.5, 2.0, 0.0)]
+    report("guidance_slider (lecture 08)", box, time_moves(box, moves, args.repeats))
 
 
 if __name__ == "__main__":
