@@ -12,7 +12,14 @@ def clf(digits):
 
 
 def test_real_images_cover_the_real_images(clf, digits):
-    assert ev.knn_coverage(digits.train.x, digits.test, clf) > 0.8       # ≈ 1 − 2^−5 for fresh data
+    """Two halves of the training digits in random order are exchangeable: a real image is left
+    uncovered when none of the 2n − 1 others nearest it among its k nearest is a sample, which has
+    probability C(n−1, k)/C(2n−1, k) ≈ 2^−k, so coverage ≈ 0.97 for k = 5."""
+    order = torch.randperm(len(digits.train), generator=torch.Generator().manual_seed(0))
+    x = digits.train.x[order]
+    assert ev.knn_coverage(x[:500], x[500:], clf) > 0.9
+    # the fixed split is by position in the file (the last 447 images), not random: lower, still high
+    assert ev.knn_coverage(digits.train.x, digits.test, clf) > 0.7
 
 
 def test_one_repeated_image_covers_almost_nothing(clf, digits):
