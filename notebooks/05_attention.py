@@ -7,7 +7,7 @@
 # 3. split attention into **heads** by a reshape, add **positions** (and see what a transformer without them cannot tell apart), and **measure** the $O(T^2 d)$ cost against the sequence length $T$;
 # 4. train a small GPT over the 64 pixels of a digit, compare its exact test bits/dim with lecture 04's PixelCNN, WaveNet and MADE on the same split, read its attention maps, sample it with a temperature, and make sampling faster with a **key–value cache** that changes no sample.
 #
-# **Time:** about 60 minutes of reading; the notebook runs top to bottom in about a minute and a half on a 2-core CPU the first time (97.6 s measured cold on a quiet machine, 77 s of it training the GPT), in about half a minute afterwards (the trained model is cached on disk).
+# **Time:** about 60 minutes of reading; the notebook runs top to bottom in about a minute and a half on a 2-core CPU the first time (97.6 s measured cold on a quiet machine, 77 s of it training the GPT; `benchmarks/notebook_times.py` times every lecture this way), in about half a minute afterwards (the trained model is cached on disk).
 # **Before you start:** lecture 04a (the chain rule, teacher forcing, temperature, bits/dim) and 04c (what a cache saves when sampling).
 
 # %%
@@ -275,7 +275,7 @@ display(Markdown(format_table([row])))
 # | WaveNet (04c) | 1.835 |
 # | **GPT, this lecture's defaults** | **1.943** (1.924, 1.950, 1.955) |
 #
-# The GPT beats every model of lecture 04a and the per-pixel floor by a wide margin, but stays 0.07 bits/dim behind the masked PixelCNN and 0.11 behind the gated PixelCNN and WaveNet. That is the usual picture for small data: convolutions build in that nearby pixels matter most, and the GPT must learn it from 1000 digits (it overfits without dropout: 2.000 at seed 0 with patience 10; with dropout on the attention weights too it reached 1.926 over the same seeds, at 1.5–2× the time per step: `GPTConfig`'s notes, `--models gpt-attention-dropout`). For scale, the autoregressive model with causal convolutions of Tomczak's *intro_dgm* code reaches 1.946 bits/dim on these digits (measured for this course with that code). Transformers win when data and sequences are large (Image GPT, Chen et al. 2020); $T^2$ keeps them to short sequences.
+# The GPT beats every model of lecture 04a and the per-pixel floor by a wide margin, but stays 0.07 bits/dim behind the masked PixelCNN and 0.11 behind the gated PixelCNN and WaveNet. That is the usual picture for small data: convolutions build in that nearby pixels matter most, and the GPT must learn it from 1000 digits (`GPTConfig`'s notes: without dropout it overfits, 2.000 at seed 0 with patience 10, a probe no benchmark row repeats; with dropout on the attention weights too, `benchmarks/ar_bits_per_dim.py --models gpt-attention-dropout` measured 1.926 over the same seeds, at 1.5–2× the time per step). For scale, the autoregressive model with causal convolutions of Tomczak's *intro_dgm* code reaches 1.946 bits/dim on these digits (measured for this course with that code). Transformers win when data and sequences are large (Image GPT, Chen et al. 2020); $T^2$ keeps them to short sequences.
 #
 # ## 8. Where the trained model looks
 #
@@ -357,7 +357,7 @@ print(f"{TIMING_SAMPLES} samples: naive {seconds['naive']:.2f} s, cached {second
 # - Attention: $\operatorname{softmax}(QK^\top/\sqrt d + M)V$; each output is a convex combination of values, weighted by query–key similarity.
 # - $\sqrt d$ keeps the scores' variance at 1: without it the softmax saturates and its gradient vanishes as $d$ grows (measured above). The causal mask adds $-\infty$ above the diagonal, so step $t$ reads $\le t$ only (checked by autograd).
 # - Heads are a reshape `(B, T, d) → (B, H, T, d/H)`; positions must be added, or one layer sees its past as a set; the cost grows like $T^2 d$.
-# - A small GPT over 64 pixels trains to 1.943 bits/dim (mean of 3 seeds), better than FVSBN, NADE and MADE, behind the convolutional PixelCNNs and WaveNet on 1000 digits; a key–value cache samples the same images over 20 times faster.
+# - A small GPT over 64 pixels trains to 1.943 bits/dim (mean of seeds 0–2, `benchmarks/ar_bits_per_dim.py --models gpt`), better than FVSBN, NADE and MADE, behind the convolutional PixelCNNs and WaveNet on 1000 digits; a key–value cache samples the same images over 20 times faster.
 #
 # **Exercises.** The graded exercise `exercises/05_attention.ipynb` writes causal attention, multi-head attention by reshaping, the sampling loop with temperature and top-k, and one step of the key–value cache. Try also: (a) `POSITIONS = "none"` and `"sinusoidal"`: what happens to the bits/dim, and to the attention maps? (b) `DROPOUT = 0.0`: compare `history["train/bits_per_dim"]` with `history["val/bits_per_dim"]` and explain the gap. (c) Add 2048 and 4096 to `COST_LENGTHS` and predict the times before you run it. (d) Why does a cache help a GPT so much more at 784 pixels than at 64?
 #

@@ -9,7 +9,7 @@
 # 5. trade quality for speed with **DDIM**, steer samples with **classifier-free guidance** (and say which convention, $w$ or $1 + w$), and run **latent diffusion** on a VAE's codes;
 # 6. read $\varepsilon_\theta$ as a **score**, $\varepsilon_\theta(x_t, t) \approx -\sqrt{1 - \bar\alpha_t}\,\nabla_{x_t}\log q(x_t)$, and say in what sense **a VAE is a one-step diffusion model**.
 #
-# **Time:** about 75 minutes of reading; the notebook runs top to bottom in about a minute on a 2-core CPU the first time (measured cold, empty model cache, with the default parameters: 52.3 s wall clock and 53 s of CPU on a quiet 2-core machine; a loaded machine takes longer, e.g. 127 s at a load average near 8; the toy DDPM, a VAE and a latent diffusion prior train live, the digits model is a committed checkpoint), in well under a minute afterwards (the trained models are cached on disk; sampling and the bound run every time).
+# **Time:** about 75 minutes of reading; the notebook runs top to bottom in about a minute on a 2-core CPU the first time (measured cold, empty model cache, with the default parameters, as `benchmarks/notebook_times.py` times every lecture: 52.3 s wall clock and 53 s of CPU on a quiet 2-core machine; a loaded machine takes longer, e.g. 127 s at a load average near 8; the toy DDPM, a VAE and a latent diffusion prior train live, the digits model is a committed checkpoint), in well under a minute afterwards (the trained models are cached on disk; sampling and the bound run every time).
 # **Before you start:** lecture 02 (the ELBO, the Gaussian KL, the reparameterisation), 00b (the Fréchet distance and its scale), 07 (sample quality against likelihood).
 
 # %%
