@@ -332,3 +332,23 @@ def test_readme_table_is_generated_from_the_committed_results():
     results = suite.load_results(ROOT / "benchmarks" / "results.json")
     assert suite.readme_section(ROOT / "README.md") == suite.markdown_table(results), \
         "README.md's table is stale: run `python -m benchmarks --readme` (it retrains nothing when all is done)"
+
+
+def test_the_student_release_carries_the_results_and_no_other_benchmark_file(tmp_path):
+    """Lecture 09 reads benchmarks/results.json, so the release has it; the scripts stay out."""
+    import subprocess
+
+    from coursekit.grading import build
+
+    assert "benchmarks/results.json" in build.RELEASE_INCLUDE and "benchmarks" not in build.RELEASE_INCLUDE
+    repo = tmp_path / "course"
+    (repo / "benchmarks").mkdir(parents=True)
+    (repo / "benchmarks" / "results.json").write_text("{}\n")
+    (repo / "benchmarks" / "gan_quality.py").write_text("print(1)\n")
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "course"]):
+        subprocess.run([*git, *args], check=True)
+    into = tmp_path / "into"
+    into.mkdir()
+    build._committed_tree(repo, into, build.RELEASE_INCLUDE)
+    assert [p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file()] == ["benchmarks/results.json"]

@@ -129,8 +129,9 @@ def out_of_date(solutions: Path, exercises: Path) -> list[str]:
 # --- the student release -----------------------------------------------------------------
 
 RELEASE_INCLUDE = ["README.md", "LICENSE", "pyproject.toml", "environment.yml", "postBuild", "Makefile", "jupytext.toml",
-                   "scripts", "coursekit", "notebooks", "exercises"]
-"""What a student gets. Not: solutions/, tests/ (they read the solutions), benchmarks/, .ci/."""
+                   "scripts", "coursekit", "notebooks", "exercises", "benchmarks/results.json"]
+"""What a student gets. Not: solutions/, tests/ (they read the solutions), benchmarks/ (only its
+results.json, which lecture 09 reads), .ci/."""
 _IGNORE = ["__pycache__", "*.pyc", ".ipynb_checkpoints", "*.egg-info", ".pytest_cache"]
 
 
