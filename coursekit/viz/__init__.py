@@ -37,7 +37,11 @@ or `evaluation` code):
 - `diffusion`: the noise schedules, the forward-process slider (x_t of a few digits and a 2-D marginal at step t),
   stepped reverse trajectories, the bound term by term, samplers' quality and time by steps, a learned score beside
   the exact one, and the guidance-weight slider (lecture 08), `schedule_figure`, `forward_process_slider`,
-  `trajectory_figure`, `bound_terms_figure`, `sampler_steps_figure`, `vector_fields_figure`, `guidance_slider`.
+  `trajectory_figure`, `bound_terms_figure`, `sampler_steps_figure`, `vector_fields_figure`, `guidance_slider`;
+- `comparison`: the benchmark's rows (`coursekit.evaluation.suite.summarise`) as pictures — likelihood against sample
+  quality, sampling speed by family, the trilemma measured — the noise-dilution slider and a table to sort and
+  filter (lecture 09), `likelihood_quality_figure`, `sampling_speed_figure`, `trilemma_measured_figure`,
+  `noise_dilution_slider`, `results_table_widget`.
 
 Conventions. No pyplot, anywhere: a figure is a `matplotlib.figure.Figure` made with
 `Figure()` and nothing calls `matplotlib.use`, so `%matplotlib inline` and the widgets keep
@@ -57,6 +61,8 @@ from .attention import (attention_cost_figure, attention_map_figure, attention_w
 from .autoregressive import (made_masks_figure, receptive_field_figure, receptive_field_growth_figure,
                              sampling_time_figure, sampling_widget)
 from .beta_vae import beta_vae_widget
+from .comparison import (likelihood_quality_figure, noise_dilution_slider, results_table_widget, sampling_speed_figure,
+                         trilemma_measured_figure)
 from .diffusion import (bound_terms_figure, forward_process_slider, guidance_slider, sampler_steps_figure,
                         schedule_figure, trajectory_figure, vector_fields_figure)
 from .figures import (CATEGORICAL, PNG_DPI, clear_panel, density_2d, describe, image_grid, png_size, scatter_2d,
@@ -87,4 +93,6 @@ __all__ = [
     "image_rows_figure", "frechet_scale_figure", "cycle_arrows_figure", "latent_walk_slider",
     "schedule_figure", "forward_process_slider", "trajectory_figure", "bound_terms_figure", "sampler_steps_figure",
     "vector_fields_figure", "guidance_slider",
+    "likelihood_quality_figure", "sampling_speed_figure", "trilemma_measured_figure", "noise_dilution_slider",
+    "results_table_widget",
 ]
