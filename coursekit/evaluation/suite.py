@@ -432,15 +432,19 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
     try:
         for key, seed, settings in jobs:
             bar.set_postfix_str(f"{key} seed {seed}")
+            rows = None
             try:
                 if subprocess:
                     rows = _measure_in_child(key, seed, data, device, data_dir)
                 else:
                     rows = measure(key, seed, data=data, device=device, data_dir=data_dir, settings=settings)
-            except Exception as err:  # noqa: BLE001 - one failing job must not stop the others
+            except Exception as err:  # noqa: BLE001 - one failing job must not stop the others: it is kept in
+                # `failed`, said below, and `python -m benchmarks` exits 1 at the end
                 message = str(err) if subprocess else "".join(traceback.format_exception(err)[-6:]).strip()
-                print(f"\nbenchmark job {key} seed {seed} FAILED (not written):\n{message}", file=sys.stderr)
                 results.failed.append((key, seed, message))
+            if rows is None:
+                bar.write(f"benchmark job {key} seed {seed} FAILED (not written):\n{results.failed[-1][2]}",
+                          file=sys.stderr)
                 bar.update(1)
                 continue
             prov = provenance(device, command)
