@@ -264,9 +264,9 @@ def test_markdown_table_of_a_hand_written_results_file():
     assert lines[4] == "| DCGAN ¹ | 02 | — | 16.6 | 0.80 | 120 | 0.0020 | 50,000 | 500 | 1 |"
     assert "uniform 4.087 bits/dim; per-pixel floor 2.398 bits/dim" in table
     assert "real training images 7.1, floor samples 112.4, noise 179.6" in table
-    assert suite.INTRO_DGM_NOTE in table and "| intro_dgm VAE | IWAE | 2.107 |" in table
+    assert suite.INTRO_DGM_NOTE in table and "| intro_dgm VAE | IWAE | 2.107 |" in table and "| 3.76 |" in table
     assert lines[-1] == ("Generated from benchmarks/results.json (commit abc1234, 2026-12-01T04:00:00Z, Linux x86_64, "
-                         "2 CPU cores, torch 2.13.0+cpu, 1 threads, cpu) by `python -m benchmarks --quick`.")
+                         "2 CPU cores, torch 2.13.0+cpu on 1 thread(s), cpu) by `python -m benchmarks --quick`.")
 
 
 def test_update_readme_replaces_only_the_section_and_needs_the_markers(tmp_path):

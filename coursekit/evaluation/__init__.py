@@ -10,6 +10,9 @@
 - `coverage`: modes hit on the 8-Gaussian ring; `knn_coverage`, the share of real images a model's
   samples reach in the classifier's features (Naeem et al. 2020);
 - `disentanglement`: the Mutual Information Gap against known factors (on the active latents: `active_latents`).
+- `registry` and `suite` (imported on their own, not here): the course's benchmark, every lecture's
+  model measured on one test split (`python -m benchmarks`; `suite.load_results`, `summarise`,
+  `markdown_table`).
 - `diffusion_digits`: lecture 08's digits DDPM, its setting `DIGITS_DDPM`, the committed checkpoint
   (`pretrained_digits_ddpm`), training it afresh, and its measurements (guidance sweep, the bound by term).
 """

@@ -578,7 +578,7 @@ def markdown_table(results: dict, source: str | os.PathLike = RESULTS) -> str:
         lines.append("| model | measure | bits/dim |")
         lines.append("|---|---|---|")
         for row in results["intro_dgm"]:
-            lines.append(f"| {row['name']} | {row['measure']} | {row['bits_per_dim']:.3f} |")
+            lines.append(f"| {row['name']} | {row['measure']} | {row['bits_per_dim']} |")   # as measured then
     prov = results.get("provenance") or {}
     if prov:
         commit = prov.get("commit") or "unknown commit"
@@ -586,7 +586,7 @@ def markdown_table(results: dict, source: str | os.PathLike = RESULTS) -> str:
             commit += " with uncommitted changes"
         lines.append("")
         lines.append(f"Generated from {Path(source).as_posix()} (commit {commit}, {prov.get('date')}, "
-                     f"{prov.get('machine')}, torch {prov.get('torch')}, {prov.get('threads')} threads, "
+                     f"{prov.get('machine')}, torch {prov.get('torch')} on {prov.get('threads')} thread(s), "
                      f"{prov.get('device')}) by `{prov.get('command')}`.")
     return "\n".join(lines) + "\n"
 
