@@ -16,7 +16,7 @@ from .lab import cell_errors, move_slider, open_and_run_all
 # every lecture with a widget: each of its sliders must change a picture on the page
 WIDGET_LECTURES = ["00_introduction.ipynb", "01_autoencoders.ipynb", "02_vae.ipynb", "03_beta_vae.ipynb",
                    "04a_autoregressive.ipynb", "05_attention.ipynb", "06_flows.ipynb", "07_gans.ipynb",
-                   "08_diffusion.ipynb"]
+                   "08_diffusion.ipynb", "09_comparison.ipynb"]
 
 
 def image_sources(page) -> list[str]:
