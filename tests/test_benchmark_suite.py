@@ -188,14 +188,20 @@ def test_a_failing_job_is_not_written_and_the_others_go_on(fake, tmp_path, monke
     assert [s for _, s, _ in fake] == [2]
 
 
+def cli():
+    """benchmarks/__main__.py as a module (the course's root is not on sys.path under pytest)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import __main__ as module
+    finally:
+        sys.path.remove(str(ROOT))
+    return module
+
+
 def test_unknown_keys_and_mnist_without_a_folder_are_clear_errors(fake, tmp_path, capsys):
     with pytest.raises(KeyError, match="the entries are: fake"):
         suite.run(["nope"], [0], subprocess=False, progress=False)
-    sys.path.insert(0, str(ROOT))
-    try:
-        from benchmarks.__main__ import main
-    finally:
-        sys.path.remove(str(ROOT))
+    main = cli().main
     for argv, message in ((["--only", "nope", "fake"], "unknown entry nope; the entries are: fake"),
                           (["--data", "mnist"], "--data mnist needs --data-dir"),
                           (["--quick", "--seeds", "2"], "either --quick or --seeds")):
@@ -203,6 +209,31 @@ def test_unknown_keys_and_mnist_without_a_folder_are_clear_errors(fake, tmp_path
             main([*argv, "--out", str(tmp_path / "r.json")])
         assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
+
+
+def test_readme_without_training_when_all_is_done_and_exit_1_on_a_failed_job(fake, tmp_path, monkeypatch, capsys):
+    module = cli()
+    monkeypatch.setattr(module, "ROOT", tmp_path)
+    out = tmp_path / "benchmarks" / "results.json"
+    suite.run(["fake"], [0], out=out, subprocess=False, progress=False, command="python -m benchmarks --quick")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Course\n\n{suite.README_START}\nold\n{suite.README_END}\n")
+    fake.clear()
+    assert module.main(["--quick", "--readme", "--out", str(out), "--no-progress"]) == 0
+    assert fake == []                                                   # nothing retrained
+    results = suite.load_results(out)
+    assert suite.readme_section(readme) == suite.markdown_table(results)   # names benchmarks/results.json
+    assert (tmp_path / "benchmarks" / "results.md").read_text() == suite.markdown_table(results)
+    assert "README.md's benchmark table rewritten" in capsys.readouterr().out
+
+    def failing_run(*args, **kwargs):
+        results = suite.SuiteResults(hand_results())
+        results.failed.append(("nade", 1, "boom"))
+        return results
+
+    monkeypatch.setattr(suite, "run", failing_run)
+    assert module.main(["--quick", "--out", str(out), "--no-progress"]) == 1
+    assert "1 job(s) failed and were not written: nade seed 1" in capsys.readouterr().err
 
 
 def test_entries_without_mnist_settings_are_skipped_with_a_reason(fake, tmp_path, capsys, monkeypatch):
