@@ -410,8 +410,9 @@ def results_table_widget(rows: Sequence[Mapping[str, Any]], *, sort: str = "cour
 
     def update(change: dict | None = None) -> None:
         listed = order()
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in ("model", "family", "lecture", *list(TABLE_COLUMNS)[1:],
-                                                                "seeds"))
+        cell = "padding:2px 8px;border-bottom:1px solid #ddd;"
+        head = "".join(f'<th style="{cell}text-align:left">{html.escape(h)}</th>'
+                       for h in ("model", "family", "lecture", *list(TABLE_COLUMNS)[1:], "seeds"))
         body = []
         for r in listed:
             n_seeds = int(r.get("n_seeds") or 1)
@@ -422,8 +423,10 @@ def results_table_widget(rows: Sequence[Mapping[str, Any]], *, sort: str = "cour
                     text = f"≤ {text} ({r.get('bound') or 'bound'})"
                 cells.append(html.escape(text))
             cells.append(str(n_seeds))
-            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        table.value = (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            body.append("<tr>" + "".join(f'<td style="{cell}text-align:{"left" if i < 3 else "right"}">{c}</td>'
+                                         for i, c in enumerate(cells)) + "</tr>")
+        table.value = (f'<table style="border-collapse:collapse;font-size:12px"><thead><tr>{head}</tr></thead>'
+                       f"<tbody>{''.join(body)}</tbody></table>"
                        if listed else "<p>No family is ticked: tick one to list its rows.</p>")
         shown[:] = [r["key"] for r in listed]
 
