@@ -149,7 +149,7 @@ def test_a_dequantised_model_is_reported_as_a_bound(monkeypatch):
     assert row["bits_per_dim"] == pytest.approx(suite.math.log2(17))
 
 
-def test_a_second_run_resumes_and_a_settings_change_or_fresh_reruns(fake, tmp_path, monkeypatch):
+def test_a_second_run_resumes_and_a_settings_change_or_fresh_reruns(fake, tmp_path, monkeypatch, capsys):
     out = tmp_path / "results.json"
     suite.run(["fake"], [0], out=out, subprocess=False, progress=False)
     assert [(k, s) for k, s, _ in fake] == [("fake", 0)]
@@ -162,9 +162,14 @@ def test_a_second_run_resumes_and_a_settings_change_or_fresh_reruns(fake, tmp_pa
     monkeypatch.setitem(registry.ENTRIES, "fake", make_entry(fake, settings={"alpha": 1.0}))
     results = suite.run(["fake"], [0], out=out, subprocess=False, progress=False)
     assert fake[-1] == ("fake", 0, {"alpha": 1.0}) and len(fake) == 5
-    hashes = {(r["seed"], r["settings_hash"]) for r in results["runs"]}
-    assert hashes == {(0, suite.settings_hash({"alpha": 1.0})), (1, suite.settings_hash({"alpha": 0.5}))}
-    assert len(results["runs"]) == 6                                  # the old seed-0 rows were replaced
+    # seed 1's rows, measured with the old settings, are dropped rather than averaged with the new
+    assert {(r["seed"], r["settings_hash"]) for r in results["runs"]} == {(0, suite.settings_hash({"alpha": 1.0}))}
+    assert len(results["runs"]) == 3
+    assert "dropping fake's rows of seed(s) 0, 1: measured with other settings" in capsys.readouterr().err
+    # --fresh on seed 0 keeps seed 1's (current) rows
+    suite.run(["fake"], [1], out=out, subprocess=False, progress=False)
+    results = suite.run(["fake"], [0], out=out, subprocess=False, progress=False, fresh=True)
+    assert [s for _, s, _ in fake[-2:]] == [1, 0] and sorted({r["seed"] for r in results["runs"]}) == [0, 1]
 
 
 def test_a_failing_job_is_not_written_and_the_others_go_on(fake, tmp_path, monkeypatch, capsys):

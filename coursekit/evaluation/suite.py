@@ -364,7 +364,8 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
 
     A job (entry, seed) is pending unless `out` already holds its rows with the same data, device
     type and settings hash (`fresh=True` redoes them all); rows of other entries and seeds in
-    `out` are kept. Each job runs in a child process of its own (`subprocess=False`: in this
+    `out` are kept, except a selected entry's rows measured with other settings than its current
+    ones (dropped, with a printed notice, so no mean mixes two settings). Each job runs in a child process of its own (`subprocess=False`: in this
     process, as lecture 09's quick recompute does; peak memory is then this process's), and
     `out` is rewritten atomically after each finished job, so an interruption loses at most the
     running job. A failing job prints its error and is not written; the others go on, and it is
@@ -398,8 +399,8 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
                              f"or --fresh to start it anew")
     elif out is not None and out.is_file():
         old = json.loads(out.read_text(encoding="utf-8"))
-        if old.get("data") == data:   # --fresh redoes the selected jobs and keeps the other entries' rows
-            results["runs"] = [r for r in old.get("runs", []) if r["entry"] not in keys]
+        if old.get("data") == data:   # --fresh redoes the selected jobs and keeps every other row
+            results["runs"] = [r for r in old.get("runs", []) if not (r["entry"] in keys and r["seed"] in seeds)]
     runs = list(results.get("runs", []))
 
     jobs = []
@@ -411,6 +412,11 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
             print(f"skipping {key}: {err}", file=sys.stderr)
             continue
         digest = settings_hash(settings)
+        stale = sorted({r["seed"] for r in runs if r["entry"] == key and r["settings_hash"] != digest})
+        if stale:   # measured with other settings: not to be averaged with the new ones
+            print(f"dropping {key}'s rows of seed(s) {', '.join(map(str, stale))}: measured with other settings "
+                  f"than the entry's current ones", file=sys.stderr)
+            runs = [r for r in runs if not (r["entry"] == key and r["settings_hash"] != digest)]
         for seed in seeds:
             if fresh or not _done(runs, key, seed, data, device.type, digest):
                 jobs.append((key, seed, settings))
