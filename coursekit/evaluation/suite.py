@@ -156,7 +156,8 @@ def _draw(variant: registry.Variant, n: int, generator: torch.Generator) -> torc
 
 
 def _samples(variant: registry.Variant, seed: int, device: torch.device) -> tuple[torch.Tensor | None, float | None]:
-    """SAMPLES samples in DRAWS timed draws (eval mode, no gradients), and the mean seconds per 100."""
+    """SAMPLES samples in DRAWS timed draws (eval mode, no gradients), and the median seconds per 100 (the
+    median, not the mean: the first draw also pays one-off costs, e.g. allocations and lazy initialisation)."""
     model = variant.model
     generator = seeded_generator(seed)
     was_training = model.training
@@ -178,7 +179,7 @@ def _samples(variant: registry.Variant, seed: int, device: torch.device) -> tupl
                 draws.append(x.detach().cpu())
     finally:
         model.train(was_training)
-    per_100 = statistics.fmean(seconds) * 100 / (SAMPLES // DRAWS)
+    per_100 = statistics.median(seconds) * 100 / (SAMPLES // DRAWS)
     return torch.cat(draws), per_100
 
 
@@ -198,7 +199,7 @@ def measure(entry_key: str, seed: int, *, data: str = "digits", device: str | to
     classifier, seeds everything, calls `entry.fit(splits, seed, device, settings)` (settings:
     the entry's for `data` unless given), then per variant: `evaluate_model` on the test split
     (bits/dim exact or the bound with its name, the Fréchet distance of 400 samples),
-    `knn_coverage` of the same samples, the mean wall time of drawing 100 (4 timed draws of 100,
+    `knn_coverage` of the same samples, the median wall time of drawing 100 (4 timed draws of 100,
     CUDA synchronised), the parameter count and the peak memory: of the whole process on the
     CPU (run each job in a process of its own, as `run` does, for it to mean one job), torch's
     peak CUDA allocation since the job began on a GPU. Rows have no provenance (`run` adds it).
