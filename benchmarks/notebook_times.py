@@ -75,11 +75,14 @@ def machine() -> str:
             f"Python {platform.python_version()}{torch_version}")
 
 
-def git_commit(root: Path = ROOT) -> tuple[str, bool]:
-    """(the checkout's short commit, whether tracked files differ from it)."""
+def git_commit(notebook: str, root: Path = ROOT) -> tuple[str, bool]:
+    """(the checkout's short commit, whether what decides `notebook`'s run differs from it: the notebook,
+    the package or the executing script; other files being edited do not count)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout.strip()
-    return git("rev-parse", "--short", "HEAD") or "unknown", bool(git("status", "--porcelain", "--untracked-files=no"))
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", notebook, "coursekit",
+                  "scripts/execute_notebooks.py")
+    return git("rev-parse", "--short", "HEAD") or "unknown", bool(changed)
 
 
 def load_average() -> list[float]:
@@ -105,10 +108,10 @@ def run_once(path: Path, warm: bool) -> dict:
 
 def measure(notebook: str, repeat: int, warm: bool, command: str) -> dict:
     """One row of notebook_times.json: the mean of `repeat` runs (and their spread), with provenance."""
+    commit, dirty = git_commit(notebook)   # what runs: read before, as the notebook is
     load_before = load_average()
     runs = [run_once(ROOT / notebook, warm) for _ in range(repeat)]
     seconds = [r["seconds"] for r in runs]
-    commit, dirty = git_commit()
     return {
         "notebook": notebook, "kind": kind_of(notebook),
         "seconds": round(statistics.mean(seconds), 1),
@@ -241,8 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'notebook':40s} {'wall s':>12s} {'CPU s':>7s} {'peak MiB':>9s} {'KiB':>6s} {'load':>11s}", flush=True)
     rows = []
     results = load()
+    failed = []
     for name in chosen:
-        row = measure(name, args.repeat, args.warm, command)
+        try:
+            row = measure(name, args.repeat, args.warm, command)
+        except RuntimeError as err:   # said, and the others still timed; its old row (if any) is kept
+            print(f"{name:40s} FAILED: {err}", flush=True)
+            failed.append(name)
+            continue
         rows.append(row)
         spread = f" ± {row['seconds_sd']:.1f}" if row["runs"] > 1 else ""
         load_text = f"{row['provenance']['load_average_before'][0]:.1f}→{row['provenance']['load_average_after'][0]:.1f}"
@@ -251,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_write:   # after each notebook, so an interrupted run keeps what it measured
             results = merge(results, [row], course)
             write_json(results)
-    shown = merge(None, rows, course) if args.no_write else results
+    shown = merge(None, rows, course) if args.no_write or results is None else results
     t = totals(shown)
     print(f"{'lectures':40s} {t['lectures']:>6.1f}\n{'solutions':40s} {t['solutions']:>6.1f}\n"
           f"{'all':40s} {t['all']:>6.1f} s = {t['all'] / 60:.1f} min ({t['cpu'] / 60:.1f} min of CPU)"
@@ -261,10 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     missing = [n for n in course if n not in {r["notebook"] for r in shown["rows"]}]
     if missing:
         print(f"no time yet for: {', '.join(missing)}", flush=True)
-    if args.readme and not args.no_write:
+    if args.readme and not args.no_write and results is not None:
         README.write_text(rewrite_readme(README.read_text(), markdown_table(results)))
         print("README's notebook-times table rewritten", flush=True)
-    return 0
+    if failed:
+        print(f"failed to execute (not timed): {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
