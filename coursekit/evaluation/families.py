@@ -8,8 +8,9 @@ Each entry's `settings` are its lecture's parameters-cell defaults (the names in
 `NADE_HIDDEN = 128` is the NADE's `hidden`), and `fit` trains as the lecture does with them: the same
 model, the same `coursekit.training.train` options, the same batch size and the loaders of
 `data.loaders(splits, batch_size=..., seed=seed)`, torch seeded with `seed` before the model is built
-(the lectures' `torch.manual_seed(SEED)`; lectures 04a and 02 build some models later in a session,
-so their own printed numbers start from other initial weights). `mnist_settings` are the lecture's
+(the lectures' `torch.manual_seed(SEED)`; 04a, 04b, 04c and 02 build their models after other cells
+have drawn from torch's stream, so their printed numbers start from other initial weights: seed 0 here
+matches 04a's FVSBN, 04d, 05 and 06 to the printed digit, and the others within a seed's spread). `mnist_settings` are the lecture's
 "GPU / MNIST" values where its parameters cell has `DATA = "mnist"`, None where it has none; the
 binarised MNIST of 04a/04b (`BINARIZE`) is not taken: every row of the table models the same
 integer levels. `tests/test_benchmark_families.py` reads the lectures' parameters cells and fails
