@@ -10,7 +10,8 @@ model, the same `coursekit.training.train` options, the same batch size and the 
 `data.loaders(splits, batch_size=..., seed=seed)`, torch seeded with `seed` before the model is built
 (the lectures' `torch.manual_seed(SEED)`; 04a, 04b, 04c and 02 build their models after other cells
 have drawn from torch's stream, so their printed numbers start from other initial weights: seed 0 here
-matches 04a's FVSBN, 04d, 05 and 06 to the printed digit, and the others within a seed's spread). `mnist_settings` are the lecture's
+matches 04a's FVSBN, 04d and 05 to the printed digit, 06 up to its dequantisation noise (one draw here, ten
+in the lecture), and the others within a seed's spread). `mnist_settings` are the lecture's
 "GPU / MNIST" values where its parameters cell has `DATA = "mnist"`, None where it has none; the
 binarised MNIST of 04a/04b (`BINARIZE`) is not taken: every row of the table models the same
 integer levels. `tests/test_benchmark_families.py` reads the lectures' parameters cells and fails
