@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--readme", action="store_true", help="also rewrite README.md's benchmark table")
     parser.add_argument("--out", metavar="PATH", help="results file (default benchmarks/results.json; "
                                                       "benchmarks/results_mnist.json for --data mnist)")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="torch threads per job on the CPU (default 1, as the lectures use; 0: torch's default)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--quick is seed 0 only; give either --quick or --seeds N")
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
+    if args.threads < 0:
+        parser.error(f"--threads must be 0 (torch's default) or more, got {args.threads}")
     if args.data == "mnist" and args.data_dir is None:
         parser.error("--data mnist needs --data-dir DIR, the folder with the MNIST IDX files "
                      "(coursekit.data.mnist.download(DIR) fetches them when you are online)")
@@ -73,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else default
     results = suite.run(args.only, seeds, data=args.data, device=args.device, data_dir=args.data_dir, out=out,
                         fresh=args.fresh, subprocess=True, progress=not args.no_progress,
-                        command=shlex.join(["python", "-m", "benchmarks", *argv]))
+                        command=shlex.join(["python", "-m", "benchmarks", *argv]), threads=args.threads or None)
     table = suite.markdown_table(results, _label(out))
     markdown = out.with_suffix(".md")
     markdown.write_text(table, encoding="utf-8")

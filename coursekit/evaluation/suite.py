@@ -57,6 +57,8 @@ DRAWS = 4
 """The samples are drawn in DRAWS draws of SAMPLES // DRAWS (= 100), each timed."""
 COVERAGE_K = 5
 """k of `knn_coverage`."""
+DEFAULT_THREADS = 1
+"""torch threads per job on the CPU, as the lectures use (None: torch's default)."""
 
 INTRO_DGM_NOTE = "measured for the public intro_dgm code on this split (earlier issues); not rerun by this command"
 INTRO_DGM = (
@@ -192,7 +194,8 @@ def _peak_memory_mib(device: torch.device) -> float:
 
 
 def measure(entry_key: str, seed: int, *, data: str = "digits", device: str | torch.device | None = None,
-            data_dir: str | os.PathLike | None = None, settings: dict | None = None) -> list[dict]:
+            data_dir: str | os.PathLike | None = None, settings: dict | None = None,
+            threads: int | None = DEFAULT_THREADS) -> list[dict]:
     """Train entry `entry_key` with `seed` and measure each of its variants: a list of rows.
 
     Loads the split (`data.load("digits")`, or MNIST from `data_dir`) and the cached evaluation
@@ -203,6 +206,9 @@ def measure(entry_key: str, seed: int, *, data: str = "digits", device: str | to
     CUDA synchronised), the parameter count and the peak memory: of the whole process on the
     CPU (run each job in a process of its own, as `run` does, for it to mean one job), torch's
     peak CUDA allocation since the job began on a GPU. Rows have no provenance (`run` adds it).
+    On the CPU torch uses `threads` threads (default 1, as the lectures do: these networks are small,
+    and two threads fighting for a busy 2-core machine made NADE's training 10× slower); None
+    leaves torch's setting alone.
     """
     from .comparison import evaluate_model
     from .coverage import knn_coverage
@@ -210,6 +216,11 @@ def measure(entry_key: str, seed: int, *, data: str = "digits", device: str | to
     entry = _entry(entry_key)
     settings = entry.settings_for(data) if settings is None else dict(settings)
     device = resolve_device("auto" if device is None else device)
+    if threads is not None:
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+        if device.type == "cpu":
+            torch.set_num_threads(threads)
     splits = _splits(data, data_dir)
     clf = _classifier(splits, data, device)
     if device.type == "cuda":
@@ -288,7 +299,7 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def provenance(device: torch.device | str, command: str) -> dict:
+def provenance(device: torch.device | str, command: str, threads: int | None = None) -> dict:
     """Where and how the numbers were measured: git commit (short) and whether the tree had
     uncommitted changes, UTC date, machine (platform, cores, CPU model, load average at the
     start), torch version, torch's threads, the device and the command line."""
@@ -305,24 +316,28 @@ def provenance(device: torch.device | str, command: str) -> dict:
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "machine": machine, "platform": platform.platform(), "cpu_cores": cores, "cpu_model": _cpu_model(),
             "load_average": load, "gpu": gpu, "python": platform.python_version(), "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "device": device.type, "command": command}
+            "threads": torch.get_num_threads() if threads is None or device.type != "cpu" else threads,
+            "device": device.type, "command": command}
 
 
 # --- the run -----------------------------------------------------------------------------
 
-def _child_command(key: str, seed: int, data: str, device: torch.device, data_dir) -> list[str]:
+def _child_command(key: str, seed: int, data: str, device: torch.device, data_dir, threads: int | None) -> list[str]:
     """The child's command line; it takes the entry's own settings for `data` (as the parent did)."""
     cmd = [sys.executable, "-m", "coursekit.evaluation.suite", "--child", "--entry", key, "--seed", str(seed),
            "--data", data, "--device", str(device), "--entries-module", ENTRIES_MODULE]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
     return cmd
 
 
-def _measure_in_child(key: str, seed: int, data: str, device: torch.device, data_dir) -> list[dict]:
+def _measure_in_child(key: str, seed: int, data: str, device: torch.device, data_dir,
+                      threads: int | None = DEFAULT_THREADS) -> list[dict]:
     """`measure` in a fresh Python process (its peak memory is the job's); a RuntimeError with the
     tail of its stderr if it fails."""
-    done = subprocess.run(_child_command(key, seed, data, device, data_dir), capture_output=True, text=True)
+    done = subprocess.run(_child_command(key, seed, data, device, data_dir, threads), capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith(_CHILD_MARK)]
     if done.returncode != 0 or len(lines) != 1:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-25:])
@@ -360,7 +375,7 @@ def _progress(total: int, enabled: bool):
 def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, data: str = "digits",
         device: str | torch.device = "auto", data_dir: str | os.PathLike | None = None,
         out: str | os.PathLike | None = None, fresh: bool = False, subprocess: bool = True, progress: bool = True,
-        command: str | None = None) -> SuiteResults:
+        command: str | None = None, threads: int | None = DEFAULT_THREADS) -> SuiteResults:
     """Measure entries `keys` (default: all, in course order) × `seeds`; the results dict.
 
     A job (entry, seed) is pending unless `out` already holds its rows with the same data, device
@@ -431,7 +446,7 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
     results.update({"format": FORMAT, "data": data, **references(splits, _classifier(splits, data, device)),
                     "intro_dgm": [dict(r) for r in INTRO_DGM] if data == "digits" else [],
                     "intro_dgm_note": INTRO_DGM_NOTE if data == "digits" else "",
-                    "provenance": provenance(device, command)})
+                    "provenance": provenance(device, command, threads)})
     results["runs"] = _order(runs, list(known))
     if out is not None:
         _write(out, results)
@@ -442,9 +457,10 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
             rows = None
             try:
                 if subprocess:
-                    rows = _measure_in_child(key, seed, data, device, data_dir)
+                    rows = _measure_in_child(key, seed, data, device, data_dir, threads)
                 else:
-                    rows = measure(key, seed, data=data, device=device, data_dir=data_dir, settings=settings)
+                    rows = measure(key, seed, data=data, device=device, data_dir=data_dir, settings=settings,
+                                   threads=threads)
             except Exception as err:  # noqa: BLE001 - one failing job must not stop the others: it is kept in
                 # `failed`, said below, and `python -m benchmarks` exits 1 at the end
                 message = str(err) if subprocess else "".join(traceback.format_exception(err)[-6:]).strip()
@@ -454,7 +470,7 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
                           file=sys.stderr)
                 bar.update(1)
                 continue
-            prov = provenance(device, command)
+            prov = provenance(device, command, threads)
             for row in rows:
                 row["provenance"] = prov
             runs = [r for r in runs if not (r["entry"] == key and r["seed"] == seed)] + rows
@@ -641,11 +657,12 @@ def _child(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir")
     parser.add_argument("--settings")
     parser.add_argument("--entries-module", default=ENTRIES_MODULE)
+    parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     ENTRIES_MODULE = args.entries_module
     settings = None if args.settings is None else json.loads(args.settings)
     rows = measure(args.entry, args.seed, data=args.data, device=args.device, data_dir=args.data_dir,
-                   settings=settings)
+                   settings=settings, threads=args.threads)
     sys.stdout.flush()
     print(_CHILD_MARK + json.dumps(rows, ensure_ascii=False), flush=True)
     return 0
