@@ -3,7 +3,13 @@ points and each mutant of it — one slip a student makes: a flipped sign, a mis
 sum over the wrong axis, log-mean-exp without the shift, an off-by-one, a transposed matrix —
 loses points, graded as the grader's verification run grades (coursekit/grading/mutants.py).
 Each mutant names the test that must catch it, so a weakened hidden test fails here by name.
-A new exercise adds its mutants to MUTANTS."""
+A new exercise adds its mutants to MUTANTS.
+
+Each exercise is graded in one process (its set-up once, each variant in a forked child), and a
+mutant's run stops once the test named for it has run (`Mutant.stop_after`): a slip in the first
+answer does not pay for the last answer's training, and a test that scored 0 stays 0 whatever
+runs later. The solution is graded in full."""
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -531,7 +537,7 @@ MUTANTS = {
 @pytest.fixture(scope="module", params=sorted(MUTANTS))
 def graded(request):
     exercise = request.param
-    mutants = [mutant for mutant, _ in MUTANTS[exercise]]
+    mutants = [dataclasses.replace(mutant, stop_after=caught_by) for mutant, caught_by in MUTANTS[exercise]]
     return exercise, grade_mutants(ROOT / "solutions" / f"{exercise}.ipynb", mutants)
 
 
@@ -546,9 +552,9 @@ def test_every_exercise_has_mutants():
 def test_the_solution_scores_full_points_and_every_mutant_loses_points(graded):
     exercise, results = graded
     solution, mutants = results[0], results[1:]
-    assert not solution.error and solution.points == solution.max_points, (exercise, solution)
-    survivors = [f"{g.what} ({g.points:g}/{g.max_points:g}){': ' + g.error[-300:] if g.error else ''}"
-                 for g in mutants if g.error or g.points >= g.max_points]
+    assert not solution.error and solution.complete and solution.points == solution.max_points, (exercise, solution)
+    survivors = [f"{g.what} ({g.points:g}/{g.max_points:g}{'' if g.complete else ' up to its test'})"
+                 f"{': ' + g.error[-300:] if g.error else ''}" for g in mutants if g.error or not g.lost_points]
     assert survivors == [], f"{exercise}: mutants that keep full points: {survivors}"
 
 
@@ -562,3 +568,22 @@ def test_each_mutant_is_caught_by_the_test_that_should(graded):
         if g.tests.get(caught_by, 1.0) != 0.0:
             wrong.append(f"{mutant.what}: {caught_by} passed it (failed: {sorted(g.failures) or 'none'})")
     assert wrong == [], f"{exercise}: " + "; ".join(wrong)
+
+
+def test_a_mutant_stopped_after_its_test_scores_as_the_full_grading_does_up_to_there():
+    """The early stop changes how much runs, not what is decided: the tests up to the mutant's own score
+    as in the complete grading (exercise 00: cheap), and a stop that cannot catch the mutant is refused."""
+    chosen = [(mutant, caught_by) for mutant, caught_by in MUTANTS["00_introduction"]][::3]
+    source = ROOT / "solutions" / "00_introduction.ipynb"
+    full = grade_mutants(source, [mutant for mutant, _ in chosen])[1:]
+    stopped = grade_mutants(source, [dataclasses.replace(mutant, stop_after=c) for mutant, c in chosen])[1:]
+    for (mutant, caught_by), f, s in zip(chosen, full, stopped):
+        assert f.complete and caught_by in s.tests and s.tests[caught_by] == 0.0, (mutant.what, s)
+        assert s.tests == {tid: f.tests[tid] for tid in s.tests}, mutant.what
+        assert list(s.tests)[-1] == caught_by and s.lost_points and f.lost_points
+    assert any(not s.complete for s in stopped)
+    mutant = chosen[-1][0]   # a floor mutant: the gaussian-kl test comes before its answer
+    with pytest.raises(ValueError, match="comes before its answer"):
+        grade_mutants(source, [dataclasses.replace(mutant, stop_after="gaussian-kl-public")])
+    with pytest.raises(ValueError, match="names no test"):
+        grade_mutants(source, [dataclasses.replace(mutant, stop_after="no-such-test")])

@@ -15,6 +15,12 @@ each mutant run in a child forked from that state. It returns the points each va
 `tests/test_exercise_mutants.py` asserts that the solution scores full points and that every
 mutant loses some. (It is not the kernel: IPython magics in locked or test cells are not run.
 Linux and macOS, which can fork.)
+
+A mutant can be given the test meant to catch it (`Mutant(..., stop_after="kl-public")`): its
+child then stops once that test's cell has run, so a slip in an early answer does not pay for
+the later answers' training cells. Its `Graded` says so (`complete=False`) and holds the tests
+up to there: a test that scored 0 stays 0 whatever runs later, so "it lost points" is decided,
+but `points` is not the grade. The solution always runs to the end.
 """
 from __future__ import annotations
 
@@ -41,6 +47,7 @@ class Mutant:
     old: str
     new: str
     what: str
+    stop_after: str | None = None   # a test id: stop this mutant's run once that test's cell has run
 
 
 @dataclass
@@ -53,6 +60,13 @@ class Graded:
     tests: dict[str, float] = field(default_factory=dict)   # test id -> points
     failures: dict[str, str] = field(default_factory=dict)  # test id -> the first line of its error
     error: str = ""                                          # the child itself failed (not a test)
+    complete: bool = True                                    # False: stopped after the mutant's `stop_after` test
+
+    @property
+    def lost_points(self) -> bool:
+        """Some test that ran scored 0 (each test scores all its points or none): decided even when the
+        run stopped early, where `points < max_points` is not."""
+        return any(p == 0.0 for p in self.tests.values())
 
 
 def apply_mutant(source_nb, specs, mutant: Mutant | None):
@@ -108,7 +122,8 @@ def _run_cells(cells, namespace: dict, tests: dict[int, tuple[str, float]]) -> t
 
 
 def _variant_cells(source_nb, specs, mutant):
-    """(code cells [(number, source)], tests {number: (id, points)}) of the verification run."""
+    """(code cells [(number, source)], tests {number: (id, points)}) of the verification run, the cells
+    cut after the mutant's `stop_after` test where it names one."""
     from .run import splice, two_runs
 
     nb = apply_mutant(source_nb, specs, mutant)
@@ -122,9 +137,21 @@ def _variant_cells(source_nb, specs, mutant):
         if cell.cell_type != "code":
             continue
         cells.append((number, cell.source))
+        if mutant is not None and spec.kind == "answer" and spec.id == mutant.answer:
+            answer_number = number
         if spec.is_test:
             tests[number] = (spec.id, float(spec.points))
         number += 1
+    if mutant is not None and mutant.stop_after is not None:
+        stop = [n for n, (tid, _) in tests.items() if tid == mutant.stop_after]
+        if len(stop) != 1:
+            raise ValueError(f"mutant {mutant.what!r}: stop_after={mutant.stop_after!r} names no test of the exercise "
+                             f"(tests: {', '.join(tid for tid, _ in tests.values())})")
+        if stop[0] < answer_number:
+            raise ValueError(f"mutant {mutant.what!r}: its test {mutant.stop_after!r} comes before its answer "
+                             f"{mutant.answer!r}, so it cannot catch it")
+        cells = [(n, s) for n, s in cells if n <= stop[0]]
+        tests = {n: t for n, t in tests.items() if n <= stop[0]}
     return cells, tests
 
 
@@ -152,7 +179,8 @@ def _fork_variant(prepared, first_answer: int, namespace: dict) -> tuple[int, in
 
 def grade_mutants(source: Path, mutants: list[Mutant], timeout: float = 300.0, jobs: int | None = None) -> list[Graded]:
     """Grade the solution and every mutant of the exercise at `source` (a solutions/NN_topic.ipynb);
-    returns [the solution's Graded, then one per mutant, in order]. The variants run `jobs` at a
+    returns [the solution's Graded, then one per mutant, in order; a mutant with `stop_after` is graded up
+    to that test's cell, `complete=False` unless it is the last test]. The variants run `jobs` at a
     time (default: the number of CPU cores), each in its own child on one thread: the same
     results as one at a time, since every child starts from the same state and seeds."""
     import select
@@ -213,11 +241,13 @@ def grade_mutants(source: Path, mutants: list[Mutant], timeout: float = 300.0, j
                     os.waitpid(pid, 0)
                     payloads[i] = {"error": "timed out after %g s" % timeout}
         results = []
-        for mutant, payload in zip(variants, payloads):
+        all_tests = len(prepared[0][1])
+        for mutant, payload, (_, tests) in zip(variants, payloads, prepared):
             what = mutant.what if mutant else "the solution"
             points = {tid: float(p) for tid, p in payload.get("points", {}).items()}
             error = payload.get("error", "")
-            results.append(Graded(what, sum(points.values()), max_points, points, payload.get("failures", {}), error))
+            results.append(Graded(what, sum(points.values()), max_points, points, payload.get("failures", {}), error,
+                                  complete=len(tests) == all_tests))
         return results
     finally:
         os.chdir(here)
