@@ -580,11 +580,11 @@ def markdown_table(results: dict, source: str | os.PathLike = RESULTS) -> str:
                  "bound (≤) named after it; FD: Fréchet distance of 400 samples to the test images in the evaluation "
                  "classifier's features (lower is better); coverage: share of test images whose 5-NN ball holds a "
                  "sample (higher is better).")
-    notes = [f"{item['name']}: {item['notes']}" for item in summary if "checkpoint" in item["sources"] and item["notes"]]
+    notes = list(dict.fromkeys(item["notes"] for item in summary if "checkpoint" in item["sources"] and item["notes"]))
     if any("checkpoint" in item["sources"] for item in summary):
         lines.append("")
-        lines.append("¹ Seed 0 uses the lecture's committed checkpoint (its train s is the time recorded when it "
-                     "was trained)" + (": " + "; ".join(notes) if notes else "") + ".")
+        lines.append("¹ Weights from the lecture's committed checkpoint, not trained by this command (its train s is "
+                     "the time recorded when it was trained)" + (": " + "; ".join(notes) if notes else "") + ".")
     split, refs = results.get("split"), results.get("references")
     if split and refs:
         fd, cov = refs["frechet"], refs["coverage"]
