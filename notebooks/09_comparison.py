@@ -130,14 +130,23 @@ def spearman(x, y):
     return cov / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
 
 
+print("by bits/dim, lowest first (≤: an upper bound):",
+      ", ".join(f"{r['key']} {'≤ ' * (r['likelihood'] == 'bound')}{r['bits_per_dim_mean']:.3f}"
+                for r in sorted(with_both, key=lambda r: r["bits_per_dim_mean"])))
+print("by Fréchet distance, lowest first:",
+      ", ".join(f"{r['key']} {r['frechet_mean']:.1f}" for r in sorted(with_fd, key=lambda r: r["frechet_mean"])))
 rho_exact = spearman([r["bits_per_dim_mean"] for r in exact], [r["frechet_mean"] for r in exact])
 print(f"Spearman rank correlation of bits/dim and Fréchet distance over the {len(exact)} exact rows: {rho_exact:.2f}")
 FULL = {"pixelcnn", "vae-iwae", "realnvp", "dcgan", "ddpm"} <= set(row)   # the whole table: the text's claims are checked
-if FULL:
-    assert best_bpd_exact["key"] != best_fd["key"], "the text says the best model by bits/dim is not the best by FD"
+if FULL:   # what the text below says
+    assert best_bpd_exact["key"] != best_fd["key"], "the best model by bits/dim is not the best by Fréchet distance"
+    assert best_fd["family"] == "diffusion", "a diffusion row has the best Fréchet distance"
+    trained = [r for r in with_both if r["key"] != "floor"]
+    assert max(trained, key=lambda r: r["bits_per_dim_mean"])["family"] == "diffusion", \
+        "the diffusion bound is the highest bits/dim of every trained model"
 
 # %% [markdown]
-# Read it row by row against the printed lines. Measured with the default parameters: «LIKELIHOOD»
+# Measured with the default parameters (the committed results: seed 0 only, `python -m benchmarks --quick`): the lowest bits/dim is WaveNet's exact 1.821 (the gated PixelCNN's 1.828 next), the lowest Fréchet distance the DDPM's 15.3 by Algorithm 2 (DDIM-50 16.3, the DCGAN 16.8; real digits 7.1). The two rankings disagree at both ends. The DDPM, first by Fréchet distance, has the highest bits/dim of every trained model, ≤ 2.358 — a bound, so its true value may be lower, but an upper bound cannot show it. The masked PixelCNN is third by bits/dim (1.890) and has the worst Fréchet distance of the autoregressive rows (32.7). The flow's bound, ≤ 2.072, beats the FVSBN's exact 2.087 and both VAE bounds, while its samples score 44.5, the worst of the trained models. Even among the 9 exact rows the two measures agree only in part: Spearman's rank correlation is 0.70. And the DCGAN, third by Fréchet distance, has no likelihood to rank at all.
 #
 # **Seed 000's point, live.** "Log-likelihood is not a good metric. We can have high likelihood with poor quality by mixing in noise and not losing much likelihood; or low likelihood with good quality by remembering input data and having sharp peaks there." Lecture 07 (section 10) built both models with exact likelihoods (`coursekit.models.memoriser`). Mix a share $s$ of uniform noise into any model: $p_s(x) = (1 - s)\,p(x) + s\,p_{\text{noise}}(x) \ge (1 - s)\,p(x)$, so
 # $$\text{bits/dim}(p_s) \le \text{bits/dim}(p) + \frac{\log_2 \frac{1}{1 - s}}{D},$$
@@ -167,13 +176,15 @@ for label, base in bases.items():
         print(f"{label:11s} s = {s:<5g}: {bpd:.3f} bits/dim (+{cost:.3f}; the bound +{bound:.3f}), Fréchet distance {fd:6.1f}")
         assert cost <= bound + 1e-4, "diluting costs at most log2(1/(1 − s))/D bits/dim (up to float32 rounding)"
 if "memoriser" in diluted:
+    if FULL:
+        assert diluted["memoriser"][0.0][1] < best_fd["frechet_mean"], "the memoriser beats every trained model in FD"
     print(f"the memoriser's Fréchet distance {diluted['memoriser'][0.0][1]:.1f} against the benchmark's best, "
           f"{best_fd['name']} {best_fd['frechet_mean']:.1f}, and real digits {refs['frechet']['real']:.1f}")
 dilution_widget = viz.noise_dilution_slider(diluted_samples, diluted, context=rows, references=refs, levels=K)
 dilution_widget
 
 # %% [markdown]
-# Measured with the default parameters: «DILUTION»
+# Measured with the default parameters: each share costs exactly what the bound allows, for both models — 0.016, 0.052, 0.104 and 0.156 bits/dim at $s$ = 0.5, 0.9, 0.99 and 0.999 (the noise's own probability of a test digit, $s \cdot 17^{-64}$, is negligible beside $(1 - s)\,p(x)$) — while the floor model's Fréchet distance climbs from 112.1 to 177.3 at $s$ = 0.99, next to pure noise's 179.0, and the memoriser's from 11.8 to 174.3. Undiluted, the memoriser has the best samples in this lecture, 11.8 against the best trained model's 15.3 (real digits 7.1) — they *are* training digits — and a test likelihood of 2.553 bits/dim, worse than the floor model's 2.398 and worse even than the floor diluted with 99% noise (2.502), whose samples are noise. By likelihood the order is floor, floor with 99% noise, memoriser; by Fréchet distance it is the reverse. Neither number sees the copying: lecture 07 (section 10) catches it by comparing each sample with its nearest training digit.
 #
 # The same arithmetic applies to the course's best models without sampling anything: diluting the best exact model with 99% noise costs at most 0.104 bits/dim, and its samples become 99% noise, which scores like noise (the reference line of uniform noise in the table). The cell ranks that diluted model among the table's rows by bits/dim.
 
@@ -186,7 +197,7 @@ print(f"{best_bpd_exact['name']} with {share:.0%} noise: at most {diluted_best:.
       f"{share:.0%} uniform noise (Fréchet distance of pure noise: {refs['frechet']['noise']:.1f})")
 
 # %% [markdown]
-# «DILUTED_BEST»
+# Measured with the default parameters: WaveNet diluted with 99% noise would score at most 1.925 bits/dim, just behind the GPT's 1.924 — still better than 11 of the 15 rows with a likelihood, every model outside the autoregressive family among them and four of the other seven autoregressive rows (the FVSBN, the NADE and both MADEs) — while 99% of its samples are noise (pure noise scores 179.0). A table ranked by likelihood alone would put it fifth.
 #
 # ## 3. Sampling speed by family
 #
@@ -207,10 +218,15 @@ for r in timed:
 for family, times in by_family.items():
     print(f"{family:15s} {min(times):8.3g} to {max(times):8.3g} s per 100 samples ({len(times)} row{'s' * (len(times) > 1)})")
 if FULL:
+    ratios = {"DDPM / DDIM-50": row["ddpm"]["sample_seconds_100_mean"] / row["ddim-50"]["sample_seconds_100_mean"],
+              "DDPM / DCGAN": row["ddpm"]["sample_seconds_100_mean"] / row["dcgan"]["sample_seconds_100_mean"],
+              "gated PixelCNN / WaveNet": row["gated-pixelcnn"]["sample_seconds_100_mean"]
+              / row["wavenet"]["sample_seconds_100_mean"]}
+    print("; ".join(f"{name}: {ratio:,.1f}× the time" for name, ratio in ratios.items()))
     assert slowest["key"] == "ddpm", "the text says Algorithm 2's 1000 steps are the slowest sampler"
 
 # %% [markdown]
-# Measured with the default parameters: «SPEED»
+# Measured with the default parameters: the rows span five orders of magnitude, from the floor model's 0.00016 s per 100 samples (64 independent draws, no network) and the DCGAN's 0.0019 s to Algorithm 2's 14.9 s — 7,957.6× the DCGAN's time, for 1000 sequential passes against one. DDIM-50 takes 0.73 s, 20.3× less than Algorithm 2, as its 50 passes against 1000 predict. The VAE (0.0059 s) and the flow (0.0102 s) are one-pass samplers too. The autoregressive rows spread over two orders of magnitude, 0.025 s (the FVSBN) to 2.39 s (the gated PixelCNN): all take 64 sequential steps, but a step costs what the network costs — the PixelCNNs run a full forward pass over the whole image at every step (`Autoregressive.sample`, the naive sampler), while WaveNet's sampler caches what earlier steps computed (lecture 04c's Fast WaveNet) and takes 0.061 s, 38.9× less than the gated PixelCNN. On a GPU the one-pass samplers gain most, from the batch of 100 drawn in parallel; a sequential sampler still waits for each of its steps.
 #
 # ## 4. The trilemma, measured
 #
@@ -258,13 +274,20 @@ lines = ["| family | quality rank | coverage rank | speed rank | measured: weake
          "|---|---|---|---|---|---|"]
 weakest = {}
 for i, name in enumerate(best):
-    r_q, r_c, r_s = rank["quality"][i], rank["coverage"][i], rank["speed"][i]
-    weakest[name] = max((("quality", r_q), ("coverage", r_c), ("speed", r_s)), key=lambda t: t[1])[0]
-    lines.append(f"| {name} | {r_q:g} | {r_c:g} | {r_s:g} | {weakest[name]} | {FAMILIES[name][2]} |")
+    by_wish = {wish: rank[wish][i] for wish in ("quality", "coverage", "speed")}
+    weakest[name] = [wish for wish, r in by_wish.items() if r == max(by_wish.values())]   # ties: all of them
+    lines.append(f"| {name} | {' | '.join(f'{r:g}' for r in by_wish.values())} | {' and '.join(weakest[name])} | "
+                 f"{FAMILIES[name][2]} |")
 display(Markdown(f"Ranks among the {len(best)} families (1 = best), each family by its best row:\n\n" + "\n".join(lines)))
+gives_up = {name: next(w for w in ("quality", "coverage", "speed") if w in FAMILIES[name][2].replace("fast sampling", "speed"))
+            for name in best}
+agree = [name for name in best if gives_up[name] in weakest[name]]
+print(f"lecture 00's picture holds, on these measurements, for {len(agree)} of {len(best)} families: {', '.join(agree)}")
+if FULL:
+    assert len(agree) == len(best), "the text says every family's weakest measured wish is the one lecture 00 names"
 
 # %% [markdown]
-# Measured with the default parameters: «TRILEMMA»
+# Measured with the default parameters: the Pareto set has six rows — the floor model (the fastest of all, but with coverage 0.17 and a Fréchet distance of 107.9 it barely draws digits), WaveNet, the VQ-VAE, the DCGAN and both DDPM samplers. Each is the best choice for some weighing of the three wishes: Algorithm 2 for quality (15.3), DDIM-50 for coverage (0.71 against Algorithm 2's 0.70: the same model, a difference within the draw's noise) at a twentieth of the time, the DCGAN for speed among the models that draw digits (0.0019 s, with a Fréchet distance of 16.8 but coverage 0.41), WaveNet and the VQ-VAE in between. Ranked as families, each by its best row, every family's weakest measured wish is the one lecture 00's picture says it gives up (5 of 5, checked by the cell): the GAN is the fastest and second in quality but third in coverage (0.41, the VAE's level, against the diffusion model's 0.71 and real digits' 0.83); the diffusion model is first in quality and coverage and last in speed; the autoregressive models are second in coverage and fourth in speed; the VAE and the flow rank low on quality and coverage alike, and are fast. On 8×8 digits the picture holds. Read coverage at $n$ = 400 with care: one test digit more or less covered moves it by 0.0025, and two draws of the same model differ by more.
 #
 # ## 5. What each family is for
 #
@@ -294,7 +317,7 @@ display(Markdown("| family | likelihood | bits/dim | Fréchet distance | s per 1
 # | GAN (07) | 1 | fast, sharp samples | real-time generation, image-to-image translation, where coverage matters less (Karras et al., 2019) |
 # | diffusion (08) | $T$ (1000; 10–50 with DDIM) | the best sample quality and coverage here and at scale, a bound | quality first: text-to-image, audio, video (Dhariwal & Nichol, 2021; Rombach et al., 2022) |
 #
-# «FAMILIES»
+# Measured with the default parameters, the first table bears the second out on these digits: the diffusion rows have the best Fréchet distance (15.3 and 16.3) and coverage, at 0.73 and 14.9 s per 100 samples against the DCGAN's 0.0019; the autoregressive rows have the lowest bits/dim, exact (1.821 to 2.087; the best bound, the flow's ≤ 2.072, sits among them); the GAN samples fastest of the models that draw digits and has no likelihood at all; the VAE and the flow sample in one pass and draw the weakest samples of the trained models (42.3 and 44.5). At scale the same trade-offs steer practice: latent diffusion runs the slow sampler in a VAE's small latent space (lecture 08, section 10) and distillation cuts its steps to a few; autoregressive transformers generate text, where an exact likelihood and one token at a time are natural.
 #
 # ## 6. Sort and filter it yourself
 #
@@ -320,7 +343,7 @@ for key in ("vae-elbo", "vae-iwae", "realnvp", "ddpm"):
 print(f"ours: best exact, {best_bpd_exact['name']}: {best_bpd_exact['bits_per_dim_mean']:.3f} bits/dim")
 
 # %% [markdown]
-# «INTRODGM»
+# Measured with the default parameters: on every comparable row our number is lower. The best autoregressive model, WaveNet, reaches 1.821 against intro_dgm's ARM's 1.946; the VAE's −ELBO 2.145 against 2.178, and its IWAE estimate 2.097 against 2.107; the flow's dequantised bound 2.072 against 3.76, and the diffusion bound 2.358 against 4.95. The first three gaps are of the size architecture and training time make. The last two are a trap and a bug, each explained where it is taught: intro_dgm's RealNVP adds noise over half a level, which made its reported 2.76 bits/dim one bit too good — 3.76 as a valid bound, worse than the per-pixel floor (lecture 06); and its diffusion model never registers its reverse networks as parameters, so they are never trained — a bound computed term by term exposes it (lecture 08).
 #
 # ## 8. What these measurements bound, and what they do not
 #
@@ -332,17 +355,22 @@ for n in (100, 200, 400):
     print(f"real training digits vs test digits, n = {n}: Fréchet distance {fd_real:.1f}")
 
 # %% [markdown]
-# Measured with the default parameters: real training digits against the test digits score «BIAS100» at $n$ = 100, «BIAS200» at $n$ = 200 and «BIAS400» at $n$ = 400 — the same kind of images, about half the distance each time $n$ doubles: the bias falls roughly like $1/n$. Every model's Fréchet distance at $n$ = 400 carries a share of it, so differences of a few units between rows near the real-digit line are within the bias and within the spread over seeds.
+# Measured with the default parameters: real training digits against the test digits score 26.5 at $n$ = 100, 13.6 at $n$ = 200 and 7.1 at $n$ = 400 — the same kind of images, about half the distance each time $n$ doubles: the bias falls roughly like $1/n$. Every model's Fréchet distance at $n$ = 400 carries a share of it, so differences of a few units between rows near the real-digit line are within the bias and within the spread over seeds.
 #
 # - **Bounds are upper bounds.** A VAE's −ELBO, its IWAE-1000 estimate, the flow's dequantised bound, the VQ-VAE's bound and the diffusion bound lie above the true bits/dim by an unknown gap; a bound ranks below an exact number only if the gap is known to be smaller than the difference. Exact rows compare with each other exactly (exercise (b)).
 # - **One split of 447 test digits.** The numbers say how these models do on these digits, 8×8 with 17 levels. At this size a network has little to learn that a per-pixel model misses, and rankings can change with resolution: lecture 08's CIFAR-10 numbers are context, not comparable.
-# - **Seeds.** Means and sample standard deviations over the seeds printed at the top; with one seed (`--quick`) there is no spread at all, and a difference smaller than the spread of another seed's run is not a ranking.
+# - **Seeds.** Means and sample standard deviations over the seeds printed at the top. The committed results are seed 0 only (`--quick`): there is no spread at all, and a difference smaller than what another seed would change is not a ranking. Lecture 08's three seeds moved the DDPM's Fréchet distance by ±2.2 and lecture 07's the DCGAN's from 16.6 to 27.2 (`benchmarks/diffusion_quality.py`, `benchmarks/gan_quality.py`): the order of the DDPM (15.3), DDIM-50 (16.3) and the DCGAN (16.8) in this table is within that.
 # - **Times on a shared 2-core CPU.** Sampling and training times were measured on the machine printed at the top, with the threads printed there. They rank the families by orders of magnitude; a GPU shrinks the wide networks' times most and the sequential samplers' least.
 # - **Default parameters.** Every model is trained with its lecture's defaults, sized to run in a lecture on a CPU: neither tuned nor trained to convergence. The table measures the course's models, not the families' best.
 #
 # ## Summary
 #
-# SUMMARY_TBD
+# - One command, one split, one evaluator: `python -m benchmarks` trains every model of the course with its lecture's default parameters and measures it on the same 447 test digits — bits/dim exact or as a named upper bound, Fréchet distance and coverage of 400 samples, seconds per 100 samples — and writes `benchmarks/results.json` with the commit, date, machine and command; this lecture and the README read that file.
+# - Likelihood is not sample quality. Measured with the default parameters: the lowest bits/dim is WaveNet's exact 1.821, the lowest Fréchet distance the DDPM's 15.3, whose bound (≤ 2.358) is the highest of every trained model; over the 9 exact rows the two rank correlate at 0.70. Mixing in a share $s$ of noise costs at most $\log_2\frac{1}{1 - s}/D$ bits/dim — 0.104 at 99%, measured to the digit — and turns the samples to noise (177.3 for the floor model); a memoriser draws samples better than any trained model's (11.8) with a worse likelihood than the floor model's (2.553 against 2.398).
+# - Sampling time follows the number of sequential network passes: one for the GAN, the VAE and the flow (0.0019 to 0.0102 s per 100 samples), 64 for the autoregressive models (0.025 to 2.39 s; caching makes WaveNet 38.9× faster than the gated PixelCNN), 1000 for the DDPM (14.9 s), 50 for DDIM (20.3× faster).
+# - The trilemma measured: quality, coverage and speed per row give a Pareto set of six rows, and every family's weakest measured wish is the one lecture 00's picture says it gives up.
+# - Choose by the wish that matters: a likelihood (autoregressive models, flows), samples fast (GANs, VAEs, flows), quality and coverage at the price of time (diffusion).
+# - The numbers bound only what they measure: the Fréchet distance at $n$ = 400 is biased upwards (real digits 26.5 at $n$ = 100, 7.1 at 400), bounds are upper bounds, one split of 447 small digits, one seed in the committed run, times on one shared 2-core CPU, and every model at its lecture's default parameters.
 #
 # **Exercises.** The graded exercise `exercises/09_comparison.ipynb` converts nats per image to bits/dim (and a dequantised bound back to the discrete levels), ranks models correctly when some numbers are exact and some are bounds, and finds the Pareto set of the measured trilemma. Try also: (a) set `RECOMPUTE = True` with `RECOMPUTE_KEYS = ("floor", "vae")` and compare your numbers with the committed ones: how far apart are two runs of the same seed on your machine? (b) In section 2, dilute with `NOISE_SHARES = (0.0, 0.999, 0.99999)`: how close do the bits/dim come to the uniform distribution's 4.087, and why can the mixture never cost more than $\log_2(1/s)/D$ bits/dim over the noise alone? (c) Add the training time as a fourth wish: which rows leave the Pareto set, and which join it?
 #

@@ -131,8 +131,11 @@ def _place_labels(ax, points: Sequence[tuple[float, float]], labels: Sequence[st
             return all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed)
         dx, dy = next((c for c in candidates if free(*c)), candidates[0])
         placed.append((px + dx, py + dy, px + dx + width, py + dy + height))
+        moved = (dx, dy) != candidates[0]                                  # a leader line to a label moved away
         ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize, color="0.15",
-                    va="bottom", ha="left")
+                    va="bottom", ha="left",
+                    arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.5, "shrinkA": 0, "shrinkB": 3}
+                    if moved else None)
 
 
 def likelihood_quality_figure(rows: Sequence[Mapping[str, Any]], references: Mapping[str, Any] | None = None, *,
@@ -268,11 +271,11 @@ def trilemma_measured_figure(rows: Sequence[Mapping[str, Any]], references: Mapp
     if unknown:
         raise ValueError(f"highlight names rows {sorted(unknown)} that have no samples here; rows: "
                          f"{[r['key'] for r in shown]}")
-    fig = Figure(figsize=(8.4, 0.27 * len(shown) + 1.9), layout="constrained")
+    fig = Figure(figsize=(9.2, 0.27 * len(shown) + 2.1), layout="constrained")
     axes = fig.subplots(1, 3, sharey=True)
-    panels = (("frechet", "Fréchet distance (lower is better)", False, "{:.1f}"),
-              ("coverage", "coverage (higher is better)", False, "{:.2f}"),
-              ("sample_seconds_100", "s per 100 samples (log; lower is better)", True, "{:.2g}"))
+    panels = (("frechet", "quality: Fréchet distance\n(lower is better)", False, "{:.1f}"),
+              ("coverage", "coverage\n(higher is better)", False, "{:.2f}"),
+              ("sample_seconds_100", "speed: s per 100 samples\n(log scale; lower is better)", True, "{:.2g}"))
     for ax, (name, title, log, fmt) in zip(axes, panels):
         _barh_panel(ax, shown, name, styles, log=log, fmt=fmt)
         ax.set_title(title)
