@@ -380,10 +380,12 @@ def _fit_ddpm(splits, seed, device, settings) -> Fitted:
         if seed == 0:
             model = pretrained_digits_ddpm(settings=setting, device=device)
             info = digits_ddpm_checkpoint_info()["info"]
-            seconds, source = float(info["train_seconds"]), "checkpoint"
-            notes = (f"the committed checkpoint lecture 08 loads (coursekit/weights/ddpm_digits.pt, seed "
-                     f"{info.get('seed')}); train_seconds is the time recorded when it was trained "
-                     f"({info.get('steps')} steps on {info.get('device')}), not measured here")
+            seconds, source = None, "checkpoint"
+            notes = (f"seed {info.get('seed')} is the committed checkpoint lecture 08 loads "
+                     f"(coursekit/weights/ddpm_digits.pt), not trained here, so its training is not timed here (it "
+                     f"recorded {float(info['train_seconds']):.0f} s for {info.get('steps')} steps on "
+                     f"{info.get('device')}, under other conditions); train s is the mean over the seeds this "
+                     f"command trained")
         else:
             run = train_digits_ddpm(seed, settings=setting, splits=splits, device=device)
             model, seconds = run["model"].to(device), run["seconds"]

@@ -44,10 +44,11 @@ class Variant:
 class Fitted:
     """What an entry's `fit` returns: its rows, the wall-clock seconds of training, and where the
     weights came from ("trained", or "checkpoint" when the lecture loads committed weights: then
-    `train_seconds` is the time recorded when they were trained, and `notes` says so)."""
+    `train_seconds` is None, since nothing was trained or timed here, and `notes` says what the
+    checkpoint recorded when it was trained, under other conditions)."""
 
     variants: list[Variant]
-    train_seconds: float
+    train_seconds: float | None
     source: str = "trained"
     notes: str = ""
 

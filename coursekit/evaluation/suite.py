@@ -245,7 +245,8 @@ def measure(entry_key: str, seed: int, *, data: str = "digits", device: str | to
             "bits_per_dim": result.bits_per_dim, "nats": result.nats,
             "frechet": result.frechet, "frechet_n": result.frechet_n,
             "coverage": coverage, "coverage_k": None if coverage is None else COVERAGE_K,
-            "train_seconds": float(fitted.train_seconds), "source": fitted.source, "notes": fitted.notes,
+            "train_seconds": None if fitted.train_seconds is None else float(fitted.train_seconds),
+            "source": fitted.source, "notes": fitted.notes,
             "sample_seconds_100": per_100,
             "parameters": int(sum(p.numel() for p in variant.model.parameters())),
             "peak_memory_mib": None,
@@ -583,8 +584,8 @@ def markdown_table(results: dict, source: str | os.PathLike = RESULTS) -> str:
     notes = list(dict.fromkeys(item["notes"] for item in summary if "checkpoint" in item["sources"] and item["notes"]))
     if any("checkpoint" in item["sources"] for item in summary):
         lines.append("")
-        lines.append("¹ Weights from the lecture's committed checkpoint, not trained by this command (its train s is "
-                     "the time recorded when it was trained)" + (": " + "; ".join(notes) if notes else "") + ".")
+        lines.append("¹ Weights from the lecture's committed checkpoint for one seed" +
+                     (": " + "; ".join(notes) if notes else "") + ".")
     split, refs = results.get("split"), results.get("references")
     if split and refs:
         fd, cov = refs["frechet"], refs["coverage"]
