@@ -253,7 +253,8 @@ def test_entries_without_mnist_settings_are_skipped_with_a_reason(fake, tmp_path
 def hand_results() -> dict:
     """A results file written by hand: two seeds of an exact row, one of a bound, one without a likelihood."""
     prov = {"commit": "abc1234", "dirty": False, "date": "2026-12-01T04:00:00Z", "machine": "Linux x86_64, 2 CPU cores",
-            "torch": "2.13.0+cpu", "threads": 1, "device": "cpu", "command": "python -m benchmarks --quick"}
+            "cpu_cores": 2, "cpu_model": "AMD EPYC", "gpu": None, "torch": "2.13.0+cpu", "threads": 1, "device": "cpu",
+            "command": "python -m benchmarks --quick"}
 
     def row(key, name, seed, likelihood, bound, bpd, fd, cov, train, s100, params, mib, source="trained"):
         return {"key": key, "entry": key.split("-")[0], "name": name, "family": "f", "lecture": "02", "seed": seed,
@@ -301,8 +302,22 @@ def test_markdown_table_of_a_hand_written_results_file():
     assert "uniform 4.087 bits/dim; per-pixel floor 2.398 bits/dim" in table
     assert "real training images 7.1, floor samples 112.4, noise 179.6" in table
     assert suite.INTRO_DGM_NOTE in table and "| intro_dgm VAE | IWAE | 2.107 |" in table and "| 3.76 |" in table
-    assert lines[-1] == ("Generated from benchmarks/results.json (commit abc1234, 2026-12-01T04:00:00Z, Linux x86_64, "
-                         "2 CPU cores, torch 2.13.0+cpu on 1 thread(s), cpu) by `python -m benchmarks --quick`.")
+    assert lines[-1] == ("Generated from benchmarks/results.json; its rows were measured by `python -m benchmarks "
+                         "--quick` (JOBS jobs, 2026-12-01T04:00:00Z, commit abc1234; 2 CPU cores (AMD EPYC), torch "
+                         "2.13.0+cpu on 1 thread(s), cpu).".replace("JOBS", str(len({(r["entry"], r["seed"]) for r in
+                                                                                   hand_results()["runs"]}))))
+
+
+def test_markdown_table_names_every_command_that_measured_rows_oldest_first():
+    """A resumed file holds rows of several invocations: the table names each, with its jobs and commits."""
+    results = hand_results()
+    later = {**results["runs"][0]["provenance"], "command": "python -m benchmarks", "commit": "def5678",
+             "dirty": True, "date": "2026-12-01T05:00:00Z"}
+    results["runs"][1] = {**results["runs"][1], "provenance": later}
+    line = suite.markdown_table(results).splitlines()[-1]
+    first, second = line.index("`python -m benchmarks --quick` ("), line.index("; then `python -m benchmarks` (1 job, ")
+    assert first < second and "commit def5678 with uncommitted changes" in line[second:]
+    assert "commit abc1234;" in line[first:second] and "def5678" not in line[first:second]
 
 
 def test_update_readme_replaces_only_the_section_and_needs_the_markers(tmp_path):

@@ -605,14 +605,38 @@ def markdown_table(results: dict, source: str | os.PathLike = RESULTS) -> str:
             lines.append(f"| {row['name']} | {row['measure']} | {row['bits_per_dim']} |")   # as measured then
     prov = results.get("provenance") or {}
     if prov:
-        commit = prov.get("commit") or "unknown commit"
-        if prov.get("dirty"):
-            commit += " with uncommitted changes"
         lines.append("")
-        lines.append(f"Generated from {Path(source).as_posix()} (commit {commit}, {prov.get('date')}, "
-                     f"{prov.get('machine')}, torch {prov.get('torch')} on {prov.get('threads')} thread(s), "
-                     f"{prov.get('device')}) by `{prov.get('command')}`.")
+        lines.append(f"Generated from {Path(source).as_posix()}; its rows were measured by "
+                     f"{_invocations(results, prov)}.")
     return "\n".join(lines) + "\n"
+
+
+def _invocations(results: dict, latest: dict) -> str:
+    """Each command that measured rows of `results` (a resumed file holds several), oldest first: how many
+    (entry, seed) jobs it measured, when, at which commits, on which machine, torch and threads."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in results.get("runs", []):
+        p = row.get("provenance") or latest
+        key = (p.get("command"), p.get("cpu_cores"), p.get("cpu_model"), p.get("gpu"), p.get("torch"),
+               p.get("threads"), p.get("device"))
+        groups.setdefault(key, []).append({**p, "job": (row.get("entry"), row.get("seed"))})
+    if not groups:
+        groups[(latest.get("command"), latest.get("cpu_cores"), latest.get("cpu_model"), latest.get("gpu"),
+                latest.get("torch"), latest.get("threads"), latest.get("device"))] = [{**latest, "job": None}]
+    parts = []
+    for (command, cores, cpu, gpu, torch_version, threads, device), provs in sorted(
+            groups.items(), key=lambda item: min(str(p.get("date")) for p in item[1])):
+        dates = sorted(str(p.get("date")) for p in provs)
+        commits = list(dict.fromkeys(str(p.get("commit") or "unknown") for p in sorted(provs, key=lambda p: str(p.get("date")))))
+        dirty = any(p.get("dirty") for p in provs)
+        jobs = len({p["job"] for p in provs if p["job"] is not None})
+        when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+        commit = commits[0] if len(commits) == 1 else f"{commits[0]} to {commits[-1]}"
+        where = f"{gpu}" if gpu else f"{cores} CPU cores ({cpu})"
+        parts.append(f"`{command}` ({jobs} job{'s' if jobs != 1 else ''}, {when}, commit {commit}"
+                     f"{' with uncommitted changes' if dirty else ''}; {where}, torch {torch_version} on {threads} "
+                     f"thread(s), {device})")
+    return "; then ".join(parts)
 
 
 def update_readme(readme_path: str | os.PathLike, results: dict, source: str | os.PathLike = RESULTS) -> bool:
