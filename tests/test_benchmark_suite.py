@@ -172,6 +172,26 @@ def test_a_second_run_resumes_and_a_settings_change_or_fresh_reruns(fake, tmp_pa
     assert [s for _, s, _ in fake[-2:]] == [1, 0] and sorted({r["seed"] for r in results["runs"]}) == [0, 1]
 
 
+def test_rows_of_another_device_or_thread_count_are_dropped_not_averaged(fake, tmp_path, capsys):
+    out = tmp_path / "results.json"
+    suite.run(["fake"], [0, 1], out=out, subprocess=False, progress=False)
+    saved = json.loads(out.read_text())
+    for row in saved["runs"]:
+        if row["seed"] == 1:   # seed 1 as if measured on a GPU
+            row["device"] = "cuda"
+    out.write_text(json.dumps(saved))
+    results = suite.run(["fake"], [0], out=out, subprocess=False, progress=False)
+    assert {(r["seed"], r["device"]) for r in results["runs"]} == {(0, "cpu")}
+    assert "dropping fake's rows of seed(s) 1: measured on another device" in capsys.readouterr().err
+    # a run with 2 threads does not average with rows measured on 1 (and redoes the selected seed)
+    fake.clear()
+    results = suite.run(["fake"], [1], out=out, subprocess=False, progress=False, threads=2)
+    assert [s for _, s, _ in fake] == [1] and {r["seed"] for r in results["runs"]} == {1}
+    assert {r["provenance"]["threads"] for r in results["runs"]} == {2}
+    assert "dropping fake's rows of seed(s) 0: measured on another device or with other threads" in \
+        capsys.readouterr().err
+
+
 def test_a_failing_job_is_not_written_and_the_others_go_on(fake, tmp_path, monkeypatch, capsys):
     out = tmp_path / "results.json"
     monkeypatch.setitem(registry.ENTRIES, "fake", make_entry(fake, fail_seeds=(1,)))

@@ -367,6 +367,26 @@ def _done(runs: list[dict], key: str, seed: int, data: str, device: str, digest:
                               for r in rows)
 
 
+def _run_threads(device: torch.device, threads: int | None) -> int | None:
+    """The torch threads a job of this run uses on the CPU (None on another device: not compared)."""
+    if device.type != "cpu":
+        return None
+    return torch.get_num_threads() if threads is None else threads
+
+
+def _conditions(device: torch.device, threads: int | None) -> str:
+    n = _run_threads(device, threads)
+    return device.type + ("" if n is None else f", {n} thread(s)")
+
+
+def _same_conditions(row: dict, device: torch.device, threads: int | None) -> bool:
+    """Whether `row` was measured on this run's device type (and, on the CPU, its thread count)."""
+    if row.get("device") != device.type:
+        return False
+    n = _run_threads(device, threads)
+    return n is None or (row.get("provenance") or {}).get("threads") == n
+
+
 def _progress(total: int, enabled: bool):
     from ..training.loop import _progress_bar   # the course's one bar (a display update in Jupyter, no widget)
 
@@ -382,7 +402,8 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
     A job (entry, seed) is pending unless `out` already holds its rows with the same data, device
     type and settings hash (`fresh=True` redoes them all); rows of other entries and seeds in
     `out` are kept, except a selected entry's rows measured with other settings than its current
-    ones (dropped, with a printed notice, so no mean mixes two settings). Each job runs in a child process of its own (`subprocess=False`: in this
+    ones, or on another device type or (on the CPU) thread count than this run's (dropped, with a
+    printed notice, so no mean mixes two settings or two machines' conditions). Each job runs in a child process of its own (`subprocess=False`: in this
     process, as lecture 09's quick recompute does; peak memory is then this process's), and
     `out` is rewritten atomically after each finished job, so an interruption loses at most the
     running job. A failing job prints its error and is not written; the others go on, and it is
@@ -434,13 +455,21 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
             print(f"dropping {key}'s rows of seed(s) {', '.join(map(str, stale))}: measured with other settings "
                   f"than the entry's current ones", file=sys.stderr)
             runs = [r for r in runs if not (r["entry"] == key and r["settings_hash"] != digest)]
+        elsewhere = sorted({r["seed"] for r in runs if r["entry"] == key and not _same_conditions(r, device, threads)})
+        if elsewhere:   # measured on another device type or thread count: not to be averaged with this run's
+            print(f"dropping {key}'s rows of seed(s) {', '.join(map(str, elsewhere))}: measured on another device "
+                  f"or with other threads than this run's ({_conditions(device, threads)})", file=sys.stderr)
+            runs = [r for r in runs if not (r["entry"] == key and not _same_conditions(r, device, threads))]
         for seed in seeds:
             if fresh or not _done(runs, key, seed, data, device.type, digest):
                 jobs.append((key, seed, settings))
-    if not jobs:   # all done (or all skipped): nothing is measured or rewritten
+    if not jobs:   # all done (or all skipped): nothing is measured, and `out` is rewritten only if rows were dropped
         results.setdefault("format", FORMAT)
         results.setdefault("data", data)
-        results.setdefault("runs", [])
+        dropped = len(runs) != len(results.get("runs", []))
+        results["runs"] = _order(runs, list(known)) if dropped else results.get("runs", [])
+        if dropped and out is not None:
+            _write(out, results)
         return results
 
     splits = _splits(data, data_dir)
