@@ -72,12 +72,28 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown entr{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; the entries are: "
                      f"{', '.join(known) or 'none registered'}")
+    selected = list(args.only or known)
+
+    def configured(key: str) -> bool:
+        try:
+            known[key].settings_for(args.data)
+        except ValueError:
+            return False
+        return True
+
+    if not any(configured(key) for key in selected):
+        parser.error(f"no selected entry has {'an MNIST' if args.data == 'mnist' else 'a ' + args.data} "
+                     f"configuration: {', '.join(selected) or 'none registered'}")
     seeds = [0] if args.quick else list(range(3 if args.seeds is None else args.seeds))
     default = HERE / ("results.json" if args.data == "digits" else "results_mnist.json")
     out = Path(args.out) if args.out else default
-    results = suite.run(args.only, seeds, data=args.data, device=args.device, data_dir=args.data_dir, out=out,
-                        fresh=args.fresh, subprocess=True, progress=not args.no_progress,
-                        command=shlex.join(["python", "-m", "benchmarks", *argv]), threads=args.threads or None)
+    try:
+        results = suite.run(args.only, seeds, data=args.data, device=args.device, data_dir=args.data_dir, out=out,
+                            fresh=args.fresh, subprocess=True, progress=not args.no_progress,
+                            command=shlex.join(["python", "-m", "benchmarks", *argv]), threads=args.threads or None)
+    except (FileNotFoundError, ValueError) as err:   # missing data, another results format: said, no traceback
+        print(f"python -m benchmarks: error: {err}", file=sys.stderr)
+        return 2
     table = suite.markdown_table(results, _label(out))
     markdown = out.with_suffix(".md")
     markdown.write_text(table, encoding="utf-8")

@@ -236,6 +236,28 @@ def test_unknown_keys_and_mnist_without_a_folder_are_clear_errors(fake, tmp_path
     assert not (tmp_path / "r.json").exists()
 
 
+def test_mnist_with_no_configured_entry_is_a_parser_error_and_run_errors_exit_2(fake, tmp_path, capsys, monkeypatch):
+    main = cli().main
+    out = tmp_path / "r.json"
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data", "mnist", "--data-dir", str(tmp_path), "--only", "fake", "--quick", "--out", str(out)])
+    assert exit_.value.code == 2
+    assert "no selected entry has an MNIST configuration: fake" in capsys.readouterr().err
+    assert not out.exists() and not out.with_suffix(".md").exists()
+    # an error of suite.run (missing data files, a results file of another format) is said without a traceback
+    out.write_text(json.dumps({"format": 1, "data": "mnist", "runs": []}))
+    assert main(["--quick", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "holds results on 'mnist', not 'digits'" in err and "Traceback" not in err
+
+    def missing(*args, **kwargs):
+        raise FileNotFoundError("no MNIST IDX files in DIR")
+
+    monkeypatch.setattr(suite, "run", missing)
+    assert main(["--quick", "--out", str(out), "--no-progress"]) == 2
+    assert "no MNIST IDX files in DIR" in capsys.readouterr().err
+
+
 def test_readme_without_training_when_all_is_done_and_exit_1_on_a_failed_job(fake, tmp_path, monkeypatch, capsys):
     module = cli()
     monkeypatch.setattr(module, "ROOT", tmp_path)
@@ -403,6 +425,25 @@ def test_readme_table_is_generated_from_the_committed_results():
     results = suite.load_results(ROOT / "benchmarks" / "results.json")
     assert suite.readme_section(ROOT / "README.md") == suite.markdown_table(results), \
         "README.md's table is stale: run `python -m benchmarks --readme` (it retrains nothing when all is done)"
+
+
+def test_the_committed_results_match_the_code():
+    """benchmarks/results.json was measured with every entry's current lecture defaults, over seeds
+    0, 1, 2 and every variant: a changed default without a regenerated file fails here."""
+    results = suite.load_results(ROOT / "benchmarks" / "results.json")
+    known = suite.entries()
+    for row in results["runs"]:
+        expected = suite.settings_hash(known[row["entry"]].settings_for("digits"))
+        assert row["settings_hash"] == expected, (
+            f"{row['key']} seed {row['seed']} was measured with settings {row['settings_hash']}, the entry's "
+            f"current ones hash to {expected}: rerun `python -m benchmarks --only {row['entry']}`")
+    for key in known:
+        rows = [r for r in results["runs"] if r["entry"] == key]
+        variants = {r["key"] for r in rows if r["seed"] == 0}
+        assert variants, f"benchmarks/results.json has no seed 0 rows of entry {key}"
+        for seed in (0, 1, 2):
+            got = {r["key"] for r in rows if r["seed"] == seed}
+            assert got == variants, f"entry {key} seed {seed} has variants {sorted(got)}, expected {sorted(variants)}"
 
 
 def test_the_student_release_carries_the_results_and_no_other_benchmark_file(tmp_path):
