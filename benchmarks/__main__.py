@@ -52,6 +52,7 @@ def _label(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from coursekit.evaluation import suite
+    from coursekit.utils import atomic_write
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
@@ -96,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     table = suite.markdown_table(results, _label(out))
     markdown = out.with_suffix(".md")
-    markdown.write_text(table, encoding="utf-8")
+    with atomic_write(markdown, "w") as f:
+        f.write(table)
     print(table)
     print(f"wrote {_label(out)} and {_label(markdown)}")
     if args.readme:

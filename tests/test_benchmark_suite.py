@@ -258,6 +258,15 @@ def test_mnist_with_no_configured_entry_is_a_parser_error_and_run_errors_exit_2(
     assert "no MNIST IDX files in DIR" in capsys.readouterr().err
 
 
+def test_run_reads_an_existing_results_file_through_load_results(fake, tmp_path):
+    out = tmp_path / "results.json"
+    out.write_text(json.dumps({"rows": []}))
+    for fresh in (False, True):
+        with pytest.raises(ValueError, match="is not a benchmark results file of format 1"):
+            suite.run(["fake"], [0], out=out, subprocess=False, progress=False, fresh=fresh)
+    assert fake == [] and json.loads(out.read_text()) == {"rows": []}
+
+
 def test_readme_without_training_when_all_is_done_and_exit_1_on_a_failed_job(fake, tmp_path, monkeypatch, capsys):
     module = cli()
     monkeypatch.setattr(module, "ROOT", tmp_path)
@@ -348,6 +357,28 @@ def test_markdown_table_of_a_hand_written_results_file():
                          "--quick` (JOBS jobs, 2026-12-01T04:00:00Z, commit abc1234; 2 CPU cores (AMD EPYC), torch "
                          "2.13.0+cpu on 1 thread(s), cpu).".replace("JOBS", str(len({(r["entry"], r["seed"]) for r in
                                                                                    hand_results()["runs"]}))))
+
+
+def test_a_number_of_fewer_seeds_says_so_and_a_parenthesised_bound_is_not_nested():
+    results = hand_results()
+    results["runs"][0]["train_seconds"] = None   # NADE: seed 0 from a checkpoint, nothing trained
+    for row in results["runs"][:2]:
+        row.update(likelihood="bound", bound="diffusion bound (all 1001 terms, T=1000)")
+    nade = suite.summarise(results)[0]
+    assert nade["train_seconds_n_seeds"] == 1 and nade["bits_per_dim_n_seeds"] == 2 and nade["n_seeds"] == 2
+    line = suite.markdown_table(results).splitlines()[2]
+    assert line == ("| NADE | 02 | ≤ 2.100 ± 0.141, diffusion bound (all 1001 terms, T=1000) | 22.0 ± 2.8 | "
+                    "0.60 ± 0.14 | 14 (1 seed) | 0.0130 ± 0.0014 | 1,234 | 305 ± 7 | 2 |")
+    results["runs"][1]["train_seconds"] = 12.0
+    results["runs"].append({**results["runs"][1], "seed": 2, "train_seconds": 10.0})
+    assert "| 11 ± 1 (2 seeds) |" in suite.markdown_table(results)
+
+
+def test_the_table_says_how_times_memory_and_sample_quality_are_measured():
+    table = suite.markdown_table(hand_results())
+    assert "s / 100 samples is the median of 4 timed draws of 100." in table
+    assert "peak MiB is the job process's peak resident memory on the CPU (torch's peak allocation on CUDA)" in table
+    assert "the floor row" in table and "FD and coverage use 400 test images." in table
 
 
 def test_markdown_table_names_every_command_that_measured_rows_oldest_first():

@@ -431,12 +431,12 @@ def run(keys: Iterable[str] | None = None, seeds: Iterable[int] = (0, 1, 2), *, 
 
     results = SuiteResults()
     if out is not None and out.is_file() and not fresh:
-        results.update(json.loads(out.read_text(encoding="utf-8")))
+        results.update(load_results(out))
         if results.get("data") != data:
             raise ValueError(f"{out} holds results on {results.get('data')!r}, not {data!r}: give another --out, "
                              f"or --fresh to start it anew")
     elif out is not None and out.is_file():
-        old = json.loads(out.read_text(encoding="utf-8"))
+        old = load_results(out)
         if old.get("data") == data:   # --fresh redoes the selected jobs and keeps every other row
             results["runs"] = [r for r in old.get("runs", []) if not (r["entry"] in keys and r["seed"] in seeds)]
     runs = list(results.get("runs", []))
@@ -540,7 +540,8 @@ def load_results(path: str | os.PathLike | None = None) -> dict:
 def summarise(results: dict) -> list[dict]:
     """One dict per row key, in course order (the order of results["runs"]): its labels, `n_seeds`
     and `seeds`, and `<number>_mean`, `<number>_sd` (sample standard deviation; 0 with one seed;
-    None where the number does not exist) for bits_per_dim, nats, frechet, coverage,
+    None where the number does not exist) and `<number>_n_seeds` (how many seeds have it; not
+    `<number>_n`, which `frechet_n` already is) for bits_per_dim, nats, frechet, coverage,
     train_seconds, sample_seconds_100, parameters and peak_memory_mib."""
     groups: dict[str, list[dict]] = {}
     for row in results.get("runs", []):
@@ -558,6 +559,7 @@ def summarise(results: dict) -> list[dict]:
             values = [float(r[name]) for r in rows if r.get(name) is not None]
             item[f"{name}_mean"] = statistics.fmean(values) if values else None
             item[f"{name}_sd"] = (statistics.stdev(values) if len(values) > 1 else 0.0) if values else None
+            item[f"{name}_n_seeds"] = len(values)
         summary.append(item)
     return summary
 
@@ -575,12 +577,24 @@ def _cell(mean: float | None, sd: float | None, n: int, decimals: int | None = N
     return f"{mean:.{d}f}" if n < 2 else f"{mean:.{d}f} ± {sd:.{d}f}"
 
 
+def _number_cell(item: dict, name: str, decimals: int | None = None) -> str:
+    """`name`'s mean ± sd, saying over how many seeds where fewer of the row's seeds have the number."""
+    n = item.get(f"{name}_n_seeds", item["n_seeds"])
+    cell = _cell(item[f"{name}_mean"], item[f"{name}_sd"], n, decimals)
+    if cell != "—" and n < item["n_seeds"]:
+        cell += f" ({n} seed{'s' if n != 1 else ''})"
+    return cell
+
+
 def _bits_cell(item: dict) -> str:
-    mean, sd, n = item["bits_per_dim_mean"], item["bits_per_dim_sd"], item["n_seeds"]
-    if mean is None:
+    if item["bits_per_dim_mean"] is None:
         return "—"
-    number = _cell(mean, sd, n, 3)
-    return f"{number} (exact)" if item["likelihood"] == "exact" else f"≤ {number} ({item['bound']})"
+    number = _number_cell(item, "bits_per_dim", 3)
+    if item["likelihood"] == "exact":
+        return f"{number} (exact)"
+    bound = item["bound"]
+    # no parentheses inside parentheses where the bound's name holds some
+    return f"≤ {number}, {bound}" if "(" in str(bound) or "(" in number else f"≤ {number} ({bound})"
 
 
 def markdown_table(results: dict, source: str | os.PathLike = RESULTS) -> str:
@@ -594,22 +608,26 @@ def markdown_table(results: dict, source: str | os.PathLike = RESULTS) -> str:
              "parameters | peak MiB | seeds |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for item in summary:
-        fd = _cell(item["frechet_mean"], item["frechet_sd"], item["n_seeds"], 1)
+        fd = _number_cell(item, "frechet", 1)
         if fd != "—" and fd_head == "FD":
             fd += f" (n = {item['frechet_n']})"
         params = "—" if item["parameters_mean"] is None else f"{round(item['parameters_mean']):,}"
         name = item["name"] + (" ¹" if "checkpoint" in item["sources"] else "")
         lines.append(f"| {name} | {item['lecture']} | {_bits_cell(item)} | {fd} | "
-                     f"{_cell(item['coverage_mean'], item['coverage_sd'], item['n_seeds'], 2)} | "
-                     f"{_cell(item['train_seconds_mean'], item['train_seconds_sd'], item['n_seeds'], 0 if (item['train_seconds_mean'] or 0) >= 10 else 1)} | "
-                     f"{_cell(item['sample_seconds_100_mean'], item['sample_seconds_100_sd'], item['n_seeds'])} | "
-                     f"{params} | {_cell(item['peak_memory_mib_mean'], item['peak_memory_mib_sd'], item['n_seeds'], 0)} | "
+                     f"{_number_cell(item, 'coverage', 2)} | "
+                     f"{_number_cell(item, 'train_seconds', 0 if (item['train_seconds_mean'] or 0) >= 10 else 1)} | "
+                     f"{_number_cell(item, 'sample_seconds_100')} | "
+                     f"{params} | {_number_cell(item, 'peak_memory_mib', 0)} | "
                      f"{item['n_seeds']} |")
     lines.append("")
-    lines.append("Mean ± sample standard deviation over the seeds. bits/dim on the test split: exact, or an upper "
-                 "bound (≤) named after it; FD: Fréchet distance of 400 samples to the test images in the evaluation "
-                 "classifier's features (lower is better); coverage: share of test images whose 5-NN ball holds a "
-                 "sample (higher is better).")
+    lines.append("Mean ± sample standard deviation over the seeds (a number that fewer of the row's seeds have "
+                 "says over how many). bits/dim on the test split: exact, or an upper bound (≤) named after it; FD: "
+                 f"Fréchet distance of {SAMPLES} samples to the test images in the evaluation classifier's features "
+                 f"(lower is better); coverage: share of test images whose {COVERAGE_K}-NN ball holds a sample "
+                 f"(higher is better). FD and coverage use {SAMPLES} test images. s / 100 samples is the median of "
+                 f"{DRAWS} timed draws of {SAMPLES // DRAWS}. peak MiB is the job process's peak resident memory on "
+                 "the CPU (torch's peak allocation on CUDA), of which Python, torch and the evaluation classifier "
+                 "take about as much as the floor row shows.")
     notes = list(dict.fromkeys(item["notes"] for item in summary if "checkpoint" in item["sources"] and item["notes"]))
     if any("checkpoint" in item["sources"] for item in summary):
         lines.append("")
