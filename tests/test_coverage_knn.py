@@ -50,3 +50,37 @@ def test_knn_coverage_rejects_bad_input(clf, digits):
         ev.knn_coverage(digits.train.x, [1, 2], clf)
     with pytest.raises(ValueError, match="lie in"):
         ev.knn_coverage(digits.train.x.float(), digits.test, clf)
+
+
+class IdentityFeatures:
+    """A stand-in for the evaluation classifier whose features are the points themselves."""
+    shape = (2,)
+
+    def features(self, x):
+        return x.reshape(len(x), -1).double()
+
+
+def brute_force_coverage(real, samples, k):
+    """Coverage by the definition, with plain loops: r_i = distance to the k-th nearest other real point;
+    covered if some sample is strictly closer than r_i."""
+    covered = 0
+    for i, x in enumerate(real):
+        others = sorted(float((x - y).norm()) for j, y in enumerate(real) if j != i)
+        radius = others[k - 1]
+        covered += any(float((x - s).norm()) < radius for s in samples)
+    return covered / len(real)
+
+
+def test_hand_placed_points_match_the_definition():
+    """Six real points on a line; radii for k = 2 are 3, 2, 3, 3, 5, 9. The sample at −3 lies exactly on
+    the ball of 0 (not covered: strictly inside only); 5.5 covers 3, 6 and 10 but not 3 with k = 1."""
+    line = lambda *xs: torch.tensor([[float(x), 0.0] for x in xs])
+    real = line(0, 1, 3, 6, 10, 15)
+    samples = line(-3, 5.5, 100, 200, 300, 400)
+    clf = IdentityFeatures()
+    expected = {1: 1 / 6, 2: 3 / 6, 3: 6 / 6}
+    for k, value in expected.items():
+        assert brute_force_coverage(real, samples, k) == pytest.approx(value)
+        assert ev.knn_coverage(samples, real, clf, n=6, k=k) == pytest.approx(value), k
+    # ≤ instead of < would cover 0 as well (4/6 for k = 2); the ball's edge is not inside
+    assert ev.knn_coverage(samples, real, clf, n=6, k=2) != pytest.approx(4 / 6)
