@@ -8,7 +8,7 @@
 # 4. draw the **generative learning trilemma** (quality, coverage, speed) with measured numbers, find its Pareto set, and check lecture 00's qualitative picture against it;
 # 5. choose a family for a task, and say what these measurements bound and what they do not.
 #
-# **Time:** about 45 minutes of reading; the notebook reads `benchmarks/results.json` and runs two small live demonstrations: about half a minute the first time (measured cold, empty model cache, with the default parameters: 20.4 s wall clock on the 2-core machine at a load average of 2.5, 26.3 s in an earlier run at 2.6; the course's digit classifier trains once), about 10 s afterwards. `RECOMPUTE = True` measures four entries here instead (138 s at a load average near 9).
+# **Time:** about 45 minutes of reading; the notebook reads `benchmarks/results.json` and runs two small live demonstrations: about half a minute the first time (measured cold, empty model cache, with the default parameters: 20.4 s wall clock on the 2-core machine at a load average of 2.5, 26.3 s in an earlier run at 2.6; the course's digit classifier trains once), about 10 s afterwards. `RECOMPUTE = True` measures four entries here instead: 44 s at a load average near 2, 138 s near 9.
 # **Before you start:** lecture 00 (the trilemma as a picture), 00b (bits/dim, the floor model, the Fréchet distance and its scale), 07 section 10 (the memoriser and the noisy mixture), and the lectures of the families you want to compare.
 
 # %%
