@@ -8,7 +8,7 @@
 # 4. draw the **generative learning trilemma** (quality, coverage, speed) with measured numbers, find its Pareto set, and check lecture 00's qualitative picture against it;
 # 5. choose a family for a task, and say what these measurements bound and what they do not.
 #
-# **Time:** about 45 minutes of reading; the notebook reads `benchmarks/results.json` and runs two small live demonstrations: about half a minute the first time (measured cold, empty model cache, with the default parameters: 20.4 s wall clock on the 2-core machine at a load average of 2.5, 26.3 s in an earlier run at 2.6; the course's digit classifier trains once), about 10 s afterwards. `RECOMPUTE = True` measures four entries here instead: 44 s at a load average near 2, 138 s near 9.
+# **Time:** about 45 minutes of reading; the notebook reads `benchmarks/results.json` and runs two small live demonstrations: about half a minute the first time (23.1 s wall clock, measured cold — empty model cache, default parameters — by `python benchmarks/notebook_times.py` on the 2-core machine at a load average near 3, its row in `benchmarks/notebook_times.json`; the course's digit classifier trains once), seconds afterwards. `RECOMPUTE = True` trains and measures four entries here instead: minutes, not seconds, on a CPU.
 # **Before you start:** lecture 00 (the trilemma as a picture), 00b (bits/dim, the floor model, the Fréchet distance and its scale), 07 section 10 (the memoriser and the noisy mixture), and the lectures of the families you want to compare.
 
 # %%
@@ -67,23 +67,26 @@ for command, provs in by_command.items():
 # %% [markdown]
 # ## 1. One table, one split, one evaluator
 #
-# Every number below comes from one command, `python -m benchmarks` (`--quick` for seed 0 only), which trains each model of the course with its lecture's default parameters (`coursekit.evaluation.families`: the parameters cells, copied) and measures it with one evaluator (`coursekit.evaluation.suite`). Its results, `benchmarks/results.json`, are committed with the course; this lecture reads them and recomputes nothing unless `RECOMPUTE = True`. The cell above printed which invocations measured them, when, at which commit and on which machine: a full run resumes from a quick one and keeps its rows, so one file can hold the work of several commands. The same table is in the README, generated from the same file.
+# Every number below comes from one command, `python -m benchmarks` (`--quick` for seed 0 only), which trains each model of the course with its lecture's default parameters (`coursekit.evaluation.families`: the parameters cells, copied) and measures it with one evaluator (`coursekit.evaluation.suite`). Its results, `benchmarks/results.json`, are committed with the course; this lecture reads them and recomputes nothing unless `RECOMPUTE = True`. The cell above printed which invocations measured them, when, at which commit and on which machine (a *job* trains one model at one seed and measures it, giving one *run* for each row it measures — the VAE's job gives two, −ELBO and IWAE, the DDPM's two, Algorithm 2 and DDIM; a *row* of the table averages its runs over the seeds). Say it plainly: these rows come from three invocations of `python -m benchmarks` — a quick one, a full one that resumed from it and kept its runs, and one that redid the DDPM's seed 0 — and two of them ran at commits with other files uncommitted ("with uncommitted changes" above), so those commits alone do not reproduce them exactly. The same table is in the README, generated from the same file.
 #
-# For each row (a model, or one model measured two ways: a VAE's −ELBO and its IWAE bound; a DDPM sampled by Algorithm 2 and by DDIM) and each seed:
-# - **bits/dim** on the test digits: exact where the model has a likelihood (autoregressive models, the floor), an **upper bound** where it has a bound (the VAE's −ELBO and IWAE, the flow's dequantised bound, the VQ-VAE's bound, the diffusion bound), nothing for the GAN;
+# For each row (a model, or one model measured two ways: a VAE's −ELBO and its IWAE bound; a DDPM sampled by Algorithm 2 — DDPM's ancestral sampler, 1000 steps (Ho et al., 2020; lecture 08) — and by DDIM (Song et al., 2021)) and each seed:
+# - **bits/dim** on the test digits: exact where the model has a likelihood (autoregressive models, the floor), an **upper bound** where it has a bound (the VAE's −ELBO and IWAE, the flow's dequantised bound, the VQ-VAE's bound — "elbo-delta" in the table, the ELBO with a one-code (delta) posterior and its PixelCNN prior (lecture 04d) — the diffusion bound), nothing for the GAN;
 # - **Fréchet distance** of 400 samples to the test digits in the course classifier's features (00b), beside real training digits (the best to hope for at this $n$), the floor model and uniform noise;
-# - **coverage** (Naeem et al., 2020): the share of 400 test digits whose neighbourhood (the ball to their 5th nearest real neighbour) holds at least one sample — 1 when no region of the data is missed;
-# - seconds to **draw 100 samples** (the mean of 4 timed draws), seconds of training, parameters and peak memory.
+# - **coverage** (Naeem et al., 2020): the share of 400 test digits whose neighbourhood (the ball to their 5th nearest real neighbour) holds at least one sample — 1 when no region of the data is missed, but even real training digits reach only 0.83 at this $n$ (printed by the cell below), so read a model's coverage against 0.83, not 1;
+# - seconds to **draw 100 samples** (the median of 4 timed draws), seconds of training, parameters and peak memory.
 #
 # The β-VAE of lecture 03 is trained on sprites, not on the digits, so it has no row here.
 
 # %%
 display(Markdown(suite.markdown_table(results, source="this notebook (RECOMPUTE = True)" if RECOMPUTE else RESULTS or suite.RESULTS)))
+cov = refs["coverage"]
+print(f"coverage (n = {cov['n']}, k = {cov['k']}) of the references: real training digits {cov['real']:.2f}, "
+      f"the floor model {cov['floor']:.2f}, uniform noise {cov['noise']:.2f}")
 
 # %% [markdown]
 # ## 2. Likelihood is not sample quality
 #
-# The first picture puts each row with both numbers in one plane: test bits/dim across, Fréchet distance up. Lower is better on both. An **open** marker is an upper bound: the model's true bits/dim lie somewhere to its left, so an open marker to the right of a filled one does not mean the model is worse. The GAN has no likelihood and stands apart on the right.
+# The first picture puts each row with both numbers in one plane: test bits/dim across, Fréchet distance up. Lower is better on both. An **open** marker is an upper bound: the model's true bits/dim lie somewhere to its left, so an open marker to the right of a filled one does not mean the model is worse. The GAN has no likelihood and stands apart on the right. The Fréchet axis is logarithmic, to spread the trained models apart; labels that would overlap move aside on a thin leader line. The dashed floor line (112.1) and the floor's point (107.1) differ because the line is one draw of 400 samples (the reference) and the point the table's mean over 3 seeds (± 5.2): the same model, two estimates.
 
 # %%
 with_both = [r for r in rows if r["bits_per_dim_mean"] is not None and r["frechet_mean"] is not None]
@@ -94,9 +97,9 @@ with_fd = [r for r in rows if r["frechet_mean"] is not None]
 best_fd = min(with_fd, key=lambda r: r["frechet_mean"])
 no_likelihood = [r for r in with_fd if r["bits_per_dim_mean"] is None]
 viz.show(viz.likelihood_quality_figure(rows, refs),
-         alt=f"A scatter of test bits/dim (across) against Fréchet distance (up) for the {len(with_both)} rows with both, "
+         alt=f"A scatter of test bits/dim (across) against Fréchet distance (up, on a log axis) for the {len(with_both)} rows with both, "
              f"filled markers for the {len(exact)} exact likelihoods, open ones for the {len(with_both) - len(exact)} upper "
-             f"bounds, each labelled by its key; dotted and dashed lines at the Fréchet distance of real digits "
+             f"bounds, each labelled by its key, one colour and marker per family (Okabe–Ito colours); dotted and dashed lines at the Fréchet distance of real digits "
              f"({refs['frechet']['real']:.1f}) and of the floor model ({refs['frechet']['floor']:.1f}), and a vertical line "
              f"at the floor's {refs['floor_bits_per_dim']:.3f} bits/dim. The lowest exact bits/dim: {best_bpd_exact['name']} "
              f"({best_bpd_exact['bits_per_dim_mean']:.3f}, FD {best_bpd_exact['frechet_mean']:.1f}); the lowest Fréchet "
@@ -147,7 +150,7 @@ if FULL:   # what the text below says
         "the diffusion bound is the highest bits/dim of every trained model"
 
 # %% [markdown]
-# Measured with the default parameters (the committed results, means over seeds 0, 1 and 2): the lowest bits/dim is WaveNet's exact 1.831 (the gated PixelCNN's 1.843 next), the lowest Fréchet distance the DDPM's 14.6 by Algorithm 2 (DDIM-50 17.2, the DCGAN 20.0; real digits 7.1). The two rankings disagree at both ends. The DDPM, first by Fréchet distance, has the highest bits/dim of every trained model, ≤ 2.331 — a bound, so its true value may be lower, but an upper bound cannot show it. WaveNet, first by bits/dim, is seventh by Fréchet distance (25.2), and the masked PixelCNN, third by bits/dim (1.908), has the worst Fréchet distance of the autoregressive rows (34.2). The flow's bound, ≤ 2.083, is level with the FVSBN's exact 2.088 and below both VAE bounds, while its samples score 46.3, the worst of the trained models. Among the 9 exact rows the two measures barely agree: Spearman's rank correlation is 0.25. And the DCGAN, third by Fréchet distance, has no likelihood to rank at all.
+# Measured with the default parameters (the committed results, means over seeds 0, 1 and 2): the lowest bits/dim is WaveNet's exact 1.831 (the gated PixelCNN's 1.843 next — a tie, within their spread over seeds of ± 0.009 and ± 0.013), the lowest Fréchet distance the DDPM's 14.6 by Algorithm 2 (DDIM-50 17.2, the DCGAN 20.0; real digits 7.1). The two rankings disagree at both ends. The DDPM, first by Fréchet distance, has the highest bits/dim of every trained model, ≤ 2.331 — a bound, so its true value may be lower, but an upper bound cannot show it. WaveNet, first by bits/dim, is seventh by Fréchet distance (25.2), and the masked PixelCNN, third by bits/dim (1.908), has the worst Fréchet distance of the autoregressive rows (34.2). The flow's bound, ≤ 2.083, is level with the FVSBN's exact 2.088 and below both VAE bounds, while its samples score 46.3, the worst of the trained models. Among the 9 exact rows the two measures barely agree: Spearman's rank correlation is 0.25, which over 9 points cannot be told from 0 (chance alone gives values that large often). And the DCGAN, third by Fréchet distance, has no likelihood to rank at all.
 #
 # **Seed 000's point, live.** "Log-likelihood is not a good metric. We can have high likelihood with poor quality by mixing in noise and not losing much likelihood; or low likelihood with good quality by remembering input data and having sharp peaks there." Lecture 07 (section 10) built both models with exact likelihoods (`coursekit.models.memoriser`). Mix a share $s$ of uniform noise into any model: $p_s(x) = (1 - s)\,p(x) + s\,p_{\text{noise}}(x) \ge (1 - s)\,p(x)$, so
 # $$\text{bits/dim}(p_s) \le \text{bits/dim}(p) + \frac{\log_2 \frac{1}{1 - s}}{D},$$
@@ -185,7 +188,7 @@ dilution_widget = viz.noise_dilution_slider(diluted_samples, diluted, context=ro
 dilution_widget
 
 # %% [markdown]
-# Measured with the default parameters: each share costs exactly what the bound allows, for both models — 0.016, 0.052, 0.104 and 0.156 bits/dim at $s$ = 0.5, 0.9, 0.99 and 0.999 (the noise's own probability of a test digit, $s \cdot 17^{-64}$, is negligible beside $(1 - s)\,p(x)$) — while the floor model's Fréchet distance climbs from 112.1 to 177.3 at $s$ = 0.99, next to pure noise's 179.0, and the memoriser's from 11.8 to 174.3. Undiluted, the memoriser has the best samples in this lecture, 11.8 against the best trained model's 14.6 (real digits 7.1) — they *are* training digits — and a test likelihood of 2.553 bits/dim, worse than the floor model's 2.398 and worse even than the floor diluted with 99% noise (2.502), whose samples are noise. By likelihood the order is floor, floor with 99% noise, memoriser; by Fréchet distance it is the reverse. Neither number sees the copying: lecture 07 (section 10) catches it by comparing each sample with its nearest training digit.
+# Measured with the default parameters: each share costs exactly what the bound allows, for both models — 0.016, 0.052, 0.104 and 0.156 bits/dim at $s$ = 0.5, 0.9, 0.99 and 0.999 (the noise's own probability of a test digit, $s \cdot 17^{-64}$, is negligible beside $(1 - s)\,p(x)$) — while the floor model's Fréchet distance climbs from 112.1 to 177.3 at $s$ = 0.99, next to pure noise's 179.0, and the memoriser's from 11.8 to 174.3. Undiluted, the memoriser has the best samples in this lecture, 11.8 (one seed, seed 0) against the best trained model's 14.6 ± 1.9 over three seeds (real digits 7.1) — they *are* training digits — and a test likelihood of 2.553 bits/dim, worse than the floor model's 2.398 and worse even than the floor diluted with 99% noise (2.502), whose samples are noise. By likelihood the order is floor, floor with 99% noise, memoriser; by Fréchet distance the memoriser is first and the floor with 99% noise last. Neither number sees the copying: lecture 07 (section 10) catches it by comparing each sample with its nearest training digit.
 #
 # The same arithmetic applies to the course's best models without sampling anything: diluting the best exact model with 99% noise costs at most 0.104 bits/dim, and its samples become 99% noise, which scores like noise (the reference line of uniform noise in the table). The cell ranks that diluted model among the table's rows by bits/dim.
 
@@ -223,11 +226,11 @@ if FULL:
               "DDPM / DCGAN": row["ddpm"]["sample_seconds_100_mean"] / row["dcgan"]["sample_seconds_100_mean"],
               "gated PixelCNN / WaveNet": row["gated-pixelcnn"]["sample_seconds_100_mean"]
               / row["wavenet"]["sample_seconds_100_mean"]}
-    print("; ".join(f"{name}: {ratio:,.1f}× the time" for name, ratio in ratios.items()))
+    print("; ".join(f"{name}: about {float(f'{ratio:.2g}'):,g}× the time" for name, ratio in ratios.items()))   # ms timings: 2 digits
     assert slowest["key"] == "ddpm", "the text says Algorithm 2's 1000 steps are the slowest sampler"
 
 # %% [markdown]
-# Measured with the default parameters: the rows span almost five orders of magnitude, from the floor model's 0.000151 s per 100 samples (64 independent draws, no network) and the one-pass samplers' few milliseconds to Algorithm 2's 11.1 s — 1,703.8× the DCGAN's 0.0065 s, for 1000 sequential passes against one. DDIM-50 takes 0.552 s, 20.1× less than Algorithm 2, as its 50 passes against 1000 predict. The VAE (0.0056 s by its −ELBO row) and the flow (0.0117 s) are one-pass samplers too. At a few milliseconds the clock of a shared machine is noisy: the VAE's two rows draw with the same decoder and took 0.0056 and 0.0121 s, and the DCGAN's time has a standard deviation of 0.0043 s over seeds; only the orders of magnitude count. The autoregressive rows spread over two of them, 0.0247 s (the FVSBN) to 2.63 s (the gated PixelCNN): all take 64 sequential steps, but a step costs what the network costs — the PixelCNNs run a full forward pass over the whole image at every step (`Autoregressive.sample`, the naive sampler), while WaveNet's sampler caches what earlier steps computed (lecture 04c's Fast WaveNet) and takes 0.0658 s, 39.9× less than the gated PixelCNN. On a GPU the one-pass samplers gain most, from the batch of 100 drawn in parallel; a sequential sampler still waits for each of its steps.
+# Measured with the default parameters: the rows span almost five orders of magnitude, from the floor model's 0.000151 s per 100 samples (64 independent draws, no network) and the one-pass samplers' few milliseconds to Algorithm 2's 11.1 s — about 1,700× the DCGAN's 0.0065 s, for 1000 sequential passes against one. DDIM-50 takes 0.552 s, about 20× less than Algorithm 2, as its 50 passes against 1000 predict. The VAE (0.0056 s by its −ELBO row) and the flow (0.0117 s) are one-pass samplers too. At a few milliseconds the clock of a shared machine is noisy: the VAE's two rows draw with the same decoder and took 0.0056 and 0.0121 s, and the DCGAN's time has a standard deviation of 0.0043 s over seeds; only the orders of magnitude count. The autoregressive rows spread over two of them, 0.0247 s (the FVSBN) to 2.63 s (the gated PixelCNN): all take 64 sequential steps, but a step costs what the network costs — the PixelCNNs run a full forward pass over the whole image at every step (`Autoregressive.sample`, the naive sampler), while WaveNet's sampler caches what earlier steps computed (lecture 04c's Fast WaveNet) and takes 0.0658 s, about 40× less than the gated PixelCNN. On a GPU the one-pass samplers gain most, from the batch of 100 drawn in parallel; a sequential sampler still waits for each of its steps.
 #
 # ## 4. The trilemma, measured
 #
@@ -240,7 +243,7 @@ viz.show(trilemma_figure(), alt="Lecture 00's triangle: the corners high sample 
          "between quality and coverage.")
 
 # %% [markdown]
-# Measured, the three wishes are three numbers per row: Fréchet distance (quality, lower is better), coverage (higher is better) and seconds per 100 samples (lower is better). A row is on the **Pareto set** when no other row is at least as good on all three and better on one: the rows worth choosing from, since every other row is beaten on all three wishes by one of them. The cell finds it and marks it ★.
+# Measured, the three wishes are three numbers per row: Fréchet distance (quality, lower is better), coverage (higher is better) and seconds per 100 samples (lower is better). A row is on the **Pareto set** when no other row is at least as good on all three and better on one: the rows worth choosing from, since every other row is matched or beaten on all three wishes, and beaten on at least one, by some row of the set. The cell finds it and marks it ★. As in section 2, the floor model's dashed line (112.1, one draw of 400 samples) and its bar (107.1, the mean over 3 seeds) are two estimates for the same model.
 
 # %%
 def dominates(a, b):
@@ -282,13 +285,21 @@ for i, name in enumerate(best):
 display(Markdown(f"Ranks among the {len(best)} families (1 = best), each family by its best row:\n\n" + "\n".join(lines)))
 gives_up = {name: next(w for w in ("quality", "coverage", "speed") if w in FAMILIES[name][2].replace("fast sampling", "speed"))
             for name in best}
-agree = [name for name in best if gives_up[name] in weakest[name]]
-print(f"lecture 00's picture holds, on these measurements, for {len(agree)} of {len(best)} families: {', '.join(agree)}")
-if FULL:
-    assert len(agree) == len(best), "the text says every family's weakest measured wish is the one lecture 00 names"
+agree = [name for name in best if weakest[name] == [gives_up[name]]]   # the wish it gives up is its weakest, alone
+more = [name for name in best if name not in agree]
+print(f"lecture 00's picture holds, on these measurements, for {len(agree)} of {len(best)} families: {', '.join(agree)}; "
+      + "; ".join(f"{name} are weakest in {' and '.join(weakest[name])}" for name in more))
+gan_row = min((r for r in sampled if r["family"] == "GAN"), key=lambda r: r["frechet_mean"])
+ar_row = min((r for r in sampled if r["family"] == "autoregressive"), key=lambda r: r["frechet_mean"])
+print(f"quality ranks 2 and 3: {gan_row['name']} FD {gan_row['frechet_mean']:.1f} ± {gan_row['frechet_sd']:.1f}, "
+      f"{ar_row['name']} FD {ar_row['frechet_mean']:.1f} ± {ar_row['frechet_sd']:.1f} (sd over seeds)")
+if FULL:   # what the text says
+    assert agree == ["GANs", "diffusion models", "autoregressive models"], "the picture holds for these three families"
+    assert all(set(weakest[name]) == {"quality", "coverage"} for name in more), \
+        "the VAE and the flow are weakest in coverage as well as quality"
 
 # %% [markdown]
-# Measured with the default parameters: the Pareto set has nine rows — the floor model (the fastest of all, but with coverage 0.17 and a Fréchet distance of 107.1 it barely draws digits), the raster-order MADE, WaveNet, the VQ-VAE, the GPT, the VAE's −ELBO row, the DCGAN and both DDPM samplers. Algorithm 2 leads in quality (14.6) and coverage (0.72); DDIM-50 keeps most of both (17.2, 0.71) at a twentieth of its time; the VAE is the fastest sampler after the floor model (0.0056 s), with a Fréchet distance of 38.8; the DCGAN (20.0, 0.41, 0.0065 s), the GPT (20.3, 0.56, 0.079 s) and WaveNet (25.2, 0.57, 0.066 s) sit in between. The VAE's IWAE row is out only because its clock was slower for the same samples: timing noise decides there. Ranked as families, each by its best row, every family's weakest measured wish is the one lecture 00's picture says it gives up (5 of 5, checked by the cell): the GAN is second in quality and speed but third in coverage (0.41, against the diffusion model's 0.72 and real digits' 0.83); the diffusion model is first in quality and coverage and last in speed; the autoregressive models are second in coverage and fourth in speed; the VAE and the flow rank low on quality and coverage alike, and are fast. On 8×8 digits the picture holds. Read coverage at $n$ = 400 with care: one test digit more or less covered moves it by 0.0025, and its standard deviation over seeds reaches 0.09 (the gated PixelCNN).
+# Measured with the default parameters: the Pareto set has nine rows — the floor model (the fastest of all, but with coverage 0.17 and a Fréchet distance of 107.1 it barely draws digits), the raster-order MADE, WaveNet, the VQ-VAE, the GPT, the VAE's −ELBO row, the DCGAN and both DDPM samplers. Algorithm 2 leads in quality (14.6) and coverage (0.72); DDIM-50 keeps most of both (17.2, 0.71) at a twentieth of its time; the VAE is the fastest sampler after the floor model (0.0056 s), with a Fréchet distance of 38.8; the DCGAN (20.0, 0.41, 0.0065 s), the GPT (20.3, 0.56, 0.079 s) and WaveNet (25.2, 0.57, 0.066 s) sit in between. The VAE's IWAE row is out only because its clock was slower for the same samples: timing noise decides there. Ranked as families, each by its best row, lecture 00's picture holds for three of the five (checked by the cell): the GAN is second in quality and speed but third in coverage (0.41, against the diffusion model's 0.72 and real digits' 0.83); the diffusion model is first in quality and coverage and last in speed; the autoregressive models are second in coverage and fourth in speed. The VAE and the flow do not fit it here: the picture puts them on the coverage–speed edge, giving up quality only, but they have the worst coverage of the five (0.39 and 0.29, below the GAN's 0.41) as well as the worst quality — on these digits they give up coverage too, and keep only speed. And some ranks are closer than the spread over seeds: the GAN's second place in quality (20.0 ± 4.5) against the GPT's third (20.3 ± 3.5) could swap with another draw of seeds. Read coverage at $n$ = 400 with care: one test digit more or less covered moves it by 0.0025, and its standard deviation over seeds reaches 0.09 (the gated PixelCNN).
 #
 # ## 5. What each family is for
 #
@@ -331,10 +342,10 @@ table_widget
 # %% [markdown]
 # ## 7. The intro_dgm reference numbers
 #
-# Tomczak's *Deep Generative Modeling* comes with public code (intro_dgm) for the same 8×8 digits. Its models were measured on **this split** with the same bits/dim convention in earlier work on this course; the numbers are copied into `results.json`, labelled, and **not rerun** by `python -m benchmarks`. They are a check that our models are in the right range, not a row of our table.
+# Tomczak's *Deep Generative Modeling* comes with public code (intro_dgm) for the same 8×8 digits. Its models were measured on **this split** with the same bits/dim convention, and the numbers are quoted in lectures 02, 05, 06 and 08; the numbers are copied into `results.json`, labelled, and **not rerun** by `python -m benchmarks`. They are a check that our models are in the right range, not a row of our table.
 
 # %%
-print(results.get("intro_dgm_note", ""))
+print(suite.INTRO_DGM_NOTE if results["intro_dgm"] == [dict(r) for r in suite.INTRO_DGM] else results.get("intro_dgm_note", ""))
 for ref in results["intro_dgm"]:
     print(f"{ref['name']:40s} {ref['measure']:26s} {ref['bits_per_dim']:.3f} bits/dim")
 for key in ("vae-elbo", "vae-iwae", "realnvp", "ddpm"):
@@ -344,11 +355,11 @@ for key in ("vae-elbo", "vae-iwae", "realnvp", "ddpm"):
 print(f"ours: best exact, {best_bpd_exact['name']}: {best_bpd_exact['bits_per_dim_mean']:.3f} bits/dim")
 
 # %% [markdown]
-# Measured with the default parameters: on every comparable row our number is lower. The best autoregressive model, WaveNet, reaches 1.831 against intro_dgm's ARM's 1.946; the VAE's −ELBO 2.147 against 2.178, and its IWAE estimate 2.101 against 2.107 (less than our spread over seeds, 0.007); the flow's dequantised bound 2.083 against 3.76, and the diffusion bound 2.331 against 4.95. The first three gaps are of the size architecture and training time make. The last two are a trap and a bug, each explained where it is taught: intro_dgm's RealNVP adds noise over half a level, which made its reported 2.76 bits/dim one bit too good — 3.76 as a valid bound, worse than the per-pixel floor (lecture 06); and its diffusion model never registers its reverse networks as parameters, so they are never trained — a bound computed term by term exposes it (lecture 08).
+# Measured with the default parameters: on every comparable row our number is lower. The best autoregressive model, WaveNet, reaches 1.831 against intro_dgm's ARM's 1.946; the VAE's −ELBO 2.147 against 2.178, and its IWAE estimate 2.101 against 2.107 (less than our spread over seeds, 0.007); the flow's dequantised bound 2.083 against 3.76, and the diffusion bound 2.331 against 4.95. The first three gaps are of the size architecture and training time make. The last two are a trap and a bug, each explained where it is taught: intro_dgm's RealNVP adds noise over half a level, which made its reported 2.76 bits/dim (quoted in lecture 06) one bit too good — 3.76 as a valid bound, worse than the per-pixel floor (lecture 06); and its diffusion model never registers its reverse networks as parameters, so they are never trained — a bound computed term by term exposes it (lecture 08).
 #
 # ## 8. What these measurements bound, and what they do not
 #
-# - **The Fréchet distance at $n$ = 400 is biased upwards.** It is estimated from 400 samples and 400 test digits; even real digits score far from 0 (the real-vs-real reference), and the bias shrinks as $n$ grows. Only numbers at the same $n$ compare, and small differences between rows are within the spread over seeds. The cell measures real training digits against the test digits at three $n$.
+# - **The Fréchet distance at $n$ = 400 is biased upwards.** It is estimated from 400 samples and 400 test digits; even real digits score far from 0 (the real-vs-real reference), and the bias shrinks as $n$ grows — but $n$ cannot grow past the 447 test digits of this split. Only numbers at the same $n$ compare. These distances are computed in the course classifier's features (00b), not Inception's, so they do not compare with published FIDs. The cell measures real training digits against the test digits at three $n$.
 
 # %%
 for n in (100, 200, 400):
@@ -356,7 +367,7 @@ for n in (100, 200, 400):
     print(f"real training digits vs test digits, n = {n}: Fréchet distance {fd_real:.1f}")
 
 # %% [markdown]
-# Measured with the default parameters: real training digits against the test digits score 26.5 at $n$ = 100, 13.6 at $n$ = 200 and 7.1 at $n$ = 400 — the same kind of images, about half the distance each time $n$ doubles: the bias falls roughly like $1/n$. Every model's Fréchet distance at $n$ = 400 carries a share of it, so differences of a few units between rows near the real-digit line are within the bias and within the spread over seeds.
+# Measured with the default parameters: real training digits against the test digits score 26.5 at $n$ = 100, 13.6 at $n$ = 200 and 7.1 at $n$ = 400 — the same kind of images, about half the distance each time $n$ doubles: the bias falls roughly like $1/n$. The bias shifts every row measured at the same $n$ alike, so it does not decide a ranking; what does is the noise: differences of a few units are within the spread over seeds, which the table shows from ± 1.2 (the raster MADE) to ± 8.1 (the gated PixelCNN).
 #
 # - **Bounds are upper bounds.** A VAE's −ELBO, its IWAE-1000 estimate, the flow's dequantised bound, the VQ-VAE's bound and the diffusion bound lie above the true bits/dim by an unknown gap; a bound ranks below an exact number only if the gap is known to be smaller than the difference. Exact rows compare with each other exactly; the graded exercise ranks such a mix.
 # - **One split of 447 test digits.** The numbers say how these models do on these digits, 8×8 with 17 levels, with networks small enough to train in a lecture on a CPU. Rankings can change with resolution, data and model size: lecture 08's CIFAR-10 numbers are context, not comparable.
@@ -367,16 +378,18 @@ for n in (100, 200, 400):
 # ## Summary
 #
 # - One command, one split, one evaluator: `python -m benchmarks` trains every model of the course with its lecture's default parameters and measures it on the same 447 test digits — bits/dim exact or as a named upper bound, Fréchet distance and coverage of 400 samples, seconds per 100 samples — and writes `benchmarks/results.json` with the commit, date, machine and command; this lecture and the README read that file.
-# - Likelihood is not sample quality. Measured with the default parameters (means over seeds 0, 1 and 2): the lowest bits/dim is WaveNet's exact 1.831, the lowest Fréchet distance the DDPM's 14.6, whose bound (≤ 2.331) is the highest of every trained model; over the 9 exact rows the two rankings correlate at only 0.25. Mixing in a share $s$ of noise costs at most $\log_2\frac{1}{1 - s}/D$ bits/dim — 0.104 at 99%, measured to the digit — and turns the samples to noise (177.3 for the floor model); a memoriser draws samples better than any trained model's (11.8) with a worse likelihood than the floor model's (2.553 against 2.398).
-# - Sampling time follows the number of sequential network passes: one for the GAN, the VAE and the flow (0.0056 to 0.0121 s per 100 samples), 64 for the autoregressive models (0.0247 to 2.63 s; caching makes WaveNet 39.9× faster than the gated PixelCNN), 1000 for the DDPM (11.1 s), 50 for DDIM (20.1× faster).
-# - The trilemma measured: quality, coverage and speed per row give a Pareto set of nine rows, and every family's weakest measured wish is the one lecture 00's picture says it gives up.
+# - Likelihood is not sample quality. Measured with the default parameters (means over seeds 0, 1 and 2): the lowest bits/dim is WaveNet's exact 1.831, the lowest Fréchet distance the DDPM's 14.6, whose bound (≤ 2.331) is the highest of every trained model; over the 9 exact rows the two rankings correlate at only 0.25, which 9 points cannot tell from 0. Mixing in a share $s$ of noise costs at most $\log_2\frac{1}{1 - s}/D$ bits/dim — 0.104 at 99%, measured to the digit — and turns the samples to noise (177.3 for the floor model); a memoriser draws samples better than any trained model's (11.8, one seed) with a worse likelihood than the floor model's (2.553 against 2.398).
+# - Sampling time follows the number of sequential network passes: one for the GAN, the VAE and the flow (0.0056 to 0.0121 s per 100 samples), 64 for the autoregressive models (0.0247 to 2.63 s; caching makes WaveNet about 40× faster than the gated PixelCNN), 1000 for the DDPM (11.1 s), 50 for DDIM (about 20× faster).
+# - The trilemma measured: quality, coverage and speed per row give a Pareto set of nine rows; lecture 00's picture holds for the GAN, diffusion and autoregressive models, while the VAE and the flow give up coverage as well as quality on these digits.
 # - Choose by the wish that matters: an exact likelihood (autoregressive models; flows on continuous data), fast samples (GANs, VAEs, flows), quality and coverage at the price of time (diffusion).
 # - The numbers bound only what they measure: the Fréchet distance at $n$ = 400 is biased upwards (real digits 26.5 at $n$ = 100, 7.1 at 400), bounds are upper bounds, one split of 447 small digits, three seeds, times on one shared 2-core CPU, and every model at its lecture's default parameters.
 #
 # **Exercises.** The graded exercise `exercises/09_comparison.ipynb` converts nats per image to bits/dim (and a dequantised bound back to the discrete levels), ranks models correctly when some numbers are exact and some are bounds, and finds the Pareto set of the measured trilemma. Try also: (a) set `RECOMPUTE = True` with `RECOMPUTE_KEYS = ("floor", "vae")` and compare your numbers with the committed ones: how far apart are two runs of the same seed on your machine? (b) In section 2, dilute with `NOISE_SHARES = (0.0, 0.999, 0.99999)`: how close do the bits/dim come to the uniform distribution's 4.087, and why can the mixture never cost more than $\log_2(1/s)/D$ bits/dim over the noise alone? (c) Add the training time as a fourth wish: which rows leave the Pareto set, and which join it?
 #
 # **References.**
-# - L. Theis, A. van den Oord, M. Bethge, *A note on the evaluation of generative models*, ICLR 2016 (likelihood, samples and the Fréchet/Parzen measures disagree; the noise-mixture argument).
+# - L. Theis, A. van den Oord, M. Bethge, *A note on the evaluation of generative models*, ICLR 2016 (likelihood, samples and Parzen-window estimates disagree; the noise-mixture argument).
+- J. Ho, A. Jain, P. Abbeel, *Denoising Diffusion Probabilistic Models*, NeurIPS 2020 (DDPM; Algorithm 2, its sampler).
+- J. Song, C. Meng, S. Ermon, *Denoising Diffusion Implicit Models*, ICLR 2021 (DDIM).
 # - Z. Xiao, K. Kreis, A. Vahdat, *Tackling the Generative Learning Trilemma with Denoising Diffusion GANs*, ICLR 2022 (the trilemma).
 # - M. F. Naeem, S. J. Oh, Y. Uh, Y. Choi, J. Yoo, *Reliable Fidelity and Diversity Metrics for Generative Models*, ICML 2020 (coverage).
 # - M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter, *GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium*, NeurIPS 2017 (the Fréchet Inception Distance).

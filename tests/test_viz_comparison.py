@@ -8,8 +8,8 @@ import torch
 from matplotlib.colors import to_rgba
 
 from coursekit.evaluation import suite
-from coursekit.viz.comparison import (TABLE_COLUMNS, likelihood_quality_figure, noise_dilution_slider,
-                                      results_table_widget, sampling_speed_figure, statistic,
+from coursekit.viz.comparison import (OKABE_ITO, TABLE_COLUMNS, family_styles, likelihood_quality_figure,
+                                      noise_dilution_slider, results_table_widget, sampling_speed_figure, statistic,
                                       trilemma_measured_figure)
 
 # key, name, family, likelihood, bound, bits/dim, FD, coverage, s per 100 samples (seed 0; seed 1 adds a little)
@@ -85,6 +85,14 @@ def test_likelihood_quality_draws_exact_filled_bounds_open_and_the_gan_apart(row
     assert any(t.get_text() == "≤ ddpm" for t in main.texts)              # a bound's label carries ≤
     with pytest.raises(ValueError, match="no row has a Fréchet distance"):
         likelihood_quality_figure([dict(r, frechet_mean=None) for r in rows])
+
+
+def test_families_get_distinct_okabe_ito_colours(rows):
+    styles = family_styles(rows)
+    colours = [c for c, _ in styles.values()]
+    assert len(set(colours)) == len(colours) == len(styles)               # no two families share a colour
+    assert set(colours) <= set(OKABE_ITO)
+    assert styles["autoregressive"][0] != styles["diffusion"][0]
 
 
 def test_sampling_speed_is_on_a_log_axis_grouped_by_family(rows):

@@ -28,11 +28,16 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
 from .figures import CATEGORICAL, clear_panel, image_grid
+
+OKABE_ITO = ("#000000", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999")
+"""Okabe & Ito's colour-blind-safe palette (black, blue, orange, bluish green, reddish purple, sky blue, vermillion;
+then grey), as `coursekit.viz.trilemma` uses: the families' colours, so that no two families share a hue."""
 from .slider import image_slider_widget
 
-__all__ = ["statistic", "family_styles", "likelihood_quality_figure", "sampling_speed_figure",
+__all__ = ["statistic", "family_styles", "OKABE_ITO", "likelihood_quality_figure", "sampling_speed_figure",
            "trilemma_measured_figure", "noise_dilution_slider", "results_table_widget", "TABLE_COLUMNS"]
 
 _MARKERS = "osD^vP*Xh<>p"
@@ -80,7 +85,7 @@ def _check_rows(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 def family_styles(rows: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
     """family → (colour, marker), in the order the families first appear in `rows` (the course's order)."""
     families = list(dict.fromkeys(row["family"] for row in _check_rows(rows)))
-    return {f: (CATEGORICAL[i % len(CATEGORICAL)], _MARKERS[i % len(_MARKERS)]) for i, f in enumerate(families)}
+    return {f: (OKABE_ITO[i % len(OKABE_ITO)], _MARKERS[i % len(_MARKERS)]) for i, f in enumerate(families)}
 
 
 def _is_bound(row: Mapping[str, Any]) -> bool:
@@ -118,14 +123,16 @@ def _place_labels(ax, points: Sequence[tuple[float, float]], labels: Sequence[st
     fig = ax.figure
     fig.draw_without_rendering()                                          # the layout, so data → points is final
     to_points = 72.0 / fig.dpi
-    placed: list[tuple[float, float, float, float]] = []
     height = fontsize * 1.15
-    for (x, y), text in zip(points, labels):
-        px, py = (v * to_points for v in ax.transData.transform((x, y)))
+    marks = [tuple(v * to_points for v in ax.transData.transform(p)) for p in points]
+    placed: list[tuple[float, float, float, float]] = [(px - 5, py - 5, px + 5, py + 5) for px, py in marks]  # markers
+    for (x, y), (px, py), text in zip(points, marks, labels):
         width = 0.55 * fontsize * len(text)
         candidates = [(5, 2), (5, -height - 1), (-5 - width, 2), (-5 - width, -height - 1), (5, height + 3),
                       (5, -2 * height - 3), (-5 - width, height + 3), (-5 - width, -2 * height - 3),
-                      (5, 2 * height + 4), (5, -3 * height - 4)]
+                      (5, 2 * height + 4), (5, -3 * height - 4), (-5 - width, 2 * height + 4),
+                      (-5 - width, -3 * height - 4), (12, 3 * height + 6), (12, -4 * height - 6),
+                      (-12 - width, 3 * height + 6), (-12 - width, -4 * height - 6)]
         def free(dx: float, dy: float) -> bool:
             box = (px + dx, py + dy, px + dx + width, py + dy + height)
             return all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed)
@@ -179,8 +186,12 @@ def likelihood_quality_figure(rows: Sequence[Mapping[str, Any]], references: Map
         ax.axvline(value, color="0.65", ls="-.", lw=0.9)
         lines.append(Line2D([], [], color="0.65", ls="-.", lw=0.9, label="bits/dim of the floor model"))
     n = _reference(references, "frechet", "n")
+    ax.set_yscale("log")                                                  # spreads the cluster of trained models
+    ax.yaxis.set_major_locator(FixedLocator([5, 10, 20, 50, 100, 200]))
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set(xlabel="test bits/dim (lower is better; open marker: an upper bound, the truth lies to its left)",
-           ylabel="Fréchet distance" + (f", n = {n:g}" if n else "") + " (lower is better)",
+           ylabel="Fréchet distance" + (f", n = {n:g}" if n else "") + " (log axis, lower is better)",
            title="likelihood against sample quality")
     ax.grid(alpha=0.3)
     low, high = ax.get_xlim()
@@ -292,8 +303,8 @@ def trilemma_measured_figure(rows: Sequence[Mapping[str, Any]], references: Mapp
              Line2D([], [], color="0.35", ls="--", label="floor model")] if references else []
     fig.legend(handles=_family_handles(styles, shown) + lines, fontsize=6.5, loc="outside lower center",
                ncols=min(len(styles) + len(lines), 5))
-    fig.suptitle("the trilemma measured: quality, coverage, speed" + (" (★: not beaten on all three by another row)"
-                                                                     if highlight else ""), fontsize=9)
+    star = " (★: no other row is as good on all three and better on one)" if highlight else ""
+    fig.suptitle("the trilemma measured: quality, coverage, speed" + star, fontsize=9)
     return fig
 
 
