@@ -8,7 +8,7 @@
 # 4. draw the **generative learning trilemma** (quality, coverage, speed) with measured numbers, find its Pareto set, and check lecture 00's qualitative picture against it;
 # 5. choose a family for a task, and say what these measurements bound and what they do not.
 #
-# **Time:** about 45 minutes of reading; the notebook reads `benchmarks/results.json` and runs two small live demonstrations: about half a minute the first time (23.1 s wall clock, measured cold — empty model cache, default parameters — by `python benchmarks/notebook_times.py` on the 2-core machine at a load average near 3, its row in `benchmarks/notebook_times.json`; the course's digit classifier trains once), seconds afterwards. `RECOMPUTE = True` trains and measures four entries here instead: minutes, not seconds, on a CPU.
+# **Time:** about 45 minutes of reading; the notebook reads `benchmarks/results.json` and runs two small live demonstrations: about a quarter of a minute the first time (12.3 s wall clock, measured cold — empty model cache, default parameters — by `python benchmarks/notebook_times.py` on the 2-core machine at a load average near 1.2, its row in `benchmarks/notebook_times.json`; the course's digit classifier trains once), seconds afterwards. `RECOMPUTE = True` trains and measures four entries here instead: minutes, not seconds, on a CPU.
 # **Before you start:** lecture 00 (the trilemma as a picture), 00b (bits/dim, the floor model, the Fréchet distance and its scale), 07 section 10 (the memoriser and the noisy mixture), and the lectures of the families you want to compare.
 
 # %%
