@@ -48,6 +48,7 @@ from coursekit.models import (
     GPT, Flow2D, GAN, GatedPixelCNN, PixelCategorical, PixelCNN, RealNVP, VQVAE, WaveNet, CycleGAN2D, Memoriser,
     NoisyMixture, DDPM, LatentDiffusion,
 )
+from coursekit.evaluation.families import DiffusionSampler, ELBOBound
 from coursekit.models.base import batch_images
 from coursekit.training import train
 
@@ -139,6 +140,10 @@ TINY: dict[str, Tiny] = {
                                          labels=3),
     "LatentDiffusion": Tiny(lambda: LatentDiffusion(VAE(shape=(1, 4, 4), levels=5, **_VAE), T=10, hidden=8,
                                                     layers=1, time_dim=8)),
+    # the benchmark's adapters (coursekit/evaluation/families.py): a VAE's −ELBO row, a DDPM with one sampler
+    "ELBOBound": Tiny(lambda: ELBOBound(VAE(shape=(1, 4, 4), levels=5, **_VAE), samples=2)),
+    "DiffusionSampler": Tiny(lambda: DiffusionSampler(DDPM(shape=(1, 8, 8), levels=17, T=10, channels=8, classes=10),
+                                                      guidance=-1.0, method="ddim", steps=3)),
 }
 
 def build(name: str, seed: int = 0) -> GenerativeModel:
@@ -352,9 +357,12 @@ def likelihood_problems(model: GenerativeModel, tiny: Tiny, dtype: torch.dtype =
 # --- every model is registered --------------------------------------------------------------
 
 def concrete_models() -> set[type]:
-    """Every non-abstract GenerativeModel defined in coursekit: exported or not, in every module of coursekit.models."""
+    """Every non-abstract GenerativeModel defined in coursekit: exported or not, in every module of coursekit.models,
+    and the benchmark's adapters in coursekit.evaluation.families (imported here, so that the set does not depend
+    on which tests ran before)."""
     for info in pkgutil.iter_modules(models.__path__):
         importlib.import_module(f"{models.__name__}.{info.name}")
+    importlib.import_module("coursekit.evaluation.families")
     found, stack = set(), [GenerativeModel]
     while stack:
         for sub in stack.pop().__subclasses__():
