@@ -36,6 +36,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from coursekit.utils import atomic_write, marked_section, with_marked_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "notebook_times.json"
 README = ROOT / "README.md"
@@ -183,18 +185,12 @@ def markdown_table(results: dict) -> str:
 
 def rewrite_readme(text: str, table: str) -> str:
     """`text` with everything between the notebook-times markers replaced by `table`."""
-    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
-        raise ValueError(f"README must hold {START} then {END} exactly once each, around the notebook-times table")
-    head, rest = text.split(START)
-    _, tail = rest.split(END)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+    return with_marked_section(text, START, END, f"{table}\n", "README (around the notebook-times table)")
 
 
 def readme_table(text: str) -> str:
     """The table between the markers in README's `text`."""
-    if text.count(START) != 1 or text.count(END) != 1:
-        raise ValueError(f"README must hold {START} and {END} exactly once each")
-    return text.split(START)[1].split(END)[0].strip("\n")
+    return marked_section(text, START, END, "README (around the notebook-times table)").strip("\n")
 
 
 def load(path: Path = RESULTS) -> dict | None:
@@ -202,9 +198,8 @@ def load(path: Path = RESULTS) -> dict | None:
 
 
 def write_json(results: dict, path: Path = RESULTS) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as f:
+        f.write(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

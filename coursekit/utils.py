@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 __all__ = ["seed_everything", "resolve_device", "random_state_preserved", "float64_device", "seeded_generator", "draw_device", "randn", "rand", "randperm",
-           "check_shape", "check_integer_range", "check_images", "atomic_write", "resolve_cache_dir", "hash_tensor"]
+           "check_shape", "check_integer_range", "check_images", "atomic_write", "resolve_cache_dir", "hash_tensor",
+           "marked_section", "with_marked_section"]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -179,6 +180,28 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", suffix: str = ".tmp"
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _check_markers(text: str, start: str, end: str, what: str) -> None:
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        raise ValueError(f"{what} must hold one {start} line followed by one {end} line (each exactly once)")
+
+
+def marked_section(text: str, start: str, end: str, what: str = "the text") -> str:
+    """What stands between the `start` and `end` markers of `text` (generated tables in README.md),
+    without the newline that follows `start`; a ValueError naming `what` unless each marker is
+    there once, `start` first."""
+    _check_markers(text, start, end, what)
+    body = text.split(start, 1)[1].split(end, 1)[0]
+    return body[1:] if body.startswith("\n") else body
+
+
+def with_marked_section(text: str, start: str, end: str, body: str, what: str = "the text") -> str:
+    """`text` with what stands between its `start` and `end` markers replaced by `body` (written
+    after a newline following `start`); the same check as `marked_section`."""
+    _check_markers(text, start, end, what)
+    head, rest = text.split(start, 1)
+    return f"{head}{start}\n{body}{end}{rest.split(end, 1)[1]}"
 
 
 def resolve_cache_dir(path: str | os.PathLike | None = None) -> Path:

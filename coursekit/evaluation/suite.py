@@ -23,7 +23,6 @@ import json
 import math
 import os
 import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -35,7 +34,8 @@ from typing import Any, Iterable, Sequence
 
 import torch
 
-from ..utils import atomic_write, random_state_preserved, resolve_device, seed_everything, seeded_generator
+from ..utils import (atomic_write, marked_section, random_state_preserved, resolve_device, seed_everything,
+                     seeded_generator, with_marked_section)
 from . import registry
 
 __all__ = ["INTRO_DGM", "INTRO_DGM_NOTE", "RESULTS", "ENTRIES_MODULE", "SAMPLES", "DRAWS", "COVERAGE_K",
@@ -693,12 +693,8 @@ def update_readme(readme_path: str | os.PathLike, results: dict, source: str | o
     `markdown_table(results)`; True if the file changed. A ValueError if the markers are missing."""
     path = Path(readme_path)
     text = path.read_text(encoding="utf-8")
-    if text.count(README_START) != 1 or text.count(README_END) != 1 or text.index(README_START) > text.index(README_END):
-        raise ValueError(f"{path} must hold one {README_START} line followed by one {README_END} line around the "
-                         f"benchmark table; add them where the table belongs")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    new = f"{head}{README_START}\n{markdown_table(results, source)}{README_END}{tail}"
+    new = with_marked_section(text, README_START, README_END, markdown_table(results, source),
+                              f"{path} (around the benchmark table)")
     if new == text:
         return False
     with atomic_write(path, "w") as f:
@@ -709,11 +705,7 @@ def update_readme(readme_path: str | os.PathLike, results: dict, source: str | o
 
 def readme_section(readme_path: str | os.PathLike) -> str:
     """The text between README_START and README_END in `readme_path` (what `update_readme` wrote)."""
-    text = Path(readme_path).read_text(encoding="utf-8")
-    match = re.search(re.escape(README_START) + r"\n?(.*?)" + re.escape(README_END), text, re.S)
-    if match is None:
-        raise ValueError(f"{readme_path} has no {README_START} ... {README_END} section")
-    return match.group(1)
+    return marked_section(Path(readme_path).read_text(encoding="utf-8"), README_START, README_END, str(readme_path))
 
 
 # --- the child process -------------------------------------------------------------------
