@@ -72,8 +72,8 @@ def _sampler(model: GenerativeModel, **options: Any) -> Callable[[int, torch.Gen
 
 
 def _fit_adam(model_factory: Callable[[], GenerativeModel], splits: Splits, seed: int,
-                        device: torch.device, *, epochs: int, patience: int, lr: float, batch_size: int,
-                        weight_decay: float = 0.0) -> tuple[GenerativeModel, float]:
+             device: torch.device, *, epochs: int, patience: int, lr: float, batch_size: int,
+             weight_decay: float = 0.0) -> tuple[GenerativeModel, float]:
     """The lectures' `fit` (04a-06): Adam with early stopping on the validation loss, best weights kept.
     Returns (the model in eval mode, the seconds of training)."""
     loaders = data.loaders(splits, batch_size=batch_size, seed=seed)
@@ -203,14 +203,14 @@ def _training(settings: dict, lr_key: str = "lr") -> dict:
 def _fit_fvsbn(splits, seed, device, settings) -> Fitted:
     shape, levels = _shape_levels(splits)
     model, seconds = _fit_adam(lambda: FVSBN(shape=shape, levels=levels), splits, seed, device,
-                                         **_training(settings))
+                               **_training(settings))
     return _one("fvsbn", "FVSBN", model, seconds)
 
 
 def _fit_nade(splits, seed, device, settings) -> Fitted:
     shape, levels = _shape_levels(splits)
     model, seconds = _fit_adam(lambda: NADE(shape=shape, levels=levels, hidden=settings["hidden"]),
-                                         splits, seed, device, **_training(settings))
+                               splits, seed, device, **_training(settings))
     return _one("nade", f"NADE (H = {settings['hidden']})", model, seconds)
 
 
@@ -236,7 +236,7 @@ def _fit_pixelcnn(splits, seed, device, settings) -> Fitted:
     shape, levels = _shape_levels(splits)
     c, n = settings["channels"], settings["layers"]
     model, seconds = _fit_adam(lambda: PixelCNN(shape=shape, levels=levels, channels=c, layers=n),
-                                         splits, seed, device, **_training(settings))
+                               splits, seed, device, **_training(settings))
     return _one("pixelcnn", f"PixelCNN ({c} × {n}, masked)", model, seconds)
 
 
